@@ -1,0 +1,31 @@
+# dcsim — the two Quick-start commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Set up, then run the default scenario and print where the outputs are.
+demo: $(STAMP)
+	$(BIN)/dcsim run scenarios/baseline.yaml
+
+## Set up, then lint and run the whole test suite.
+test: $(STAMP)
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/python -m pytest -q
+
+typecheck: $(STAMP)
+	$(BIN)/mypy sim
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_baseline.py
+
+clean:
+	rm -rf $(VENV) outputs/*/ .pytest_cache .ruff_cache .mypy_cache

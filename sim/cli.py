@@ -1,0 +1,124 @@
+"""Command line: ``dcsim run | validate | catalog`` (also ``python -m sim``).
+
+Exit codes: 0 success, 2 invalid input (every problem listed, nothing written), 1 a failure
+inside the simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sim.errors import Issue, ScenarioError, SimulationError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dcsim",
+        description="Simulate datacenter sites that mine Bitcoin and host AI/HPC.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run one scenario and write its CSVs")
+    run.add_argument("scenario", type=Path, help="scenario YAML file")
+    run.add_argument("--out", type=Path, help="output folder (default outputs/<scenario name>)")
+    run.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a field, e.g. --set mining.groups[0].count=500 (repeatable)",
+    )
+
+    validate = commands.add_parser("validate", help="check scenario files, list every problem")
+    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+
+    commands.add_parser("catalog", help="print the built-in hardware models")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sim.runner import run_one
+    from sim.scenario import load_scenario
+
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError("command line", [Issue("--seed", f"must be >= 0 (got {args.seed})")])
+    scenario = load_scenario(args.scenario, args.overrides)
+    result = run_one(scenario, args.seed)
+    out_dir = result.write(args.out or Path("outputs") / scenario.name)
+    print(f"dcsim: wrote {out_dir}")
+    print(_summary_text(result.summary.iloc[0].to_dict(), result.wall_time_s))
+    return EXIT_OK
+
+
+def _summary_text(kpi: dict[str, object], wall_time_s: float) -> str:
+    def money(key: str) -> str:
+        value = kpi[key]
+        return f"${value:,.0f}" if isinstance(value, float) else str(value)
+
+    lines = [
+        f"  scenario        {kpi['scenario']} (seed {kpi['seed']}), "
+        f"{kpi['start_utc']} → {kpi['end_utc']}",
+        f"  network         {kpi['blocks_found']:,} blocks, {kpi['halvings']} halving(s)"
+        + (f", first at {kpi['first_halving_utc']}" if kpi["first_halving_utc"] else ""),
+        f"  fleet           {kpi['installed_asic_units']:,} ASICs, "
+        f"{float(kpi['installed_hashrate_ths']) / 1e3:,.1f} PH/s, "
+        f"{float(kpi['installed_asic_power_kw']) / 1e3:,.1f} MW ({kpi['payout']})",
+        f"  mined           {float(kpi['btc_mined']):,.2f} BTC, revenue {money('mining_revenue_usd')}",
+        f"  energy          {float(kpi['energy_mwh']):,.0f} MWh, cost {money('energy_cost_usd')}",
+        f"  margin          {money('mining_margin_usd')}",
+        f"  wall time       {wall_time_s:.2f} s (simulation)",
+    ]
+    return "\n".join(lines)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    status = EXIT_OK
+    for path in args.scenarios:
+        try:
+            load_scenario(path, args.overrides)
+            print(f"{path}: ok")
+        except ScenarioError as exc:
+            print(exc.render(), file=sys.stderr)
+            status = EXIT_BAD_INPUT
+    return status
+
+
+def _catalog(_: argparse.Namespace) -> int:
+    from sim.scenario.catalog import BUILTIN_ASICS
+
+    print("ASIC miners (nominal; REFERENCE.md §3)")
+    print(f"  {'model':<24}{'hashrate_ths':>14}{'power_w':>10}{'efficiency_j_per_th':>21}  cooling")
+    for spec in BUILTIN_ASICS.values():
+        print(
+            f"  {spec.name:<24}{spec.hashrate_ths:>14,.0f}{spec.power_w:>10,.0f}"
+            f"{spec.efficiency_j_per_th:>21.1f}  {spec.cooling}"
+        )
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dcsim`` command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    handlers = {"run": _run, "validate": _validate, "catalog": _catalog}
+    try:
+        return handlers[args.command](args)
+    except ScenarioError as exc:
+        print(exc.render(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SimulationError as exc:
+        print(f"dcsim: simulation failed: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

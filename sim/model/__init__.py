@@ -1,0 +1,1 @@
+"""Model components: Bitcoin network, markets, ASIC fleet and the site that wires them."""

@@ -1,0 +1,217 @@
+"""The Bitcoin network: block arrivals, difficulty retargets, subsidy and fees.
+
+Blocks arrive as a non-homogeneous Poisson process with rate ``H(t) / (D · 2^32)``, where
+``H`` is the network hashrate (a step series) and ``D`` the difficulty of the epoch. By time
+rescaling, block ``k`` of an epoch is found when the network's cumulative work since the
+epoch's draw reaches ``D · 2^32 · (E_1 + … + E_k)`` with ``E_i ~ Exp(1)``; inverting the
+piecewise-linear cumulative work gives arrival times that are exact for a piecewise-constant
+rate. A whole epoch (≤ 2016 blocks) is drawn at once with numpy, so the SimPy process wakes
+once per epoch to retarget, not once per block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+from sim.model import consensus as rules
+from sim.model.fees import FeeModel
+from sim.model.paths import csv_steps, gbm_steps
+from sim.model.steps import StepSeries
+from sim.record.events import EventLog
+from sim.rng import RandomStreams
+from sim.scenario.schema import BitcoinSpec, Scenario
+from sim.units import HASHES_PER_EHS, unix_seconds
+
+
+def network_hashrate_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
+    """Network hashrate (H/s) over the horizon (stream ``network_hashrate``)."""
+    spec = scenario.bitcoin.network_hashrate
+    if spec.model == "csv":
+        assert spec.csv_path is not None  # guaranteed by the scenario checks
+        return csv_steps(
+            Path(spec.csv_path),
+            "network_hashrate_ehs",
+            scenario.start_utc,
+            scenario.horizon_s,
+            HASHES_PER_EHS,
+        )
+    start_hs = (
+        spec.start_ehs * HASHES_PER_EHS
+        if spec.start_ehs is not None
+        else rules.implied_hashrate_hs(scenario.bitcoin.start_difficulty)
+    )
+    return gbm_steps(
+        start_hs,
+        float(np.log1p(spec.growth_per_year)),
+        spec.volatility_per_year,
+        spec.update_interval_s,
+        scenario.horizon_s,
+        streams.get("network_hashrate"),
+    )
+
+
+@dataclass
+class BlockLog:
+    """Columns of every block found, appended one epoch at a time."""
+
+    heights: list[np.ndarray]
+    times_s: list[np.ndarray]
+    bits: list[np.ndarray]
+    fees_btc: list[np.ndarray]
+    expected_fees_btc: list[np.ndarray]
+    network_hashrate_hs: list[np.ndarray]
+    luck: list[np.ndarray]
+
+    @classmethod
+    def empty(cls) -> BlockLog:
+        """A log with no blocks."""
+        return cls([], [], [], [], [], [], [])
+
+    def column(self, name: str, dtype: type = float) -> np.ndarray:
+        """One column over all epochs as a single array."""
+        parts = getattr(self, name)
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+class BitcoinNetwork:
+    """The network's chain state and its block-finding process.
+
+    Parameters
+    ----------
+    env
+        The SimPy environment (time in seconds since start_utc).
+    spec
+        The scenario's bitcoin section.
+    start_utc
+        Calendar time of t = 0.
+    horizon_s
+        End of the run; blocks after it are not recorded.
+    hashrate
+        Network hashrate step series (H/s).
+    streams
+        Source of the ``block_arrivals``, ``block_fees`` and ``solo_luck`` streams.
+    events
+        Log for halvings and difficulty adjustments.
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        spec: BitcoinSpec,
+        start_utc: datetime,
+        horizon_s: float,
+        hashrate: StepSeries,
+        streams: RandomStreams,
+        events: EventLog,
+    ) -> None:
+        self.env = env
+        self.hashrate = hashrate
+        self.horizon_s = horizon_s
+        self.start_unix_s = unix_seconds(start_utc)
+        self.fees = FeeModel(spec.fees, self.start_unix_s, streams.get("block_fees"))
+        self.blocks = BlockLog.empty()
+        self.height = spec.start_height  # the next block to be found
+        self.bits = rules.bits_for_difficulty(spec.start_difficulty)
+        self.start_bits = self.bits
+        self._epoch_first_unix_s = int(unix_seconds(spec.epoch_start_utc))
+        self._last_block_s = 0.0
+        self._arrivals = streams.get("block_arrivals")
+        self._luck = streams.get("solo_luck")
+        self._events = events
+        grid = hashrate.times_s
+        self._grid_work = hashrate.cumulative_at(grid)
+
+    @property
+    def difficulty(self) -> float:
+        """Difficulty of the next block."""
+        return rules.difficulty_of(self.bits)
+
+    def _time_of_work(self, work: np.ndarray) -> np.ndarray:
+        """Invert cumulative network work (hashes since t = 0) to time (s)."""
+        idx = np.searchsorted(self._grid_work, work, side="right") - 1
+        rate = self.hashrate.values[idx]
+        return self.hashrate.times_s[idx] + (work - self._grid_work[idx]) / rate
+
+    def _draw_epoch(self) -> np.ndarray:
+        """Arrival times of the rest of the current epoch's blocks, found from now on."""
+        n = rules.RETARGET_INTERVAL_BLOCKS - self.height % rules.RETARGET_INTERVAL_BLOCKS
+        work_per_block = self.difficulty * rules.HASHES_PER_DIFFICULTY
+        start_work = self.hashrate.cumulative_at(np.array([self.env.now]))[0]
+        cumulative = np.cumsum(self._arrivals.standard_exponential(n))
+        return self._time_of_work(start_work + work_per_block * cumulative)
+
+    def _record(self, times_s: np.ndarray) -> None:
+        heights = self.height + np.arange(times_s.size, dtype=np.int64)
+        fees, expected = self.fees.draw(heights, times_s)
+        log = self.blocks
+        log.heights.append(heights)
+        log.times_s.append(times_s)
+        log.bits.append(np.full(times_s.size, self.bits, dtype=np.int64))
+        log.fees_btc.append(fees)
+        log.expected_fees_btc.append(expected)
+        log.network_hashrate_hs.append(self.hashrate.at(times_s))
+        log.luck.append(self._luck.random(times_s.size))
+        halvings = heights % rules.HALVING_INTERVAL_BLOCKS == 0
+        for height, t_s in zip(heights[halvings], times_s[halvings], strict=True):
+            subsidy = rules.subsidy_sat(height) / 1e8
+            self._events.add(t_s, "halving", "bitcoin", float(subsidy), "btc", f"height {height}")
+        self.height += times_s.size
+        if times_s.size:
+            self._last_block_s = float(times_s[-1])
+
+    def _retarget(self, epoch_times_s: np.ndarray) -> None:
+        """Apply the retarget rule at the end of an epoch whose last blocks are given."""
+        last_unix = int(np.floor(self.start_unix_s + epoch_times_s[-1]))
+        old = self.difficulty
+        self.bits = rules.next_bits(self.bits, self._epoch_first_unix_s, last_unix)
+        change = self.difficulty / old - 1
+        self._events.add(
+            epoch_times_s[-1],
+            "difficulty_adjustment",
+            "bitcoin",
+            self.difficulty,
+            "difficulty",
+            f"height {self.height}, {change:+.2%}",
+        )
+
+    def find_blocks(self) -> Generator[simpy.Event, None, None]:
+        """SimPy process: find blocks epoch by epoch and retarget, until the horizon."""
+        while True:
+            times_s = self._draw_epoch()
+            inside = times_s[times_s < self.horizon_s]
+            first_height = self.height
+            self._record(inside)
+            if inside.size < times_s.size:
+                return  # the rest of this epoch lies beyond the horizon
+            if first_height % rules.RETARGET_INTERVAL_BLOCKS == 0:
+                self._epoch_first_unix_s = int(np.floor(self.start_unix_s + times_s[0]))
+            # wait for the epoch's last block to be found
+            yield self.env.timeout(times_s[-1] - self.env.now)
+            self._retarget(times_s)
+
+    def chain_steps(self) -> dict[str, StepSeries]:
+        """State of the block being worked on, as step series over the run.
+
+        Between blocks ``k−1`` and ``k`` every hash works on block ``k``; the last piece is
+        the block still being worked on at the horizon. Keys: ``height`` (of that block),
+        ``difficulty``, ``subsidy_btc``, ``expected_fees_btc``.
+        """
+        heights = np.append(self.blocks.column("heights", np.int64), self.height)
+        bits = np.append(self.blocks.column("bits", np.int64), self.bits)
+        unique_bits, which = np.unique(bits, return_inverse=True)
+        difficulty = np.array([rules.difficulty_of(int(b)) for b in unique_bits])[which]
+        pending_fee = self.fees.expected(heights[-1:], np.array([self._last_block_s]))
+        expected = np.append(self.blocks.column("expected_fees_btc"), pending_fee)
+        starts = np.append(0.0, self.blocks.column("times_s"))
+        return {
+            "height": StepSeries(starts, heights.astype(float)),
+            "difficulty": StepSeries(starts, difficulty),
+            "subsidy_btc": StepSeries(starts, rules.subsidy_sat(heights) / 1e8),
+            "expected_fees_btc": StepSeries(starts, expected),
+        }

@@ -1,0 +1,75 @@
+"""The site: wires the SimPy environment, random streams, markets, network and fleet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from sim.model.fleet import AsicFleet
+from sim.model.markets import btc_price_path, energy_price_path
+from sim.model.network import BitcoinNetwork, network_hashrate_path
+from sim.model.steps import StepSeries
+from sim.record.events import EventLog
+from sim.rng import RandomStreams
+from sim.scenario.schema import Scenario
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it processes (for the manifest)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events_processed = 0
+
+    def step(self) -> None:
+        """Process the next event and count it."""
+        self.events_processed += 1
+        super().step()
+
+
+@dataclass
+class Site:
+    """Everything one run simulates; built fresh for each (scenario, seed)."""
+
+    scenario: Scenario
+    seed: int
+    env: CountingEnvironment
+    streams: RandomStreams
+    events: EventLog
+    btc_price_usd: StepSeries
+    energy_price_usd_per_mwh: StepSeries
+    network: BitcoinNetwork
+    fleet: AsicFleet
+
+    @classmethod
+    def build(cls, scenario: Scenario, seed: int) -> Site:
+        """Create the components of ``scenario`` with root seed ``seed``."""
+        env = CountingEnvironment()
+        streams = RandomStreams(seed)
+        events = EventLog()
+        network = BitcoinNetwork(
+            env,
+            scenario.bitcoin,
+            scenario.start_utc,
+            scenario.horizon_s,
+            network_hashrate_path(scenario, streams),
+            streams,
+            events,
+        )
+        return cls(
+            scenario=scenario,
+            seed=seed,
+            env=env,
+            streams=streams,
+            events=events,
+            btc_price_usd=btc_price_path(scenario, streams),
+            energy_price_usd_per_mwh=energy_price_path(scenario),
+            network=network,
+            fleet=AsicFleet(scenario),
+        )
+
+    def run(self) -> None:
+        """Start every process and run to the horizon."""
+        self.env.process(self.network.find_blocks())
+        self.env.run(until=self.scenario.horizon_s)

@@ -1,0 +1,1 @@
+"""Recording: event log, output tables (the CSV schemas) and the atomic writer."""

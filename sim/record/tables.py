@@ -1,0 +1,259 @@
+"""Build the output tables of a finished run from its step series and logs.
+
+Levels are exact time-weighted means and flows exact integrals over each row's interval,
+computed from piecewise-constant series; no per-tick state is kept during the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.model import consensus as rules
+from sim.model.site import Site
+from sim.model.steps import StepSeries, product
+from sim.record.columns import (
+    BLOCK_COLUMNS,
+    DAILY_COLUMNS,
+    EVENT_COLUMNS,
+    INTERVAL_COLUMNS,
+    SUMMARY_COLUMNS,
+)
+from sim.units import (
+    HASHES_PER_EHS,
+    HASHES_PER_THS,
+    KWH_PER_MWH,
+    SECONDS_PER_DAY,
+    SECONDS_PER_HOUR,
+    as_utc,
+)
+
+PH = 1e15  # hashes per second in one PH/s
+
+
+def _timestamps(site: Site, t_s: np.ndarray) -> pd.DatetimeIndex:
+    """UTC timestamps (whole seconds) of simulation times."""
+    base = pd.Timestamp(as_utc(site.scenario.start_utc))
+    return base + pd.to_timedelta(np.floor(t_s), unit="s")
+
+
+@dataclass(frozen=True)
+class MiningSeries:
+    """Step series and block arrays that every table is binned from."""
+
+    chain: dict[str, StepSeries]
+    site_hashrate_hs: StepSeries
+    power_kw: StepSeries
+    units: StepSeries
+    fpps_btc_rate: StepSeries  # BTC per second, net of pool fee (0 when solo)
+    fpps_usd_rate: StepSeries
+    gross_usd_rate: StepSeries  # FPPS value before pool fee (USD per second)
+    energy_cost_rate: StepSeries  # USD per second
+    hashprice_rate: StepSeries  # USD per PH/s per day
+    block_times_s: np.ndarray
+    block_fees_btc: np.ndarray
+    site_found: np.ndarray
+    site_reward_btc: np.ndarray  # solo rewards of the site's blocks (0 in fpps)
+    site_reward_usd: np.ndarray
+
+
+def mining_series(site: Site) -> MiningSeries:
+    """Derive the revenue and cost series of a finished run."""
+    net, fleet, mining = site.network, site.fleet, site.scenario.mining
+    chain = net.chain_steps()
+    value_per_hash = StepSeries(
+        chain["difficulty"].times_s,
+        (chain["subsidy_btc"].values + chain["expected_fees_btc"].values)
+        / (chain["difficulty"].values * rules.HASHES_PER_DIFFICULTY),
+    )
+    hashrate = fleet.hashrate_hs()
+    power = fleet.power_kw()
+    keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 0.0
+    btc_rate = product(hashrate, value_per_hash)
+    usd_rate = product(btc_rate, site.btc_price_usd)
+    times_s = net.blocks.column("times_s")
+    heights = net.blocks.column("heights", np.int64)
+    fees = net.blocks.column("fees_btc")
+    share = hashrate.at(times_s) / net.blocks.column("network_hashrate_hs")
+    found = net.blocks.column("luck") < np.minimum(share, 1.0)
+    solo = mining.payout == "solo"
+    reward = np.where(found & solo, rules.subsidy_sat(heights) / 1e8 + fees, 0.0)
+    return MiningSeries(
+        chain=chain,
+        site_hashrate_hs=hashrate,
+        power_kw=power,
+        units=fleet.units(),
+        fpps_btc_rate=btc_rate.scaled(keep),
+        fpps_usd_rate=usd_rate.scaled(keep),
+        gross_usd_rate=usd_rate.scaled(0.0 if solo else 1.0),
+        energy_cost_rate=product(power, site.energy_price_usd_per_mwh).scaled(
+            1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
+        ),
+        hashprice_rate=product(value_per_hash, site.btc_price_usd).scaled(SECONDS_PER_DAY * PH),
+        block_times_s=times_s,
+        block_fees_btc=fees,
+        site_found=found,
+        site_reward_btc=reward,
+        site_reward_usd=reward * site.btc_price_usd.at(times_s) if times_s.size else reward,
+    )
+
+
+def _bin_counts(times_s: np.ndarray, edges_s: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Sum of ``weights`` (or count) of point events per bin ``[edges[i], edges[i+1])``."""
+    idx = np.searchsorted(edges_s, times_s, side="right") - 1
+    return np.bincount(idx, weights=weights, minlength=edges_s.size - 1)[: edges_s.size - 1]
+
+
+def interval_table(site: Site, series: MiningSeries, edges_s: np.ndarray) -> pd.DataFrame:
+    """One row per bin ``[edges_s[i], edges_s[i+1])`` with INTERVAL_COLUMNS."""
+    start = edges_s[:-1]
+    duration = np.diff(edges_s)
+    chain = series.chain
+    revenue_btc = series.fpps_btc_rate.integrate(edges_s) + _bin_counts(
+        series.block_times_s, edges_s, series.site_reward_btc
+    )
+    revenue_usd = series.fpps_usd_rate.integrate(edges_s) + _bin_counts(
+        series.block_times_s, edges_s, series.site_reward_usd
+    )
+    energy_cost = series.energy_cost_rate.integrate(edges_s)
+    table = {
+        "timestamp_utc": _timestamps(site, start),
+        "time_s": start,
+        "duration_s": duration,
+        "block_height": chain["height"].at(start).astype(np.int64) - 1,
+        "difficulty": chain["difficulty"].at(start),
+        "subsidy_btc": chain["subsidy_btc"].at(start),
+        "expected_fees_btc_per_block": chain["expected_fees_btc"].at(start),
+        "blocks_found": _bin_counts(series.block_times_s, edges_s).astype(np.int64),
+        "network_fees_btc": _bin_counts(series.block_times_s, edges_s, series.block_fees_btc),
+        "btc_price_usd": site.btc_price_usd.mean(edges_s),
+        "network_hashrate_ehs": site.network.hashrate.mean(edges_s) / HASHES_PER_EHS,
+        "hashprice_usd_per_ph_day": series.hashprice_rate.mean(edges_s),
+        "site_hashrate_ths": series.site_hashrate_hs.mean(edges_s) / HASHES_PER_THS,
+        "asic_units_running": series.units.mean(edges_s),
+        "asic_power_kw": series.power_kw.mean(edges_s),
+        "asic_energy_kwh": series.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
+        "energy_price_usd_per_mwh": site.energy_price_usd_per_mwh.mean(edges_s),
+        "site_blocks_found": _bin_counts(
+            series.block_times_s[series.site_found], edges_s
+        ).astype(np.int64),
+        "btc_mined": revenue_btc,
+        "mining_revenue_usd": revenue_usd,
+        "pool_fee_usd": series.gross_usd_rate.integrate(edges_s) - series.fpps_usd_rate.integrate(edges_s),
+        "energy_cost_usd": energy_cost,
+        "mining_margin_usd": revenue_usd - energy_cost,
+    }
+    assert list(table) == list(INTERVAL_COLUMNS)
+    return pd.DataFrame(table)
+
+
+def sample_edges(horizon_s: float, interval_s: float) -> np.ndarray:
+    """Bin edges every ``interval_s`` from 0, closed by the horizon."""
+    return np.append(np.arange(0.0, horizon_s, interval_s), horizon_s)
+
+
+def day_edges(site: Site) -> np.ndarray:
+    """Bin edges at each UTC midnight inside the run, plus its start and end."""
+    start = as_utc(site.scenario.start_utc)
+    offset = (start - start.replace(hour=0, minute=0, second=0)).total_seconds()
+    first_midnight = SECONDS_PER_DAY - offset if offset else SECONDS_PER_DAY
+    inner = np.arange(first_midnight, site.scenario.horizon_s, SECONDS_PER_DAY)
+    return np.concatenate(([0.0], inner, [site.scenario.horizon_s]))
+
+
+def daily_table(site: Site, series: MiningSeries) -> pd.DataFrame:
+    """One row per UTC day with DAILY_COLUMNS."""
+    table = interval_table(site, series, day_edges(site))
+    table.insert(0, "date", table["timestamp_utc"].dt.strftime("%Y-%m-%d"))
+    assert list(table.columns) == list(DAILY_COLUMNS)
+    return table
+
+
+def blocks_table(site: Site, series: MiningSeries) -> pd.DataFrame:
+    """Every network block found in the run, with BLOCK_COLUMNS."""
+    log = site.network.blocks
+    heights = log.column("heights", np.int64)
+    bits = log.column("bits", np.int64)
+    unique_bits, which = np.unique(bits, return_inverse=True)
+    table = {
+        "height": heights,
+        "time_s": series.block_times_s,
+        "timestamp_utc": _timestamps(site, series.block_times_s),
+        "difficulty": np.array([rules.difficulty_of(int(b)) for b in unique_bits])[which],
+        "bits": np.array([f"{int(b):08x}" for b in unique_bits], dtype=object)[which],
+        "subsidy_btc": rules.subsidy_sat(heights) / 1e8,
+        "fees_btc": series.block_fees_btc,
+        "network_hashrate_ehs": log.column("network_hashrate_hs") / HASHES_PER_EHS,
+        "found_by_site": series.site_found,
+    }
+    assert list(table) == list(BLOCK_COLUMNS)
+    return pd.DataFrame(table)
+
+
+def events_table(site: Site) -> pd.DataFrame:
+    """All logged events in time order, with EVENT_COLUMNS."""
+    rows = site.events.sorted_rows()
+    frame = pd.DataFrame(rows, columns=["time_s", "event", "entity", "value", "unit", "detail"])
+    frame.insert(1, "timestamp_utc", _timestamps(site, frame["time_s"].to_numpy(dtype=float)))
+    assert list(frame.columns) == list(EVENT_COLUMNS)
+    return frame
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else float("nan")
+
+
+def summary_table(site: Site, series: MiningSeries, daily: pd.DataFrame) -> pd.DataFrame:
+    """One row of run KPIs with SUMMARY_COLUMNS."""
+    scenario, fleet, net = site.scenario, site.fleet, site.network
+    horizon = scenario.horizon_s
+    halvings = [row for row in site.events.sorted_rows() if row.event == "halving"]
+    installed_ths = float(sum(g.count * g.hashrate_ths for g in fleet.groups))
+    installed_kw = float(sum(g.count * g.power_w for g in fleet.groups)) / 1_000.0
+    btc_mined = float(daily["btc_mined"].sum())
+    revenue = float(daily["mining_revenue_usd"].sum())
+    energy_mwh = float(daily["asic_energy_kwh"].sum()) / KWH_PER_MWH
+    energy_cost = float(daily["energy_cost_usd"].sum())
+    ends = np.array([0.0, horizon])
+    blocks = int(series.block_times_s.size)
+    row = {
+        "scenario": scenario.name,
+        "seed": site.seed,
+        "start_utc": as_utc(scenario.start_utc).isoformat().replace("+00:00", "Z"),
+        "end_utc": as_utc(scenario.end_utc).isoformat().replace("+00:00", "Z"),
+        "horizon_days": horizon / SECONDS_PER_DAY,
+        "payout": scenario.mining.payout,
+        "blocks_found": blocks,
+        "mean_block_interval_s": _ratio(horizon, blocks),
+        "halvings": len(halvings),
+        "first_halving_utc": (
+            _timestamps(site, np.array([halvings[0].time_s]))[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+            if halvings
+            else ""
+        ),
+        "difficulty_start": float(series.chain["difficulty"].values[0]),
+        "difficulty_end": float(series.chain["difficulty"].values[-1]),
+        "network_hashrate_start_ehs": float(net.hashrate.at(ends[:1])[0]) / HASHES_PER_EHS,
+        "network_hashrate_end_ehs": float(net.hashrate.values[-1]) / HASHES_PER_EHS,
+        "btc_price_start_usd": float(site.btc_price_usd.values[0]),
+        "btc_price_end_usd": float(site.btc_price_usd.values[-1]),
+        "installed_asic_units": int(sum(g.count for g in fleet.groups)),
+        "installed_hashrate_ths": installed_ths,
+        "installed_asic_power_kw": installed_kw,
+        "fleet_efficiency_j_per_th": _ratio(installed_kw * 1_000.0, installed_ths),
+        "mean_site_hashrate_ths": float(series.site_hashrate_hs.mean(ends)[0]) / HASHES_PER_THS,
+        "mean_hashprice_usd_per_ph_day": float(series.hashprice_rate.mean(ends)[0]),
+        "site_blocks_found": int(series.site_found.sum()),
+        "btc_mined": btc_mined,
+        "mining_revenue_usd": revenue,
+        "pool_fee_usd": float(daily["pool_fee_usd"].sum()),
+        "energy_mwh": energy_mwh,
+        "energy_cost_usd": energy_cost,
+        "mining_margin_usd": revenue - energy_cost,
+        "energy_cost_per_btc_usd": _ratio(energy_cost, btc_mined),
+        "revenue_per_mwh_usd": _ratio(revenue, energy_mwh),
+    }
+    assert list(row) == list(SUMMARY_COLUMNS)
+    return pd.DataFrame([row])

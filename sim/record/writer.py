@@ -1,0 +1,93 @@
+"""Write a run's tables and manifest atomically.
+
+Everything goes to a temporary folder beside the destination, which is moved into place
+only when complete, so a crash or an error never leaves a half-written output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+if TYPE_CHECKING:
+    from sim.runner import RunResult
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+VERSIONED_PACKAGES = ("dcsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV with ISO 8601 UTC timestamps (fast, via pyarrow)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(table.schema):
+        if pa.types.is_timestamp(field.type):
+            seconds = table.column(i).cast(pa.timestamp("s", tz="UTC"), safe=False)
+            text = pc.strftime(seconds, format=TIMESTAMP_FORMAT)
+            table = table.set_column(i, field.name, text)
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the results."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def manifest(result: RunResult, files: dict[str, int]) -> dict[str, Any]:
+    """What was run, with what, and how long it took."""
+    return {
+        "scenario_name": result.scenario.name,
+        "seed": result.seed,
+        "command": sys.argv,
+        "versions": package_versions(),
+        "wall_time_s": round(result.wall_time_s, 3),
+        "events_processed": result.events_processed,
+        "files": files,
+        "scenario": result.scenario.model_dump(mode="json"),
+    }
+
+
+def replace_dir(staging: Path, out_dir: Path) -> None:
+    """Move a finished ``staging`` folder to ``out_dir``, replacing any previous run."""
+    if out_dir.exists():
+        trash = out_dir.with_name(f".{out_dir.name}.old-{staging.name}")
+        out_dir.rename(trash)
+        staging.rename(out_dir)
+        shutil.rmtree(trash)
+    else:
+        staging.rename(out_dir)
+
+
+def write_run(result: RunResult, out_dir: Path) -> Path:
+    """Write all tables and ``manifest.json`` into ``out_dir`` atomically."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        files = {}
+        for name, frame in result.tables().items():
+            write_csv(frame, staging / name)
+            files[name] = len(frame)
+        text = json.dumps(manifest(result, files), indent=2, sort_keys=False)
+        (staging / "manifest.json").write_text(text + "\n", encoding="utf-8")
+        replace_dir(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

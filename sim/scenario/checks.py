@@ -1,0 +1,170 @@
+"""Cross-field checks: rules that involve more than one field or an external file.
+
+Each check reads only the sections it needs and is skipped when one of them failed its own
+validation (that failure is already reported), so every independent problem is reported at
+once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim.errors import Issue
+from sim.scenario.catalog import BUILTIN_ASICS
+from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
+from sim.scenario.series_csv import read_step_csv
+from sim.units import HASHES_PER_EHS, HASHES_PER_THS
+
+Parts = dict[str, Any]
+Check = Callable[[Parts], list[Issue]]
+
+
+def _dates(parts: Parts) -> list[Issue]:
+    start, end = parts.get("start_utc"), parts.get("end_utc")
+    if start is None or end is None or end > start:
+        return []
+    return [Issue("end_utc", f"must be after start_utc ({start.isoformat()}), got {end.isoformat()}")]
+
+
+def _epoch_start(parts: Parts) -> list[Issue]:
+    start, btc = parts.get("start_utc"), parts.get("bitcoin")
+    if start is None or btc is None or btc.epoch_start_utc <= start:
+        return []
+    return [
+        Issue(
+            "bitcoin.epoch_start_utc",
+            f"the epoch in force at start_utc must have begun by then "
+            f"({start.isoformat()}), got {btc.epoch_start_utc.isoformat()}",
+        )
+    ]
+
+
+def _asic_models(parts: Parts) -> list[Issue]:
+    models: list[AsicModelSpec] | None = parts.get("asic_models")
+    if models is None:
+        return []
+    issues, seen = [], set()
+    for i, model in enumerate(models):
+        if model.name in BUILTIN_ASICS:
+            issues.append(Issue(f"asic_models[{i}].name", f"'{model.name}' is a built-in model"))
+        elif model.name in seen:
+            issues.append(Issue(f"asic_models[{i}].name", f"duplicate model '{model.name}'"))
+        seen.add(model.name)
+    return issues
+
+
+def known_asics(parts: Parts) -> dict[str, tuple[float, float]]:
+    """Model name → (hashrate_ths, power_w) for built-in and user-defined models."""
+    known = {name: (s.hashrate_ths, s.power_w) for name, s in BUILTIN_ASICS.items()}
+    for model in parts.get("asic_models") or []:
+        known[model.name] = (model.hashrate_ths, model.power_w)
+    return known
+
+
+def _asic_groups(parts: Parts) -> list[Issue]:
+    mining: MiningSpec | None = parts.get("mining")
+    if mining is None:
+        return []
+    known = known_asics(parts)
+    issues, labels = [], set()
+    for i, group in enumerate(mining.groups):
+        if group.model not in known:
+            issues.append(
+                Issue(
+                    f"mining.groups[{i}].model",
+                    f"unknown model '{group.model}'; known models: {', '.join(sorted(known))}",
+                )
+            )
+        if group.label in labels:
+            issues.append(Issue(f"mining.groups[{i}].name", f"duplicate group name '{group.label}'"))
+        labels.add(group.label)
+    return issues
+
+
+def _power_and_hashrate(parts: Parts) -> list[Issue]:
+    mining: MiningSpec | None = parts.get("mining")
+    site: SiteSpec | None = parts.get("site")
+    btc: BitcoinSpec | None = parts.get("bitcoin")
+    if mining is None or parts.get("asic_models") is None:
+        return []
+    known = known_asics(parts)
+    groups = [(g, known[g.model]) for g in mining.groups if g.model in known]
+    power_kw = sum(g.count * power_w for g, (_, power_w) in groups) / 1_000.0
+    hashrate_ths = sum(g.count * ths for g, (ths, _) in groups)
+    issues = []
+    if site is not None and power_kw > site.grid_capacity_kw:
+        issues.append(
+            Issue(
+                "mining.groups",
+                f"installed ASIC power {power_kw:,.0f} kW exceeds "
+                f"site.grid_capacity_kw {site.grid_capacity_kw:,.0f} kW",
+            )
+        )
+    if btc is not None:
+        network_ehs = btc.network_hashrate.start_ehs or btc.start_difficulty * 2**32 / 600 / 1e18
+        if hashrate_ths * HASHES_PER_THS >= network_ehs * HASHES_PER_EHS:
+            issues.append(
+                Issue(
+                    "mining.groups",
+                    f"site hashrate {hashrate_ths / 1e6:,.2f} EH/s is not below the network's "
+                    f"{network_ehs:,.2f} EH/s at start_utc",
+                )
+            )
+    return issues
+
+
+def _fee_schedule(parts: Parts) -> list[Issue]:
+    btc: BitcoinSpec | None = parts.get("bitcoin")
+    if btc is None:
+        return []
+    times = [level.from_utc for level in btc.fees.schedule]
+    if all(a < b for a, b in zip(times, times[1:], strict=False)):
+        return []
+    return [Issue("bitcoin.fees.schedule", "from_utc must be strictly increasing")]
+
+
+def _series_file(
+    path_field: str, model: str, csv_path: str | None, column: str, parts: Parts
+) -> list[Issue]:
+    if model != "csv":
+        if csv_path is not None:
+            return [Issue(path_field, "is only used with model 'csv'")]
+        return []
+    if csv_path is None:
+        return [Issue(path_field, "is required with model 'csv'")]
+    try:
+        times, _ = read_step_csv(Path(csv_path), column)
+    except ValueError as exc:
+        return [Issue(path_field, str(exc))]
+    start = parts.get("start_utc")
+    if start is not None and times[0] > start.timestamp():
+        return [Issue(path_field, f"series starts after start_utc ({start.isoformat()})")]
+    return []
+
+
+def _series_files(parts: Parts) -> list[Issue]:
+    btc: BitcoinSpec | None = parts.get("bitcoin")
+    if btc is None:
+        return []
+    hr, price = btc.network_hashrate, btc.price
+    return _series_file(
+        "bitcoin.network_hashrate.csv_path", hr.model, hr.csv_path, "network_hashrate_ehs", parts
+    ) + _series_file("bitcoin.price.csv_path", price.model, price.csv_path, "btc_price_usd", parts)
+
+
+CHECKS: tuple[Check, ...] = (
+    _dates,
+    _epoch_start,
+    _asic_models,
+    _asic_groups,
+    _power_and_hashrate,
+    _fee_schedule,
+    _series_files,
+)
+
+
+def cross_checks(parts: Parts) -> list[Issue]:
+    """Run every cross-field check on the sections that validated."""
+    return [issue for check in CHECKS for issue in check(parts)]

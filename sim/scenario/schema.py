@@ -1,0 +1,220 @@
+"""Scenario schema: every field with its unit, default and one-line description.
+
+This module is the single place where configuration is declared (CONVENTIONS §2). Model
+code reads the validated, frozen :class:`Scenario` and never supplies defaults of its own.
+Cross-field checks that need several sections at once live in :mod:`sim.scenario.checks`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from sim.scenario.catalog import CoolingType
+from sim.units import as_utc
+
+
+class Section(BaseModel):
+    """Base of every scenario section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+# Times are UTC; a value without a zone is taken to be UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$", max_length=80)]
+
+
+class OutputSpec(Section):
+    """What the run records."""
+
+    sample_interval_s: int = Field(
+        3_600, ge=60, le=86_400, description="Length of one timeseries.csv row (s)."
+    )
+
+
+class NetworkHashrateSpec(Section):
+    """Exogenous path of the whole network's hashrate (the site's hashrate is part of it)."""
+
+    model: Literal["gbm", "csv"] = Field(
+        "gbm", description="'gbm': growth plus volatility; 'csv': replay a file."
+    )
+    start_ehs: float | None = Field(
+        None,
+        gt=0,
+        description="Network hashrate at start_utc (EH/s); null = implied by the start "
+        "difficulty, D·2^32/600 s.",
+    )
+    growth_per_year: float = Field(
+        0.44, gt=-1, description="Expected growth of the hashrate per year (fraction, gbm)."
+    )
+    volatility_per_year: float = Field(
+        0.10, ge=0, le=3, description="Volatility of log hashrate per sqrt(year) (gbm)."
+    )
+    update_interval_s: int = Field(
+        3_600, ge=60, le=3_600, description="Hashrate path is piecewise constant over this step (s)."
+    )
+    csv_path: str | None = Field(
+        None,
+        description="CSV with columns timestamp_utc, network_hashrate_ehs (model 'csv'); "
+        "relative to the scenario file.",
+    )
+
+
+class FeeLevelSpec(Section):
+    """A change of the typical fee per block from a given time on."""
+
+    from_utc: UtcDatetime = Field(description="When this level takes over (UTC).")
+    btc_per_block: float = Field(ge=0, description="Mean fees per block from then on (BTC).")
+
+
+class FeeSpikeSpec(Section):
+    """Fees fixed by height, e.g. the fee rush at the halving block."""
+
+    start_height: int = Field(ge=0, description="First block height of the spike.")
+    blocks: int = Field(1, ge=1, description="Number of consecutive blocks in the spike.")
+    btc_per_block: float = Field(ge=0, description="Fees of each block in the spike (BTC).")
+
+
+class FeeSpec(Section):
+    """Transaction fees per block: a level, lognormal noise and scheduled spikes."""
+
+    btc_per_block: float = Field(
+        0.05, ge=0, description="Mean fees per block at start_utc (BTC)."
+    )
+    schedule: list[FeeLevelSpec] = Field(
+        default_factory=list, description="Later changes of the mean fee level, in time order."
+    )
+    noise_sigma: float = Field(
+        0.5, ge=0, le=5, description="Sigma of the mean-one lognormal noise per block (log units)."
+    )
+    spikes: list[FeeSpikeSpec] = Field(
+        default_factory=list, description="Blocks whose fees are set by height (override noise)."
+    )
+
+
+class BtcPriceSpec(Section):
+    """BTC/USD price: geometric Brownian motion or replay of a CSV."""
+
+    model: Literal["gbm", "csv"] = Field("gbm", description="'gbm' or 'csv' (replay).")
+    start_usd: float = Field(44_150.0, gt=0, description="Price at start_utc (USD, gbm).")
+    drift_per_year: float = Field(
+        0.0, ge=-5, le=5, description="GBM drift mu: E[price(t)] = start·exp(mu·t) (1/year)."
+    )
+    volatility_per_year: float = Field(
+        0.5, ge=0, le=5, description="GBM volatility per sqrt(year)."
+    )
+    update_interval_s: int = Field(
+        3_600, ge=60, le=86_400, description="Price path is piecewise constant over this step (s)."
+    )
+    csv_path: str | None = Field(
+        None,
+        description="CSV with columns timestamp_utc (or date), btc_price_usd; each price holds "
+        "until the next row (model 'csv'); relative to the scenario file.",
+    )
+
+
+class BitcoinSpec(Section):
+    """The Bitcoin network's state at start_utc and its stochastic drivers."""
+
+    start_height: int = Field(
+        823_803, ge=0, description="Height of the next block to be found after start_utc."
+    )
+    start_difficulty: float = Field(
+        72_006_146_478_567.0, ge=1, description="Difficulty of the epoch in force at start_utc."
+    )
+    epoch_start_utc: UtcDatetime = Field(
+        datetime.fromisoformat("2023-12-23T07:06:00+00:00"),
+        description="Timestamp of the first block of the epoch in force at start_utc (UTC).",
+    )
+    network_hashrate: NetworkHashrateSpec = Field(default_factory=NetworkHashrateSpec)
+    fees: FeeSpec = Field(default_factory=FeeSpec)
+    price: BtcPriceSpec = Field(default_factory=BtcPriceSpec)
+
+
+class AsicModelSpec(Section):
+    """A user-defined ASIC model (adds to the built-in catalog)."""
+
+    name: Name = Field(description="Model name, used by asic groups.")
+    hashrate_ths: float = Field(gt=0, description="Nominal hashrate per unit (TH/s).")
+    power_w: float = Field(gt=0, description="Nominal wall power per unit (W).")
+    cooling: CoolingType = Field("air", description="Cooling type: air, hydro or immersion.")
+
+
+class AsicGroupSpec(Section):
+    """Identical ASIC units of one model, simulated as one group with a count."""
+
+    name: Name | None = Field(None, description="Group name in outputs; null = the model name.")
+    model: str = Field(description="Catalog or user-defined model name (see `dcsim catalog`).")
+    count: int = Field(ge=0, description="Number of units installed.")
+
+    @property
+    def label(self) -> str:
+        """The name used in outputs."""
+        return self.name or self.model
+
+
+class MiningSpec(Section):
+    """The site's ASIC fleet and how it is paid."""
+
+    payout: Literal["fpps", "solo"] = Field(
+        "fpps", description="'fpps': pool pays expected value per hash; 'solo': lumpy blocks."
+    )
+    pool_fee_fraction: float = Field(
+        0.02, ge=0, lt=1, description="Pool fee as a fraction of FPPS earnings (fpps only)."
+    )
+    groups: list[AsicGroupSpec] = Field(
+        default_factory=list, description="ASIC groups installed at the site."
+    )
+
+
+class EnergySpec(Section):
+    """How the site pays for electricity."""
+
+    price_usd_per_mwh: float = Field(
+        35.0, ge=0, description="Fixed energy price, e.g. a PPA (USD/MWh)."
+    )
+
+
+class SiteSpec(Section):
+    """The physical site."""
+
+    grid_capacity_kw: float = Field(
+        100_000.0, gt=0, description="Grid interconnect capacity (kW)."
+    )
+    energy: EnergySpec = Field(default_factory=EnergySpec)
+
+
+class Scenario(Section):
+    """A complete, validated scenario."""
+
+    name: Name = Field(description="Scenario name; default output folder outputs/<name>/.")
+    description: str = Field("", description="Free text shown in reports.")
+    start_utc: UtcDatetime = Field(
+        datetime.fromisoformat("2024-01-01T00:00:00+00:00"), description="Start of the run (UTC)."
+    )
+    end_utc: UtcDatetime = Field(
+        datetime.fromisoformat("2025-01-01T00:00:00+00:00"), description="End of the run (UTC)."
+    )
+    seed: int = Field(0, ge=0, description="Root seed of all random streams.")
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    bitcoin: BitcoinSpec = Field(default_factory=BitcoinSpec)
+    site: SiteSpec = Field(default_factory=SiteSpec)
+    asic_models: list[AsicModelSpec] = Field(
+        default_factory=list, description="User-defined ASIC models."
+    )
+    mining: MiningSpec = Field(default_factory=MiningSpec)
+
+    @field_validator("start_utc", "end_utc")
+    @classmethod
+    def _whole_seconds(cls, value: datetime) -> datetime:
+        if value.microsecond:
+            raise ValueError("must be a whole second")
+        return value
+
+    @property
+    def horizon_s(self) -> float:
+        """Simulated time from start_utc to end_utc (s)."""
+        return (self.end_utc - self.start_utc).total_seconds()
