@@ -124,8 +124,7 @@ class BitcoinNetwork:
         self._arrivals = streams.get("block_arrivals")
         self._luck = streams.get("solo_luck")
         self._events = events
-        grid = hashrate.times_s
-        self._grid_work = hashrate.cumulative_at(grid)
+        self._grid_work = hashrate.cumulative_at(hashrate.times_s)
 
     @property
     def difficulty(self) -> float:

@@ -9,6 +9,7 @@ time-weighted and flows are exact without per-tick appends.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,11 +46,16 @@ class StepSeries:
         hi = np.searchsorted(self.times_s, end_s, side="left")
         return self.times_s[lo:hi]
 
+    @cached_property
+    def _cumulative(self) -> np.ndarray:
+        """Integral from ``times_s[0]`` to each ``times_s[i]``."""
+        piece_integrals = self.values[:-1] * np.diff(self.times_s)
+        return np.concatenate(([0.0], np.cumsum(piece_integrals)))
+
     def cumulative_at(self, t_s: np.ndarray) -> np.ndarray:
         """Integral of the series from ``times_s[0]`` to each ``t_s``."""
         t_s = np.asarray(t_s, dtype=float)
-        piece_integrals = self.values[:-1] * np.diff(self.times_s)
-        cum = np.concatenate(([0.0], np.cumsum(piece_integrals)))
+        cum = self._cumulative
         idx = np.searchsorted(self.times_s, t_s, side="right") - 1
         if np.any(idx < 0):
             raise ValueError("query before the start of the series")
