@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check scenario files, list every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
-    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    validate.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE"
+    )
 
     commands.add_parser("catalog", help="print the built-in hardware models")
     return parser
@@ -71,7 +73,8 @@ def _summary_text(kpi: dict[str, object], wall_time_s: float) -> str:
         f"  fleet           {kpi['installed_asic_units']:,} ASICs, "
         f"{float(kpi['installed_hashrate_ths']) / 1e3:,.1f} PH/s, "
         f"{float(kpi['installed_asic_power_kw']) / 1e3:,.1f} MW ({kpi['payout']})",
-        f"  mined           {float(kpi['btc_mined']):,.2f} BTC, revenue {money('mining_revenue_usd')}",
+        f"  mined           {float(kpi['btc_mined']):,.2f} BTC, "
+        f"revenue {money('mining_revenue_usd')}",
         f"  energy          {float(kpi['energy_mwh']):,.0f} MWh, cost {money('energy_cost_usd')}",
         f"  margin          {money('mining_margin_usd')}",
         f"  wall time       {wall_time_s:.2f} s (simulation)",

@@ -39,10 +39,7 @@ def decode_compact(bits: int) -> int:
 def encode_compact(target: int) -> int:
     """Compact ``bits`` of ``target`` (``arith_uint256::GetCompact``); truncates to 23 bits."""
     size = (target.bit_length() + 7) // 8
-    if size <= 3:
-        compact = target << (8 * (3 - size))
-    else:
-        compact = target >> (8 * (size - 3))
+    compact = target << (8 * (3 - size)) if size <= 3 else target >> (8 * (size - 3))
     if compact & 0x00800000:  # keep the sign bit clear
         compact >>= 8
         size += 1

@@ -42,7 +42,9 @@ class FeeModel:
         """(is in a spike, spike fee) per height; a later spike wins where two overlap."""
         hit = np.zeros(heights.shape, dtype=bool)
         fees = np.zeros(heights.shape)
-        for start, end, fee in zip(self._spike_starts, self._spike_ends, self._spike_fees, strict=True):
+        for start, end, fee in zip(
+            self._spike_starts, self._spike_ends, self._spike_fees, strict=True
+        ):
             inside = (heights >= start) & (heights < end)
             hit |= inside
             fees[inside] = fee

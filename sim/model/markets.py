@@ -15,7 +15,9 @@ def btc_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
     spec = scenario.bitcoin.price
     if spec.model == "csv":
         assert spec.csv_path is not None  # guaranteed by the scenario checks
-        return csv_steps(Path(spec.csv_path), "btc_price_usd", scenario.start_utc, scenario.horizon_s)
+        return csv_steps(
+            Path(spec.csv_path), "btc_price_usd", scenario.start_utc, scenario.horizon_s
+        )
     return gbm_steps(
         spec.start_usd,
         spec.drift_per_year,

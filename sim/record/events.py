@@ -22,7 +22,9 @@ class EventLog:
     def __init__(self) -> None:
         self.rows: list[EventRow] = []
 
-    def add(self, time_s: float, event: str, entity: str, value: float, unit: str, detail: str) -> None:
+    def add(
+        self, time_s: float, event: str, entity: str, value: float, unit: str, detail: str
+    ) -> None:
         """Record that ``event`` happened to ``entity`` at ``time_s``."""
         self.rows.append(EventRow(float(time_s), event, entity, float(value), unit, detail))
 

@@ -100,7 +100,9 @@ def mining_series(site: Site) -> MiningSeries:
     )
 
 
-def _bin_counts(times_s: np.ndarray, edges_s: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def _bin_counts(
+    times_s: np.ndarray, edges_s: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
     """Sum of ``weights`` (or count) of point events per bin ``[edges[i], edges[i+1])``."""
     idx = np.searchsorted(edges_s, times_s, side="right") - 1
     return np.bincount(idx, weights=weights, minlength=edges_s.size - 1)[: edges_s.size - 1]
@@ -136,12 +138,13 @@ def interval_table(site: Site, series: MiningSeries, edges_s: np.ndarray) -> pd.
         "asic_power_kw": series.power_kw.mean(edges_s),
         "asic_energy_kwh": series.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
         "energy_price_usd_per_mwh": site.energy_price_usd_per_mwh.mean(edges_s),
-        "site_blocks_found": _bin_counts(
-            series.block_times_s[series.site_found], edges_s
-        ).astype(np.int64),
+        "site_blocks_found": _bin_counts(series.block_times_s[series.site_found], edges_s).astype(
+            np.int64
+        ),
         "btc_mined": revenue_btc,
         "mining_revenue_usd": revenue_usd,
-        "pool_fee_usd": series.gross_usd_rate.integrate(edges_s) - series.fpps_usd_rate.integrate(edges_s),
+        "pool_fee_usd": series.gross_usd_rate.integrate(edges_s)
+        - series.fpps_usd_rate.integrate(edges_s),
         "energy_cost_usd": energy_cost,
         "mining_margin_usd": revenue_usd - energy_cost,
     }

@@ -25,7 +25,9 @@ def _dates(parts: Parts) -> list[Issue]:
     start, end = parts.get("start_utc"), parts.get("end_utc")
     if start is None or end is None or end > start:
         return []
-    return [Issue("end_utc", f"must be after start_utc ({start.isoformat()}), got {end.isoformat()}")]
+    return [
+        Issue("end_utc", f"must be after start_utc ({start.isoformat()}), got {end.isoformat()}")
+    ]
 
 
 def _epoch_start(parts: Parts) -> list[Issue]:
@@ -78,7 +80,9 @@ def _asic_groups(parts: Parts) -> list[Issue]:
                 )
             )
         if group.label in labels:
-            issues.append(Issue(f"mining.groups[{i}].name", f"duplicate group name '{group.label}'"))
+            issues.append(
+                Issue(f"mining.groups[{i}].name", f"duplicate group name '{group.label}'")
+            )
         labels.add(group.label)
     return issues
 

@@ -183,7 +183,9 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ScenarioError(source, [Issue("", f"cannot read file: {exc.strerror or exc}")]) from exc
+        raise ScenarioError(
+            source, [Issue("", f"cannot read file: {exc.strerror or exc}")]
+        ) from exc
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:

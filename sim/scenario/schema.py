@@ -54,7 +54,10 @@ class NetworkHashrateSpec(Section):
         0.10, ge=0, le=3, description="Volatility of log hashrate per sqrt(year) (gbm)."
     )
     update_interval_s: int = Field(
-        3_600, ge=60, le=3_600, description="Hashrate path is piecewise constant over this step (s)."
+        3_600,
+        ge=60,
+        le=3_600,
+        description="Hashrate path is piecewise constant over this step (s).",
     )
     csv_path: str | None = Field(
         None,
@@ -81,9 +84,7 @@ class FeeSpikeSpec(Section):
 class FeeSpec(Section):
     """Transaction fees per block: a level, lognormal noise and scheduled spikes."""
 
-    btc_per_block: float = Field(
-        0.05, ge=0, description="Mean fees per block at start_utc (BTC)."
-    )
+    btc_per_block: float = Field(0.05, ge=0, description="Mean fees per block at start_utc (BTC).")
     schedule: list[FeeLevelSpec] = Field(
         default_factory=list, description="Later changes of the mean fee level, in time order."
     )
@@ -181,9 +182,7 @@ class EnergySpec(Section):
 class SiteSpec(Section):
     """The physical site."""
 
-    grid_capacity_kw: float = Field(
-        100_000.0, gt=0, description="Grid interconnect capacity (kW)."
-    )
+    grid_capacity_kw: float = Field(100_000.0, gt=0, description="Grid interconnect capacity (kW).")
     energy: EnergySpec = Field(default_factory=EnergySpec)
 
 
