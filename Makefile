@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test typecheck docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy sim
+
+docs: $(STAMP)
+	$(BIN)/python -m sim.docgen
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_baseline.py
