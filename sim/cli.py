@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sim.errors import Issue, ScenarioError, SimulationError
 
@@ -60,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _summary_text(kpi: dict[str, object], wall_time_s: float) -> str:
+def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
     def money(key: str) -> str:
         value = kpi[key]
         return f"${value:,.0f}" if isinstance(value, float) else str(value)

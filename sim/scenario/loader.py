@@ -79,7 +79,8 @@ def _parse_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
     for name, field in Scenario.model_fields.items():
         value = raw[name] if name in raw else field.get_default(call_default_factory=True)
         try:
-            parts[name] = TypeAdapter(Annotated[field.annotation, field]).validate_python(value)
+            adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
+            parts[name] = adapter.validate_python(value)
         except ValidationError:
             parts[name] = None
     return parts
