@@ -19,6 +19,7 @@ demo: $(STAMP)
 ## Set up, then lint and run the whole test suite.
 test: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/mypy sim
 	$(BIN)/python -m pytest -q
 
 typecheck: $(STAMP)
