@@ -105,8 +105,11 @@ def scenario_fields(
             continue
         kind = _type_text(field.annotation)
         limits = _constraints(field)
-        yield path, kind + (f" ({limits})" if limits else ""), _default_text(field), (
-            field.description or ""
+        yield (
+            path,
+            kind + (f" ({limits})" if limits else ""),
+            _default_text(field),
+            (field.description or ""),
         )
 
 

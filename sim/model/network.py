@@ -26,7 +26,7 @@ from sim.model.steps import StepSeries
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
 from sim.scenario.schema import BitcoinSpec, Scenario
-from sim.units import HASHES_PER_EHS, unix_seconds
+from sim.units import HASHES_PER_EHS, SECONDS_PER_DAY, unix_seconds
 
 
 def network_hashrate_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
@@ -121,6 +121,8 @@ class BitcoinNetwork:
         self.start_bits = self.bits
         self._epoch_first_unix_s = int(unix_seconds(spec.epoch_start_utc))
         self._last_block_s = 0.0
+        self._halving_drop = spec.network_hashrate.halving_drop_fraction
+        self._halving_recovery_s = spec.network_hashrate.halving_recovery_days * SECONDS_PER_DAY
         self._arrivals = streams.get("block_arrivals")
         self._luck = streams.get("solo_luck")
         self._events = events
@@ -156,6 +158,10 @@ class BitcoinNetwork:
         log.expected_fees_btc.append(expected)
         log.network_hashrate_hs.append(self.hashrate.at(times_s))
         log.luck.append(self._luck.random(times_s.size))
+        epoch_firsts = heights % rules.RETARGET_INTERVAL_BLOCKS == 0
+        if epoch_firsts.any():
+            first_s = times_s[epoch_firsts][-1]
+            self._epoch_first_unix_s = int(np.floor(self.start_unix_s + first_s))
         halvings = heights % rules.HALVING_INTERVAL_BLOCKS == 0
         for height, t_s in zip(heights[halvings], times_s[halvings], strict=True):
             subsidy = rules.subsidy_sat(height) / 1e8
@@ -164,14 +170,14 @@ class BitcoinNetwork:
         if times_s.size:
             self._last_block_s = float(times_s[-1])
 
-    def _retarget(self, epoch_times_s: np.ndarray) -> None:
-        """Apply the retarget rule at the end of an epoch whose last blocks are given."""
-        last_unix = int(np.floor(self.start_unix_s + epoch_times_s[-1]))
+    def _retarget(self) -> None:
+        """Apply the retarget rule after the last block of an epoch."""
+        last_unix = int(np.floor(self.start_unix_s + self._last_block_s))
         old = self.difficulty
         self.bits = rules.next_bits(self.bits, self._epoch_first_unix_s, last_unix)
         change = self.difficulty / old - 1
         self._events.add(
-            epoch_times_s[-1],
+            self._last_block_s,
             "difficulty_adjustment",
             "bitcoin",
             self.difficulty,
@@ -179,20 +185,49 @@ class BitcoinNetwork:
             f"height {self.height}, {change:+.2%}",
         )
 
+    def _next_halving_index(self, count: int) -> int | None:
+        """Index, among the next ``count`` blocks, of the first halving block (if it responds)."""
+        if self._halving_drop == 0.0:
+            return None
+        to_halving = -self.height % rules.HALVING_INTERVAL_BLOCKS
+        return to_halving if to_halving < count else None
+
+    def _respond_to_halving(self, t_s: float) -> None:
+        """Miners unplug at the halving: H falls by the drop fraction and recovers.
+
+        The multiplier ``1 − drop · exp(−τ / recovery)`` (τ since the halving) is applied on
+        the hashrate grid from ``t_s`` on; draws after this point use the new path, which is
+        exact for a Poisson process because it is memoryless.
+        """
+        times = self.hashrate.times_s
+        times = np.unique(np.append(times[times < self.horizon_s], t_s))
+        values = self.hashrate.at(times)
+        tau = np.maximum(times - t_s, 0.0)
+        dip = self._halving_drop * np.exp(-tau / self._halving_recovery_s)
+        self.hashrate = StepSeries(times, values * np.where(times >= t_s, 1.0 - dip, 1.0))
+        self._grid_work = self.hashrate.cumulative_at(self.hashrate.times_s)
+
     def find_blocks(self) -> Generator[simpy.Event, None, None]:
-        """SimPy process: find blocks epoch by epoch and retarget, until the horizon."""
+        """SimPy process: find blocks epoch by epoch and retarget, until the horizon.
+
+        A draw stops early at a halving block when the network responds to halvings, so the
+        rest of the epoch is drawn on the changed hashrate path.
+        """
         while True:
             times_s = self._draw_epoch()
+            halving = self._next_halving_index(times_s.size)
+            if halving is not None:
+                times_s = times_s[: halving + 1]
             inside = times_s[times_s < self.horizon_s]
-            first_height = self.height
             self._record(inside)
             if inside.size < times_s.size:
-                return  # the rest of this epoch lies beyond the horizon
-            if first_height % rules.RETARGET_INTERVAL_BLOCKS == 0:
-                self._epoch_first_unix_s = int(np.floor(self.start_unix_s + times_s[0]))
-            # wait for the epoch's last block to be found
+                return  # the rest lies beyond the horizon
+            # wait for the last block of this draw to be found
             yield self.env.timeout(times_s[-1] - self.env.now)
-            self._retarget(times_s)
+            if self.height % rules.RETARGET_INTERVAL_BLOCKS == 0:
+                self._retarget()
+            if halving is not None:
+                self._respond_to_halving(self._last_block_s)
 
     def chain_steps(self) -> dict[str, StepSeries]:
         """State of the block being worked on, as step series over the run.

@@ -64,6 +64,16 @@ class NetworkHashrateSpec(Section):
         description="CSV with columns timestamp_utc, network_hashrate_ehs (model 'csv'); "
         "relative to the scenario file.",
     )
+    halving_drop_fraction: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="Fraction of the network's hashrate unplugged at each halving block "
+        "(0 = no response).",
+    )
+    halving_recovery_days: float = Field(
+        30.0, gt=0, description="Time constant of the exponential recovery after the drop (days)."
+    )
 
 
 class FeeLevelSpec(Section):

@@ -225,3 +225,45 @@ def test_fee_model_changes_leave_block_times_unchanged() -> None:
     assert not np.array_equal(a["fees_btc"].to_numpy(), b["fees_btc"].to_numpy())
     c = run_one(base, seed=6).blocks
     assert not np.array_equal(a["time_s"].to_numpy()[:100], c["time_s"].to_numpy()[:100])
+
+
+def test_halving_response_dips_the_hashrate_and_the_block_rate() -> None:
+    # Constant H_D, drop d at the halving block (height 840,000), exponential recovery.
+    drop, recovery_days = 0.3, 10.0
+    after_counts, expected_counts = [], []
+    for seed in range(20):
+        scenario = constant_network(
+            H_D / 1e18,
+            days=12,
+            seed=seed,
+            bitcoin={
+                "start_height": 838_656,  # epoch start, 1,344 blocks before the halving
+                "network_hashrate": {
+                    "start_ehs": H_D / 1e18,
+                    "growth_per_year": 0.0,
+                    "volatility_per_year": 0.0,
+                    "halving_drop_fraction": drop,
+                    "halving_recovery_days": recovery_days,
+                },
+            },
+        )
+        blocks = run_one(scenario).blocks
+        t_h = blocks.loc[blocks["height"] == 840_000, "time_s"].iloc[0]
+        later = blocks[blocks["time_s"] > t_h]
+        tau = later["time_s"].to_numpy() - t_h
+        ratio = later["network_hashrate_ehs"].to_numpy() * 1e18 / H_D
+        # H is held on the hourly grid: the multiplier of the hour the block falls in
+        low = 1 - drop * np.exp(-np.maximum(tau - 3600, 0) / (recovery_days * DAY_S))
+        high = 1 - drop * np.exp(-tau / (recovery_days * DAY_S))
+        assert np.all((ratio >= low - 1e-12) & (ratio <= high + 1e-12))
+        before = blocks.loc[blocks["time_s"] < t_h, "network_hashrate_ehs"] * 1e18 / H_D
+        np.testing.assert_allclose(before, 1.0, rtol=1e-12)
+        # Blocks in the day after the halving (D unchanged: the epoch has not ended)
+        window = (blocks["time_s"] > t_h) & (blocks["time_s"] <= t_h + DAY_S)
+        if blocks.loc[window, "height"].max() < 840_672:
+            after_counts.append(int(window.sum()))
+            mean_rate = 1 - drop * recovery_days * (1 - np.exp(-1 / recovery_days))
+            expected_counts.append(144 * mean_rate)
+    counts, lam = np.array(after_counts), np.array(expected_counts)
+    assert counts.mean() == pytest.approx(lam.mean(), abs=4 * np.sqrt(lam.mean() / counts.size))
+    assert lam.mean() < 144 * 0.75  # the dip is visible against the undisturbed 144/day
