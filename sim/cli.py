@@ -47,15 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from sim.record.writer import out_dir_problem
     from sim.runner import run_one
     from sim.scenario import load_scenario
 
     if args.seed is not None and args.seed < 0:
         raise ScenarioError("command line", [Issue("--seed", f"must be >= 0 (got {args.seed})")])
     scenario = load_scenario(args.scenario, args.overrides)
+    out = args.out or Path("outputs") / scenario.name
+    problem = out_dir_problem(out.resolve())
+    if problem:  # checked before the run, so a bad --out costs nothing
+        raise ScenarioError("command line", [Issue("--out", problem)])
     result = run_one(scenario, args.seed)
-    out_dir = result.write(args.out or Path("outputs") / scenario.name)
+    out_dir = result.write(out, ["dcsim", *argv])
     print(f"dcsim: wrote {out_dir}")
     print(_summary_text(result.summary.iloc[0].to_dict(), result.wall_time_s))
     return EXIT_OK
@@ -83,7 +88,7 @@ def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
     return "\n".join(lines)
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _validate(args: argparse.Namespace, _: list[str]) -> int:
     from sim.scenario import load_scenario
 
     status = EXIT_OK
@@ -97,7 +102,7 @@ def _validate(args: argparse.Namespace) -> int:
     return status
 
 
-def _catalog(_: argparse.Namespace) -> int:
+def _catalog(_: argparse.Namespace, __: list[str]) -> int:
     from sim.scenario.catalog import BUILTIN_ASICS
 
     print("ASIC miners (nominal; REFERENCE.md §3)")
@@ -112,10 +117,11 @@ def _catalog(_: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dcsim`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     handlers = {"run": _run, "validate": _validate, "catalog": _catalog}
     try:
-        return handlers[args.command](args)
+        return handlers[args.command](args, argv)
     except ScenarioError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_BAD_INPUT

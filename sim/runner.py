@@ -45,11 +45,14 @@ class RunResult:
             "summary.csv": self.summary,
         }
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write every table and the manifest to ``out_dir`` atomically; return the folder."""
+    def write(self, out_dir: str | Path, command: list[str] | None = None) -> Path:
+        """Write every table and the manifest to ``out_dir`` atomically; return the folder.
+
+        ``command`` is recorded in the manifest (default: ``sys.argv``).
+        """
         from sim.record.writer import write_run
 
-        return write_run(self, Path(out_dir))
+        return write_run(self, Path(out_dir), command)
 
 
 def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
@@ -61,7 +64,9 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
         DataFrames of every output table; nothing is written to disk.
     """
     started = time.perf_counter()
-    run_seed = scenario.seed if seed is None else seed
+    if seed is not None:  # the manifest's resolved scenario then reproduces this run
+        scenario = scenario.model_copy(update={"seed": seed})
+    run_seed = scenario.seed
     site = Site.build(scenario, run_seed)
     site.run()
     series = mining_series(site)

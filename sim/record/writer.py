@@ -49,18 +49,33 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def manifest(result: RunResult, files: dict[str, int]) -> dict[str, Any]:
+def manifest(result: RunResult, files: dict[str, int], command: list[str]) -> dict[str, Any]:
     """What was run, with what, and how long it took."""
     return {
         "scenario_name": result.scenario.name,
         "seed": result.seed,
-        "command": sys.argv,
+        "command": command,
         "versions": package_versions(),
         "wall_time_s": round(result.wall_time_s, 3),
         "events_processed": result.events_processed,
         "files": files,
         "scenario": result.scenario.model_dump(mode="json"),
     }
+
+
+def out_dir_problem(out_dir: Path) -> str | None:
+    """Why ``out_dir`` may not receive a run, or None if it may.
+
+    A run replaces an earlier run's folder (one holding a manifest.json) or fills an empty
+    or missing one; anything else is the user's and is never deleted.
+    """
+    if not out_dir.exists():
+        return None
+    if not out_dir.is_dir():
+        return f"{out_dir} exists and is not a folder"
+    if any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
+        return f"{out_dir} exists and is not a dcsim output folder (no manifest.json)"
+    return None
 
 
 def replace_dir(staging: Path, out_dir: Path) -> None:
@@ -74,9 +89,18 @@ def replace_dir(staging: Path, out_dir: Path) -> None:
         staging.rename(out_dir)
 
 
-def write_run(result: RunResult, out_dir: Path) -> Path:
-    """Write all tables and ``manifest.json`` into ``out_dir`` atomically."""
+def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None) -> Path:
+    """Write all tables and ``manifest.json`` into ``out_dir`` atomically.
+
+    Raises
+    ------
+    FileExistsError
+        If ``out_dir`` exists and is neither empty nor an earlier run's folder.
+    """
     out_dir = out_dir.resolve()
+    problem = out_dir_problem(out_dir)
+    if problem:
+        raise FileExistsError(problem)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
@@ -84,7 +108,7 @@ def write_run(result: RunResult, out_dir: Path) -> Path:
         for name, frame in result.tables().items():
             write_csv(frame, staging / name)
             files[name] = len(frame)
-        text = json.dumps(manifest(result, files), indent=2, sort_keys=False)
+        text = json.dumps(manifest(result, files, command or sys.argv), indent=2)
         (staging / "manifest.json").write_text(text + "\n", encoding="utf-8")
         replace_dir(staging, out_dir)
     except BaseException:

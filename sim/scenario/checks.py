@@ -67,7 +67,7 @@ def known_asics(parts: Parts) -> dict[str, tuple[float, float]]:
 
 def _asic_groups(parts: Parts) -> list[Issue]:
     mining: MiningSpec | None = parts.get("mining")
-    if mining is None:
+    if mining is None or parts.get("asic_models") is None:
         return []
     known = known_asics(parts)
     issues, labels = [], set()
