@@ -1,7 +1,7 @@
-"""Built-in hardware catalog: ASIC miner models as data.
+"""Built-in hardware catalog: ASIC miner models and GPU node types as data.
 
 Nominal ratings from REFERENCE.md §3 (third-party catalogs agree [S]). Scenarios may add
-their own models under ``asic_models``; a built-in name cannot be redefined.
+their own under ``asic_models`` and ``gpu_node_types``; a built-in name cannot be redefined.
 """
 
 from __future__ import annotations
@@ -40,5 +40,46 @@ BUILTIN_ASICS: dict[str, AsicSpec] = {
         AsicSpec("Antminer S21 XP Hydro", 473.0, 5_676.0, "hydro"),
         AsicSpec("Whatsminer M50S", 126.0, 3_276.0, "air"),
         AsicSpec("Whatsminer M60S", 186.0, 3_441.0, "air"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class GpuNodeSpec:
+    """One GPU server type: its GPUs and its wall power when idle and at full load."""
+
+    name: str
+    gpu: str
+    gpus_per_node: int
+    gpu_power_w: float  # board power (TDP) of one GPU
+    host_power_w: float  # CPUs, memory, NICs, switches, fans at full load
+    idle_power_w: float  # whole node, powered on with no job
+
+    @property
+    def peak_power_w(self) -> float:
+        """Whole node at full load: host plus every GPU at board power."""
+        return self.host_power_w + self.gpus_per_node * self.gpu_power_w
+
+
+def _node(name: str, gpu: str, gpu_power_w: float, host_power_w: float) -> GpuNodeSpec:
+    # Idle draw ≈30 % of peak is an assumption (an idle HGX H100 draws roughly 3 kW).
+    peak = host_power_w + 8 * gpu_power_w
+    return GpuNodeSpec(name, gpu, 8, gpu_power_w, host_power_w, round(0.3 * peak))
+
+
+# GPU board powers from REFERENCE.md §3 [S] (RTX A6000 uncertain). Host power: an HGX H100
+# node draws 10,200 W with 8 × 700 W GPUs [S], so 4,600 W of host [D]; the same platform is
+# assumed for H200; the other hosts are assumptions (PCIe servers ≈1.2–1.6 kW).
+BUILTIN_GPU_NODES: dict[str, GpuNodeSpec] = {
+    spec.name: spec
+    for spec in (
+        _node("HGX A100 8-GPU", "A100 SXM4 80GB", 400.0, 3_300.0),
+        _node("A100 PCIe 8-GPU", "A100 PCIe 80GB", 300.0, 1_600.0),
+        _node("HGX H100 8-GPU", "H100 SXM5", 700.0, 4_600.0),
+        _node("H100 PCIe 8-GPU", "H100 PCIe", 350.0, 1_600.0),
+        _node("HGX H200 8-GPU", "H200 SXM", 700.0, 4_600.0),
+        _node("L40S 8-GPU", "L40S", 350.0, 1_600.0),
+        _node("RTX 4090 8-GPU", "RTX 4090", 450.0, 1_200.0),
+        _node("RTX A6000 8-GPU", "RTX A6000", 300.0, 1_200.0),
     )
 }

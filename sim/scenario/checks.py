@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import Issue
+from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.catalog import BUILTIN_ASICS
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
 from sim.scenario.series_csv import read_step_csv
@@ -97,13 +98,14 @@ def _power_and_hashrate(parts: Parts) -> list[Issue]:
     groups = [(g, known[g.model]) for g in mining.groups if g.model in known]
     power_kw = sum(g.count * power_w for g, (_, power_w) in groups) / 1_000.0
     hashrate_ths = sum(g.count * ths for g, (ths, _) in groups)
+    gpu_kw = gpu_peak_power_kw(parts)
     issues = []
-    if site is not None and power_kw > site.grid_capacity_kw:
+    if site is not None and power_kw + gpu_kw > site.grid_capacity_kw:
         issues.append(
             Issue(
-                "mining.groups",
-                f"installed ASIC power {power_kw:,.0f} kW exceeds "
-                f"site.grid_capacity_kw {site.grid_capacity_kw:,.0f} kW",
+                "site.grid_capacity_kw",
+                f"{site.grid_capacity_kw:,.0f} kW is below the installed peak load: "
+                f"ASICs {power_kw:,.0f} kW + GPU nodes {gpu_kw:,.0f} kW",
             )
         )
     if btc is not None:
@@ -166,6 +168,7 @@ CHECKS: tuple[Check, ...] = (
     _power_and_hashrate,
     _fee_schedule,
     _series_files,
+    *AI_CHECKS,
 )
 
 

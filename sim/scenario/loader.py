@@ -18,7 +18,11 @@ from sim.errors import Issue, ScenarioError
 from sim.scenario.checks import cross_checks
 from sim.scenario.schema import Scenario
 
-CSV_PATH_FIELDS = (("bitcoin", "network_hashrate", "csv_path"), ("bitcoin", "price", "csv_path"))
+CSV_PATH_FIELDS = (
+    ("bitcoin", "network_hashrate", "csv_path"),
+    ("bitcoin", "price", "csv_path"),
+    ("ai", "trace", "csv_path"),
+)
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)((\[(?P<idx>\d+)\])?)$")
 
 

@@ -8,23 +8,13 @@ Cross-field checks that need several sections at once live in :mod:`sim.scenario
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.catalog import CoolingType
-from sim.units import as_utc
-
-
-class Section(BaseModel):
-    """Base of every scenario section: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
-
-
-# Times are UTC; a value without a zone is taken to be UTC.
-UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\- ]*$", max_length=80)]
+from sim.scenario.fields import Name, Section, UtcDatetime
 
 
 class OutputSpec(Section):
@@ -215,6 +205,10 @@ class Scenario(Section):
         default_factory=list, description="User-defined ASIC models."
     )
     mining: MiningSpec = Field(default_factory=MiningSpec)
+    gpu_node_types: list[GpuNodeTypeSpec] = Field(
+        default_factory=list, description="User-defined GPU node types."
+    )
+    ai: AiSpec = Field(default_factory=AiSpec)
 
     @field_validator("start_utc", "end_utc")
     @classmethod

@@ -151,8 +151,8 @@ BAD_FILES = {
     "power_above_grid_capacity": (
         # 100 x 3,500 W = 350 kW on a 300 kW connection
         TINY + "site: {grid_capacity_kw: 300}\n",
-        "mining.groups",
-        ["installed ASIC power 350 kW exceeds site.grid_capacity_kw 300 kW"],
+        "site.grid_capacity_kw",
+        ["300 kW is below the installed peak load: ASICs 350 kW + GPU nodes 0 kW"],
     ),
     "bad_payout_literal": (
         TINY + "  payout: pps\n",
@@ -282,7 +282,7 @@ def test_independent_cross_field_problems_are_all_reported(tmp_path, capsys) -> 
     assert main(["validate", str(scenario)]) == EXIT_BAD_INPUT
     _, stderr = capsys.readouterr()
     paths = [line[4:].split(": ", 1)[0] for line in issue_lines(stderr)]
-    assert sorted(paths) == ["end_utc", "mining.groups", "mining.groups[1].model"]
+    assert sorted(paths) == ["end_utc", "mining.groups[1].model", "site.grid_capacity_kw"]
 
 
 # --------------------------------------------------------------------------- --set and --seed
@@ -366,7 +366,7 @@ def test_validate_applies_set_too(tmp_path, capsys) -> None:
     scenario = write(tmp_path / "tiny.yaml", TINY)
     assert main(["validate", str(scenario), "--set", "site.grid_capacity_kw=1"]) == EXIT_BAD_INPUT
     _, stderr = capsys.readouterr()
-    assert "  - mining.groups: installed ASIC power 350 kW exceeds" in stderr
+    assert "  - site.grid_capacity_kw: 1 kW is below the installed peak load" in stderr
     assert main(["validate", str(scenario), "--set", "site.grid_capacity_kw=1000"]) == EXIT_OK
 
 

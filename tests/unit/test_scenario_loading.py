@@ -292,8 +292,8 @@ def test_end_not_after_start(end: str, tmp_path) -> None:
 
 def test_power_above_grid_capacity(tmp_path) -> None:
     (issue,) = issues_of(TINY + "site: {grid_capacity_kw: 349.9}\n", tmp_path)
-    assert issue.path == "mining.groups"
-    assert "350 kW exceeds site.grid_capacity_kw" in issue.message
+    assert issue.path == "site.grid_capacity_kw"
+    assert "below the installed peak load: ASICs 350 kW + GPU nodes 0 kW" in issue.message
 
 
 def test_power_exactly_at_grid_capacity_is_allowed(tmp_path) -> None:

@@ -1,0 +1,182 @@
+"""Cross-field checks of the AI hosting sections (see :mod:`sim.scenario.checks`)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from sim.errors import Issue
+from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
+from sim.scenario.catalog import BUILTIN_GPU_NODES, GpuNodeSpec
+from sim.scenario.trace import read_trace
+
+Parts = dict[str, Any]
+
+
+def known_gpu_nodes(parts: Parts) -> dict[str, GpuNodeSpec]:
+    """Node type name → spec, built-in and user-defined."""
+    known = dict(BUILTIN_GPU_NODES)
+    for node in parts.get("gpu_node_types") or []:
+        known[node.name] = GpuNodeSpec(
+            node.name,
+            node.gpu,
+            node.gpus_per_node,
+            node.gpu_power_w,
+            node.host_power_w,
+            node.idle_power_w,
+        )
+    return known
+
+
+def gpu_peak_power_kw(parts: Parts) -> float:
+    """Peak power of every installed GPU node with a known type (kW)."""
+    ai: AiSpec | None = parts.get("ai")
+    if ai is None or parts.get("gpu_node_types") is None:
+        return 0.0
+    known = known_gpu_nodes(parts)
+    return (
+        sum(g.nodes * known[g.node_type].peak_power_w for g in ai.groups if g.node_type in known)
+        / 1_000.0
+    )
+
+
+def _node_types(parts: Parts) -> list[Issue]:
+    nodes: list[GpuNodeTypeSpec] | None = parts.get("gpu_node_types")
+    issues, seen = [], set()
+    for i, node in enumerate(nodes or []):
+        if node.name in BUILTIN_GPU_NODES:
+            issues.append(Issue(f"gpu_node_types[{i}].name", f"'{node.name}' is a built-in type"))
+        elif node.name in seen:
+            issues.append(Issue(f"gpu_node_types[{i}].name", f"duplicate node type '{node.name}'"))
+        seen.add(node.name)
+    return issues
+
+
+def _group_names(ai: AiSpec) -> list[str]:
+    return [g.label for g in ai.groups]
+
+
+def _groups(parts: Parts) -> list[Issue]:
+    ai: AiSpec | None = parts.get("ai")
+    if ai is None or parts.get("gpu_node_types") is None:
+        return []
+    known = known_gpu_nodes(parts)
+    issues, seen = [], set()
+    for i, group in enumerate(ai.groups):
+        if group.node_type not in known:
+            issues.append(
+                Issue(
+                    f"ai.groups[{i}].node_type",
+                    f"unknown node type '{group.node_type}'; known: {', '.join(sorted(known))}",
+                )
+            )
+        if group.label in seen:
+            issues.append(Issue(f"ai.groups[{i}].name", f"duplicate group name '{group.label}'"))
+        seen.add(group.label)
+        times = [c.from_utc for c in group.node_cap_schedule]
+        if any(a >= b for a, b in zip(times, times[1:], strict=False)):
+            issues.append(
+                Issue(f"ai.groups[{i}].node_cap_schedule", "from_utc must be strictly increasing")
+            )
+        for j, change in enumerate(group.node_cap_schedule):
+            if change.nodes > group.nodes:
+                issues.append(
+                    Issue(
+                        f"ai.groups[{i}].node_cap_schedule[{j}].nodes",
+                        f"{change.nodes} exceeds the group's {group.nodes} nodes",
+                    )
+                )
+    return issues
+
+
+def _group_ref(ai: AiSpec, name: str | None, path: str) -> list[Issue]:
+    groups = _group_names(ai)
+    if not groups:
+        return [Issue(path, "no GPU group to run on; add one under ai.groups")]
+    if name is not None and name not in groups:
+        return [Issue(path, f"unknown GPU group '{name}'; groups: {', '.join(groups)}")]
+    return []
+
+
+def _group_gpus(parts: Parts, ai: AiSpec, name: str | None) -> int | None:
+    """Installed GPUs of the named (or first) group, if its type is known."""
+    known = known_gpu_nodes(parts)
+    group = next((g for g in ai.groups if name in (None, g.label)), None)
+    if group is None or group.node_type not in known:
+        return None
+    return group.nodes * known[group.node_type].gpus_per_node
+
+
+def _job_classes(parts: Parts) -> list[Issue]:
+    ai: AiSpec | None = parts.get("ai")
+    if ai is None or parts.get("gpu_node_types") is None:
+        return []
+    contracts = [c.name for c in ai.reserved]
+    issues, seen = [], set()
+    for i, job_class in enumerate(ai.job_classes):
+        path = f"ai.job_classes[{i}]"
+        if job_class.name in seen:
+            issues.append(Issue(f"{path}.name", f"duplicate job class '{job_class.name}'"))
+        seen.add(job_class.name)
+        ref = _group_ref(ai, job_class.group, f"{path}.group")
+        issues += ref
+        if job_class.contract is not None and job_class.contract not in contracts:
+            known = ", ".join(contracts) or "none defined"
+            issues.append(
+                Issue(f"{path}.contract", f"unknown contract '{job_class.contract}'; {known}")
+            )
+        installed = None if ref else _group_gpus(parts, ai, job_class.group)
+        largest = max(job_class.gpus.values)
+        if installed is not None and largest > installed:
+            issues.append(
+                Issue(f"{path}.gpus.values", f"{largest} GPUs exceed the {installed} installed")
+            )
+    return issues
+
+
+def _contracts(parts: Parts) -> list[Issue]:
+    ai: AiSpec | None = parts.get("ai")
+    if ai is None or parts.get("gpu_node_types") is None:
+        return []
+    issues, seen = [], set()
+    for i, contract in enumerate(ai.reserved):
+        path = f"ai.reserved[{i}]"
+        if contract.name in seen:
+            issues.append(Issue(f"{path}.name", f"duplicate contract '{contract.name}'"))
+        seen.add(contract.name)
+        ref = _group_ref(ai, contract.group, f"{path}.group")
+        issues += ref
+        installed = None if ref else _group_gpus(parts, ai, contract.group)
+        if installed is not None and contract.gpus > installed:
+            issues.append(
+                Issue(f"{path}.gpus", f"{contract.gpus} exceed the {installed} GPUs installed")
+            )
+    return issues
+
+
+def _trace(parts: Parts) -> list[Issue]:
+    ai: AiSpec | None = parts.get("ai")
+    if ai is None or ai.trace is None:
+        return []
+    classes = {c.name for c in ai.job_classes}
+    issues = []
+    if ai.trace.job_class not in classes:
+        issues.append(Issue("ai.trace.job_class", f"unknown job class '{ai.trace.job_class}'"))
+    try:
+        trace = read_trace(Path(ai.trace.csv_path))
+    except ValueError as exc:
+        return [*issues, Issue("ai.trace.csv_path", str(exc))]
+    unknown = sorted({c for c in trace.job_classes if c and c not in classes})
+    if unknown:
+        issues.append(Issue("ai.trace.csv_path", f"unknown job_class values: {', '.join(unknown)}"))
+    if parts.get("gpu_node_types") is not None and not _group_ref(ai, None, ""):
+        most = max(_group_gpus(parts, ai, g.label) or math.inf for g in ai.groups)
+        if trace.gpus.size and trace.gpus.max() > most:
+            issues.append(
+                Issue("ai.trace.csv_path", f"a job needs {trace.gpus.max()} GPUs; at most {most}")
+            )
+    return issues
+
+
+AI_CHECKS = (_node_types, _groups, _job_classes, _contracts, _trace)

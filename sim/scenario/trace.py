@@ -1,0 +1,58 @@
+"""Job traces: CSV rows ``submit_time_s, gpus, duration_s[, job_class]``.
+
+``submit_time_s`` is seconds since the scenario's start_utc; rows are sorted by it on load.
+Public cluster traces (e.g. Philly, Helios, Alibaba PAI) convert to this by subtracting the
+trace's first submit time and keeping GPUs and run time per job.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REQUIRED = ("submit_time_s", "gpus", "duration_s")
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A job trace, sorted by submit time."""
+
+    submit_time_s: np.ndarray
+    gpus: np.ndarray
+    duration_s: np.ndarray
+    job_classes: list[str]  # "" where the row has no class
+
+
+def read_trace(path: Path) -> Trace:
+    """Read and check a trace file.
+
+    Raises
+    ------
+    ValueError
+        Naming the line and column when the file is malformed.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    columns = set(rows[0]) if rows else set()
+    if not rows or not set(REQUIRED) <= columns:
+        raise ValueError(f"{path} needs columns {', '.join(REQUIRED)}[, job_class]")
+    submit, gpus, duration = np.empty(len(rows)), np.empty(len(rows), np.int64), np.empty(len(rows))
+    for i, row in enumerate(rows):
+        try:
+            submit[i], gpus[i] = float(row["submit_time_s"]), int(row["gpus"])
+            duration[i] = float(row["duration_s"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path} line {i + 2}: {exc}") from exc
+        if not (submit[i] >= 0 and gpus[i] >= 1 and duration[i] > 0):
+            raise ValueError(
+                f"{path} line {i + 2}: need submit_time_s ≥ 0, gpus ≥ 1 and duration_s > 0"
+            )
+    order = np.argsort(submit, kind="stable")
+    classes = [(rows[i].get("job_class") or "").strip() for i in order]
+    return Trace(submit[order], gpus[order], duration[order], classes)
