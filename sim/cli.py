@@ -81,8 +81,18 @@ def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
         f"{float(kpi['installed_asic_power_kw']) / 1e3:,.1f} MW ({kpi['payout']})",
         f"  mined           {float(kpi['btc_mined']):,.2f} BTC, "
         f"revenue {money('mining_revenue_usd')}",
+        f"  mining margin   {money('mining_margin_usd')} after ASIC energy",
+    ]
+    if int(kpi["gpus_installed"]):
+        lines += [
+            f"  AI hosting      {kpi['gpus_installed']:,} GPUs, {kpi['jobs_submitted']:,} jobs, "
+            f"utilisation {float(kpi['gpu_utilization']):.1%}, "
+            f"abandoned {float(kpi['abandonment_rate']):.1%}",
+            f"  AI revenue      {money('ai_revenue_usd')}, "
+            f"margin {money('ai_margin_usd')} after penalties and GPU energy",
+        ]
+    lines += [
         f"  energy          {float(kpi['energy_mwh']):,.0f} MWh, cost {money('energy_cost_usd')}",
-        f"  margin          {money('mining_margin_usd')}",
         f"  wall time       {wall_time_s:.2f} s (simulation)",
     ]
     return "\n".join(lines)

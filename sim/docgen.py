@@ -159,6 +159,8 @@ TABLE_INTROS = {
     "daily.csv": "One row per UTC calendar day (the first and last may be partial); the same "
     "columns as timeseries.csv, computed exactly over each day, plus `date`.",
     "blocks.csv": "Every network block found during the run, in height order.",
+    "jobs.csv": "Every AI job submitted during the run, in submission order (empty without "
+    "AI demand).",
     "events.csv": "Discrete events in time order.",
     "summary.csv": "One row of KPIs for the run.",
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.model.site import Site
+from sim.record.ai_tables import ai_series, jobs_table
 from sim.record.tables import (
     blocks_table,
     daily_table,
@@ -30,6 +31,7 @@ class RunResult:
     timeseries: pd.DataFrame
     daily: pd.DataFrame
     blocks: pd.DataFrame
+    jobs: pd.DataFrame
     events: pd.DataFrame
     summary: pd.DataFrame
     events_processed: int
@@ -41,6 +43,7 @@ class RunResult:
             "timeseries.csv": self.timeseries,
             "daily.csv": self.daily,
             "blocks.csv": self.blocks,
+            "jobs.csv": self.jobs,
             "events.csv": self.events,
             "summary.csv": self.summary,
         }
@@ -70,17 +73,19 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
     site = Site.build(scenario, run_seed)
     site.run()
     series = mining_series(site)
-    daily = daily_table(site, series)
+    ai = ai_series(site.hosting)
+    daily = daily_table(site, series, ai)
     return RunResult(
         scenario=scenario,
         seed=run_seed,
         timeseries=interval_table(
-            site, series, sample_edges(scenario.horizon_s, scenario.output.sample_interval_s)
+            site, series, ai, sample_edges(scenario.horizon_s, scenario.output.sample_interval_s)
         ),
         daily=daily,
         blocks=blocks_table(site, series),
+        jobs=jobs_table(site.hosting, scenario.horizon_s),
         events=events_table(site),
-        summary=summary_table(site, series, daily),
+        summary=summary_table(site, series, ai, daily),
         events_processed=site.env.events_processed,
         wall_time_s=time.perf_counter() - started,
     )

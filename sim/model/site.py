@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import simpy
 
 from sim.model.fleet import AsicFleet
+from sim.model.hosting import AiHosting
 from sim.model.markets import btc_price_path, energy_price_path
 from sim.model.network import BitcoinNetwork, network_hashrate_path
 from sim.model.steps import StepSeries
@@ -41,6 +42,7 @@ class Site:
     energy_price_usd_per_mwh: StepSeries
     network: BitcoinNetwork
     fleet: AsicFleet
+    hosting: AiHosting
 
     @classmethod
     def build(cls, scenario: Scenario, seed: int) -> Site:
@@ -67,9 +69,12 @@ class Site:
             energy_price_usd_per_mwh=energy_price_path(scenario),
             network=network,
             fleet=AsicFleet(scenario),
+            hosting=AiHosting(env, scenario, streams),
         )
 
     def run(self) -> None:
         """Start every process and run to the horizon."""
         self.env.process(self.network.find_blocks())
+        self.hosting.start()
         self.env.run(until=self.scenario.horizon_s)
+        self.hosting.close(self.events)

@@ -78,3 +78,20 @@ def product(*factors: StepSeries) -> StepSeries:
     for f in factors:
         values = values * f.at(times)
     return StepSeries(times, values)
+
+
+def total(*terms: StepSeries) -> StepSeries:
+    """Pointwise sum of step series (defined where all of them are)."""
+    start = max(t.times_s[0] for t in terms)
+    times = np.unique(np.concatenate([t.times_s[t.times_s >= start] for t in terms]))
+    return StepSeries(times, np.sum([t.at(times) for t in terms], axis=0))
+
+
+def from_changes(times_s: np.ndarray, deltas: np.ndarray, start_s: float = 0.0) -> StepSeries:
+    """The level that starts at 0 at ``start_s`` and moves by ``deltas[i]`` at ``times_s[i]``."""
+    t = np.concatenate(([start_s], np.asarray(times_s, dtype=float)))
+    d = np.concatenate(([0.0], np.asarray(deltas, dtype=float)))
+    order = np.argsort(t, kind="stable")
+    t, level = t[order], np.cumsum(d[order])
+    last = np.append(t[1:] != t[:-1], True)  # the level after all changes at the same time
+    return StepSeries(t[last], level[last])

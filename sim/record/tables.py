@@ -14,6 +14,7 @@ import pandas as pd
 from sim.model import consensus as rules
 from sim.model.site import Site
 from sim.model.steps import StepSeries, product
+from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_sum
 from sim.record.columns import (
     BLOCK_COLUMNS,
     DAILY_COLUMNS,
@@ -27,6 +28,7 @@ from sim.units import (
     KWH_PER_MWH,
     SECONDS_PER_DAY,
     SECONDS_PER_HOUR,
+    SECONDS_PER_YEAR,
     as_utc,
 )
 
@@ -100,26 +102,21 @@ def mining_series(site: Site) -> MiningSeries:
     )
 
 
-def _bin_counts(
-    times_s: np.ndarray, edges_s: np.ndarray, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """Sum of ``weights`` (or count) of point events per bin ``[edges[i], edges[i+1])``."""
-    idx = np.searchsorted(edges_s, times_s, side="right") - 1
-    return np.bincount(idx, weights=weights, minlength=edges_s.size - 1)[: edges_s.size - 1]
-
-
-def interval_table(site: Site, series: MiningSeries, edges_s: np.ndarray) -> pd.DataFrame:
+def interval_table(
+    site: Site, series: MiningSeries, ai: AiSeries, edges_s: np.ndarray
+) -> pd.DataFrame:
     """One row per bin ``[edges_s[i], edges_s[i+1])`` with INTERVAL_COLUMNS."""
     start = edges_s[:-1]
     duration = np.diff(edges_s)
     chain = series.chain
-    revenue_btc = series.fpps_btc_rate.integrate(edges_s) + _bin_counts(
+    revenue_btc = series.fpps_btc_rate.integrate(edges_s) + bin_sum(
         series.block_times_s, edges_s, series.site_reward_btc
     )
-    revenue_usd = series.fpps_usd_rate.integrate(edges_s) + _bin_counts(
+    revenue_usd = series.fpps_usd_rate.integrate(edges_s) + bin_sum(
         series.block_times_s, edges_s, series.site_reward_usd
     )
-    energy_cost = series.energy_cost_rate.integrate(edges_s)
+    asic_cost = series.energy_cost_rate.integrate(edges_s)
+    gpu = ai_columns(ai, site.energy_price_usd_per_mwh, edges_s)
     table = {
         "timestamp_utc": _timestamps(site, start),
         "time_s": start,
@@ -128,25 +125,27 @@ def interval_table(site: Site, series: MiningSeries, edges_s: np.ndarray) -> pd.
         "difficulty": chain["difficulty"].at(start),
         "subsidy_btc": chain["subsidy_btc"].at(start),
         "expected_fees_btc_per_block": chain["expected_fees_btc"].at(start),
-        "blocks_found": _bin_counts(series.block_times_s, edges_s).astype(np.int64),
-        "network_fees_btc": _bin_counts(series.block_times_s, edges_s, series.block_fees_btc),
+        "blocks_found": bin_sum(series.block_times_s, edges_s).astype(np.int64),
+        "network_fees_btc": bin_sum(series.block_times_s, edges_s, series.block_fees_btc),
         "btc_price_usd": site.btc_price_usd.mean(edges_s),
         "network_hashrate_ehs": site.network.hashrate.mean(edges_s) / HASHES_PER_EHS,
         "hashprice_usd_per_ph_day": series.hashprice_rate.mean(edges_s),
+        "energy_price_usd_per_mwh": site.energy_price_usd_per_mwh.mean(edges_s),
         "site_hashrate_ths": series.site_hashrate_hs.mean(edges_s) / HASHES_PER_THS,
         "asic_units_running": series.units.mean(edges_s),
         "asic_power_kw": series.power_kw.mean(edges_s),
         "asic_energy_kwh": series.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
-        "energy_price_usd_per_mwh": site.energy_price_usd_per_mwh.mean(edges_s),
-        "site_blocks_found": _bin_counts(series.block_times_s[series.site_found], edges_s).astype(
+        "site_blocks_found": bin_sum(series.block_times_s[series.site_found], edges_s).astype(
             np.int64
         ),
         "btc_mined": revenue_btc,
         "mining_revenue_usd": revenue_usd,
         "pool_fee_usd": series.gross_usd_rate.integrate(edges_s)
         - series.fpps_usd_rate.integrate(edges_s),
-        "energy_cost_usd": energy_cost,
-        "mining_margin_usd": revenue_usd - energy_cost,
+        "asic_energy_cost_usd": asic_cost,
+        "mining_margin_usd": revenue_usd - asic_cost,
+        **gpu,
+        "energy_cost_usd": asic_cost + gpu["gpu_energy_cost_usd"],
     }
     assert list(table) == list(INTERVAL_COLUMNS)
     return pd.DataFrame(table)
@@ -166,9 +165,9 @@ def day_edges(site: Site) -> np.ndarray:
     return np.concatenate(([0.0], inner, [site.scenario.horizon_s]))
 
 
-def daily_table(site: Site, series: MiningSeries) -> pd.DataFrame:
+def daily_table(site: Site, series: MiningSeries, ai: AiSeries) -> pd.DataFrame:
     """One row per UTC day with DAILY_COLUMNS."""
-    table = interval_table(site, series, day_edges(site))
+    table = interval_table(site, series, ai, day_edges(site))
     table.insert(0, "date", table["timestamp_utc"].dt.strftime("%Y-%m-%d"))
     assert list(table.columns) == list(DAILY_COLUMNS)
     return table
@@ -208,7 +207,9 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
 
 
-def summary_table(site: Site, series: MiningSeries, daily: pd.DataFrame) -> pd.DataFrame:
+def summary_table(
+    site: Site, series: MiningSeries, ai: AiSeries, daily: pd.DataFrame
+) -> pd.DataFrame:
     """One row of run KPIs with SUMMARY_COLUMNS."""
     scenario, fleet, net = site.scenario, site.fleet, site.network
     horizon = scenario.horizon_s
@@ -217,9 +218,10 @@ def summary_table(site: Site, series: MiningSeries, daily: pd.DataFrame) -> pd.D
     installed_kw = float(sum(g.count * g.power_w for g in fleet.groups)) / 1_000.0
     btc_mined = float(daily["btc_mined"].sum())
     revenue = float(daily["mining_revenue_usd"].sum())
-    energy_mwh = float(daily["asic_energy_kwh"].sum()) / KWH_PER_MWH
-    energy_cost = float(daily["energy_cost_usd"].sum())
+    asic_mwh = float(daily["asic_energy_kwh"].sum()) / KWH_PER_MWH
+    asic_cost = float(daily["asic_energy_cost_usd"].sum())
     ends = np.array([0.0, horizon])
+    years = horizon / SECONDS_PER_YEAR
     blocks = int(series.block_times_s.size)
     row = {
         "scenario": scenario.name,
@@ -252,11 +254,16 @@ def summary_table(site: Site, series: MiningSeries, daily: pd.DataFrame) -> pd.D
         "btc_mined": btc_mined,
         "mining_revenue_usd": revenue,
         "pool_fee_usd": float(daily["pool_fee_usd"].sum()),
-        "energy_mwh": energy_mwh,
-        "energy_cost_usd": energy_cost,
-        "mining_margin_usd": revenue - energy_cost,
-        "energy_cost_per_btc_usd": _ratio(energy_cost, btc_mined),
-        "revenue_per_mwh_usd": _ratio(revenue, energy_mwh),
+        "asic_energy_mwh": asic_mwh,
+        "asic_energy_cost_usd": asic_cost,
+        "mining_margin_usd": revenue - asic_cost,
+        "energy_cost_per_btc_usd": _ratio(asic_cost, btc_mined),
+        "revenue_per_mwh_usd": _ratio(revenue, asic_mwh),
+        "mining_revenue_usd_per_mw_year": _ratio(revenue, installed_kw / 1_000.0 * years),
+        **ai_summary(ai, daily, years),
+        "energy_mwh": float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum())
+        / KWH_PER_MWH,
+        "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     assert list(row) == list(SUMMARY_COLUMNS)
     return pd.DataFrame([row])

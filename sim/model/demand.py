@@ -1,0 +1,156 @@
+"""AI job demand: synthetic arrivals per job class, and trace replay.
+
+Arrivals of a class form a non-homogeneous Poisson process whose rate is piecewise constant
+by UTC hour: ``λ(t) = arrivals_per_hour · diurnal[hour] · weekly[weekday] · (1 + g)^years``
+with both profiles normalised to mean 1. For a piecewise-constant rate, drawing a Poisson
+count per hour and placing the arrivals uniformly inside it is exact. Arrival times and job
+attributes come from separate streams per class (``ai_arrivals:<class>``,
+``ai_jobs:<class>``), so changing a class's job sizes leaves every arrival time unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from sim.rng import RandomStreams
+from sim.scenario.ai import JobClassSpec
+from sim.scenario.trace import read_trace
+from sim.units import SECONDS_PER_HOUR, SECONDS_PER_YEAR, unix_seconds
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """A batch of submitted jobs, sorted by submit time."""
+
+    submit_s: np.ndarray
+    job_class: np.ndarray  # index into the scenario's job classes
+    gpus: np.ndarray
+    duration_s: np.ndarray
+    patience_s: np.ndarray  # inf when the customer never leaves
+
+    @classmethod
+    def merge(cls, batches: list[Arrivals]) -> Arrivals:
+        """One batch of all jobs, sorted by submit time (stable across batches)."""
+        fields = {
+            name: np.concatenate([getattr(b, name) for b in batches])
+            for name in ("submit_s", "job_class", "gpus", "duration_s", "patience_s")
+        }
+        order = np.argsort(fields["submit_s"], kind="stable")
+        return cls(**{name: values[order] for name, values in fields.items()})
+
+
+def _normalised(profile: list[float]) -> np.ndarray:
+    values = np.asarray(profile, dtype=float)
+    return values / values.mean()
+
+
+class JobClassDemand:
+    """Draws the arrivals of one job class, one window at a time."""
+
+    def __init__(
+        self, index: int, spec: JobClassSpec, start_utc: datetime, streams: RandomStreams
+    ) -> None:
+        self.index = index
+        self.spec = spec
+        self._start_unix_s = unix_seconds(start_utc)
+        self._diurnal = _normalised(spec.diurnal_profile)
+        self._weekly = _normalised(spec.weekly_profile)
+        self._arrival_rng = streams.get(f"ai_arrivals:{spec.name}")
+        self._job_rng = streams.get(f"ai_jobs:{spec.name}")
+        weights = np.asarray(spec.gpus.weights or [1.0] * len(spec.gpus.values), dtype=float)
+        self._gpu_values = np.asarray(spec.gpus.values, dtype=np.int64)
+        self._gpu_probs = weights / weights.sum()
+
+    def rate_per_hour(self, hour_starts_s: np.ndarray) -> np.ndarray:
+        """Arrival rate (1/h) in the UTC hours starting at ``hour_starts_s``."""
+        unix_hours = np.floor((self._start_unix_s + hour_starts_s) / SECONDS_PER_HOUR)
+        hour_of_day = (unix_hours % 24).astype(int)
+        weekday = ((unix_hours // 24 + 3) % 7).astype(int)  # 1970-01-01 was a Thursday
+        growth = (1.0 + self.spec.growth_per_year) ** (hour_starts_s / SECONDS_PER_YEAR)
+        return (
+            self.spec.arrivals_per_hour
+            * self._diurnal[hour_of_day]
+            * self._weekly[weekday]
+            * growth
+        )
+
+    def arrivals(self, start_s: float, end_s: float) -> Arrivals:
+        """Jobs submitted in ``[start_s, end_s)``; windows must be drawn in time order."""
+        # bins aligned to UTC hours so each has one rate
+        offset = -self._start_unix_s % SECONDS_PER_HOUR
+        inner = np.arange(offset, end_s, SECONDS_PER_HOUR)
+        edges = np.unique(np.concatenate(([start_s], inner[inner > start_s], [end_s])))
+        widths = np.diff(edges)
+        expected = self.rate_per_hour(edges[:-1]) * widths / SECONDS_PER_HOUR
+        counts = self._arrival_rng.poisson(expected)
+        starts = np.repeat(edges[:-1], counts)
+        times = np.sort(starts + np.repeat(widths, counts) * self._arrival_rng.random(counts.sum()))
+        return self._jobs(times)
+
+    def _jobs(self, times: np.ndarray) -> Arrivals:
+        n = times.size
+        rng, spec = self._job_rng, self.spec
+        gpus = rng.choice(self._gpu_values, size=n, p=self._gpu_probs)
+        return Arrivals(
+            times,
+            np.full(n, self.index, dtype=np.int64),
+            gpus,
+            draw_durations(spec, rng, n),
+            draw_patience(spec, rng, n),
+        )
+
+
+def draw_durations(spec: JobClassSpec, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Run times (s) of ``n`` jobs of a class."""
+    duration = spec.duration
+    if duration.distribution == "exponential":
+        return rng.exponential(duration.mean_s, n)
+    if duration.distribution == "lognormal":
+        # mean_s is the mean: mu = ln(mean) − sigma²/2
+        mu = np.log(duration.mean_s) - 0.5 * duration.sigma**2
+        return rng.lognormal(mu, duration.sigma, n)
+    if duration.distribution == "constant":
+        return np.full(n, duration.mean_s)
+    return rng.choice(np.asarray(duration.values_s, dtype=float), size=n)
+
+
+def draw_patience(spec: JobClassSpec, rng: np.random.Generator, n: int) -> np.ndarray:
+    """Patience (s) of ``n`` customers of a class; inf when they never leave."""
+    patience = spec.patience
+    if patience is None:
+        return np.full(n, np.inf)
+    if patience.distribution == "exponential":
+        return rng.exponential(patience.mean_s, n)
+    return np.full(n, patience.mean_s)
+
+
+def trace_arrivals(
+    path: Path,
+    classes: list[JobClassSpec],
+    default_class: str,
+    horizon_s: float,
+    streams: RandomStreams,
+) -> Arrivals:
+    """Jobs of a trace file that are submitted before the horizon.
+
+    Submit times, GPUs and run times are replayed exactly; patience is drawn from each row's
+    class (stream ``ai_trace_patience``).
+    """
+    trace = read_trace(path)
+    keep = trace.submit_time_s < horizon_s
+    names = [c.name for c in classes]
+    index = np.array([names.index(c or default_class) for c in np.array(trace.job_classes)[keep]])
+    index = index.astype(np.int64) if index.size else np.empty(0, np.int64)
+    rng = streams.get("ai_trace_patience")
+    patience = np.array([draw_patience(classes[i], rng, 1)[0] for i in index])
+    return Arrivals(
+        trace.submit_time_s[keep],
+        index,
+        trace.gpus[keep],
+        trace.duration_s[keep],
+        patience if patience.size else np.empty(0),
+    )

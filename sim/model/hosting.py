@@ -1,0 +1,141 @@
+"""AI/HPC hosting at the site: GPU clusters, the job stream that feeds them, and contracts."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import simpy
+
+from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
+from sim.model.contracts import SlaPeriod, contract_rooms, sla_periods
+from sim.model.demand import Arrivals, JobClassDemand, trace_arrivals
+from sim.record.events import EventLog
+from sim.rng import RandomStreams
+from sim.scenario.ai_checks import known_gpu_nodes
+from sim.scenario.schema import Scenario
+from sim.units import SECONDS_PER_DAY, unix_seconds
+
+
+class AiHosting:
+    """Every GPU group of the site and the customers who submit jobs to them."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: RandomStreams) -> None:
+        ai = scenario.ai
+        self.env = env
+        self.horizon_s = scenario.horizon_s
+        self.start_unix_s = unix_seconds(scenario.start_utc)
+        nodes = known_gpu_nodes(dict(scenario))
+        self.clusters = [
+            GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth) for group in ai.groups
+        ]
+        names = [cluster.name for cluster in self.clusters]
+        self.classes = ai.job_classes
+        self.contracts = ai.reserved
+        self._class_cluster = [names.index(c.group) if c.group else 0 for c in self.classes]
+        self.contract_cluster = [names.index(c.group) if c.group else 0 for c in self.contracts]
+        self._demand = [
+            JobClassDemand(i, spec, scenario.start_utc, streams)
+            for i, spec in enumerate(self.classes)
+        ]
+        self._trace = (
+            trace_arrivals(
+                Path(ai.trace.csv_path), self.classes, ai.trace.job_class, self.horizon_s, streams
+            )
+            if ai.trace is not None
+            else None
+        )
+        self._next_id = 0
+        self.sla_period_s = ai.sla_period_days * SECONDS_PER_DAY
+        self.sla: list[SlaPeriod] = []
+
+    def _window(self, start_s: float, end_s: float) -> Arrivals:
+        batches = [demand.arrivals(start_s, end_s) for demand in self._demand]
+        if self._trace is not None:
+            t = self._trace.submit_s
+            keep = (t >= start_s) & (t < end_s)
+            batches.append(
+                Arrivals(
+                    t[keep],
+                    self._trace.job_class[keep],
+                    self._trace.gpus[keep],
+                    self._trace.duration_s[keep],
+                    self._trace.patience_s[keep],
+                )
+            )
+        return Arrivals.merge(batches)
+
+    def _submit(self, job_class: int, gpus: int, duration_s: float, patience_s: float) -> None:
+        spec = self.classes[job_class]
+        cluster = self.clusters[self._class_cluster[job_class]]
+        per_node = cluster.node.gpus_per_node
+        record = JobRecord(
+            job_id=self._next_id,
+            job_class=job_class,
+            submit_s=self.env.now,
+            gpus=gpus,
+            nodes=1 if gpus <= per_node else -(-gpus // per_node),
+            duration_s=duration_s,
+            patience_s=patience_s,
+            price_usd_per_gpu_hour=spec.price_usd_per_gpu_hour,
+            checkpoint_interval_s=spec.checkpoint_interval_s,
+            priority=RESERVED if spec.contract else ON_DEMAND,
+        )
+        self._next_id += 1
+        cluster.submit(record)
+
+    def arrive(self) -> Generator[simpy.Event, None, None]:
+        """SimPy process: submit every job at its time, drawing arrivals a day at a time."""
+        start = 0.0
+        while start < self.horizon_s:
+            end = min(start + SECONDS_PER_DAY, self.horizon_s)
+            batch = self._window(start, end)
+            columns = zip(
+                batch.submit_s.tolist(),
+                batch.job_class.tolist(),
+                batch.gpus.tolist(),
+                batch.duration_s.tolist(),
+                batch.patience_s.tolist(),
+                strict=True,
+            )
+            for submit_s, job_class, gpus, duration_s, patience_s in columns:
+                # wait for the next job's submission
+                yield self.env.timeout(submit_s - self.env.now)
+                self._submit(job_class, gpus, duration_s, patience_s)
+            start = end
+            # wait for the end of the window before drawing the next one
+            yield self.env.timeout(max(start - self.env.now, 0.0))
+
+    def start(self) -> None:
+        """Start the arrival and maintenance processes."""
+        if self.classes or self._trace is not None:
+            self.env.process(self.arrive())
+        for cluster in self.clusters:
+            if cluster.spec.node_cap_schedule:
+                self.env.process(cluster.follow_cap_schedule(self.start_unix_s))
+
+    def close(self, events: EventLog) -> None:
+        """Book what is still running at the horizon, and the contracts' SLA periods."""
+        for cluster in self.clusters:
+            cluster.close(self.horizon_s)
+        self.sla = []
+        for index, cluster in enumerate(self.clusters):
+            mine = [
+                c
+                for c, where in zip(self.contracts, self.contract_cluster, strict=True)
+                if where == index
+            ]
+            if mine:
+                rooms = contract_rooms(mine, cluster.usable_gpus())
+                self.sla += sla_periods(rooms, self.sla_period_s, self.horizon_s)
+        for period in self.sla:
+            if period.penalty_usd > 0:
+                events.add(
+                    period.end_s,
+                    "sla_penalty",
+                    period.contract,
+                    period.penalty_usd,
+                    "usd",
+                    f"availability {period.availability:.4%}, "
+                    f"{period.shortfall_gpu_h:,.1f} GPU-hours short",
+                )

@@ -1,0 +1,236 @@
+"""AI hosting columns of the output tables, and jobs.csv, from a finished run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.model.cluster import JobRecord
+from sim.model.hosting import AiHosting
+from sim.model.steps import StepSeries, from_changes, product, total
+from sim.record.columns import JOB_COLUMNS
+from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
+
+
+@dataclass(frozen=True)
+class AiSeries:
+    """Site-wide AI levels (step series) and point events, ready to bin."""
+
+    nodes_powered: StepSeries
+    busy_gpus: StepSeries
+    queue: StepSeries
+    power_kw: StepSeries
+    on_demand_usd_rate: StepSeries  # USD per second
+    billed_gpu_rate: StepSeries  # GPU-seconds billed per second
+    reserved_usd_rate: StepSeries
+    reserved_gpus: float
+    installed_gpus: int
+    installed_peak_kw: float
+    penalty_t: np.ndarray
+    penalty_usd: np.ndarray
+    submit_t: np.ndarray
+    start_t: np.ndarray
+    wait_s: np.ndarray  # of the jobs that started, aligned with start_t
+    complete_t: np.ndarray
+    abandon_t: np.ndarray
+    preempt_t: np.ndarray
+
+
+def _segment_rate(start: list[float], end: list[float], amount: list[float]) -> StepSeries:
+    """Spread each amount evenly over its segment [start, end): a rate step series."""
+    s, e, a = (np.asarray(x, dtype=float) for x in (start, end, amount))
+    keep = e > s
+    rate = a[keep] / (e[keep] - s[keep])
+    return from_changes(np.concatenate((s[keep], e[keep])), np.concatenate((rate, -rate)))
+
+
+def _jobs(hosting: AiHosting) -> list[JobRecord]:
+    return [job for cluster in hosting.clusters for job in cluster.jobs.values()]
+
+
+def ai_series(hosting: AiHosting) -> AiSeries:
+    """Aggregate every GPU group of the site."""
+    clusters = hosting.clusters
+    zero = StepSeries.constant(0.0)
+    logs = [c.log for c in clusters]
+    nodes = [c.nodes_powered() for c in clusters]
+    busy = [from_changes(np.asarray(log.busy_t), np.asarray(log.busy_delta)) for log in logs]
+    power = [
+        total(
+            n.scaled(c.node.idle_power_w / 1_000.0),
+            b.scaled((c.node.peak_power_w - c.node.idle_power_w) / c.node.gpus_per_node / 1_000.0),
+        )
+        for c, n, b in zip(clusters, nodes, busy, strict=True)
+    ]
+    start = [log.seg_start for log in logs]
+    end = [log.seg_end for log in logs]
+    reserved_usd_h = sum(c.gpus * c.price_usd_per_gpu_hour for c in hosting.contracts)
+    jobs = _jobs(hosting)
+    started = [j for j in jobs if not np.isnan(j.first_start_s)]
+    penalties = [p for p in hosting.sla if p.penalty_usd > 0]
+    return AiSeries(
+        nodes_powered=total(zero, *nodes),
+        busy_gpus=total(zero, *busy),
+        queue=total(
+            zero, *[from_changes(np.asarray(lg.queue_t), np.asarray(lg.queue_delta)) for lg in logs]
+        ),
+        power_kw=total(zero, *power),
+        on_demand_usd_rate=_segment_rate(
+            sum(start, []), sum(end, []), sum([log.seg_revenue_usd for log in logs], [])
+        ),
+        billed_gpu_rate=_segment_rate(
+            sum(start, []), sum(end, []), sum([log.seg_billed_gpu_s for log in logs], [])
+        ),
+        reserved_usd_rate=StepSeries.constant(reserved_usd_h / SECONDS_PER_HOUR),
+        reserved_gpus=float(sum(c.gpus for c in hosting.contracts)),
+        installed_gpus=sum(c.installed_gpus for c in clusters),
+        installed_peak_kw=sum(c.spec.nodes * c.node.peak_power_w for c in clusters) / 1_000.0,
+        penalty_t=np.array([p.end_s for p in penalties]),
+        penalty_usd=np.array([p.penalty_usd for p in penalties]),
+        submit_t=np.array([j.submit_s for j in jobs]),
+        start_t=np.array([j.first_start_s for j in started]),
+        wait_s=np.array([j.first_start_s - j.submit_s for j in started]),
+        complete_t=np.array([j.end_s for j in jobs if j.status == "completed"]),
+        abandon_t=np.array([j.end_s for j in jobs if j.status == "abandoned"]),
+        preempt_t=np.concatenate([np.asarray(log.preempt_t) for log in logs] + [np.empty(0)]),
+    )
+
+
+def bin_index(times_s: np.ndarray, edges_s: np.ndarray) -> np.ndarray:
+    """Bin of each point event; an event at the very end belongs to the last bin."""
+    idx = np.searchsorted(edges_s, times_s, side="right") - 1
+    return np.minimum(idx, edges_s.size - 2)
+
+
+def bin_sum(
+    times_s: np.ndarray, edges_s: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Sum of ``weights`` (or count) of point events per bin."""
+    bins = edges_s.size - 1
+    return np.bincount(bin_index(times_s, edges_s), weights=weights, minlength=bins)[:bins]
+
+
+def _wait_stats(ai: AiSeries, edges_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95th percentile wait of the jobs that first started in each bin."""
+    bins = edges_s.size - 1
+    frame = pd.DataFrame({"bin": bin_index(ai.start_t, edges_s), "wait": ai.wait_s})
+    grouped = frame.groupby("bin")["wait"]
+    index = np.arange(bins)
+    mean = grouped.mean().reindex(index).to_numpy()
+    p95 = grouped.quantile(0.95).reindex(index).to_numpy()
+    return mean, p95
+
+
+def ai_columns(
+    ai: AiSeries, energy_price: StepSeries, edges_s: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The AI columns of INTERVAL_COLUMNS for bins ``[edges_s[i], edges_s[i+1])``."""
+    busy = ai.busy_gpus.mean(edges_s)
+    on_demand = ai.on_demand_usd_rate.integrate(edges_s)
+    reserved = ai.reserved_usd_rate.integrate(edges_s)
+    penalty = bin_sum(ai.penalty_t, edges_s, ai.penalty_usd)
+    cost = product(ai.power_kw, energy_price).integrate(edges_s) / SECONDS_PER_HOUR / KWH_PER_MWH
+    sold = (ai.billed_gpu_rate.integrate(edges_s) + ai.reserved_gpus * np.diff(edges_s)) / 3_600
+    mean_wait, p95_wait = _wait_stats(ai, edges_s)
+    revenue = on_demand + reserved
+    return {
+        "gpu_nodes_powered": ai.nodes_powered.mean(edges_s),
+        "gpus_busy": busy,
+        "gpu_utilization": busy / ai.installed_gpus if ai.installed_gpus else busy * np.nan,
+        "queue_length": ai.queue.mean(edges_s),
+        "jobs_submitted": bin_sum(ai.submit_t, edges_s).astype(np.int64),
+        "jobs_started": bin_sum(ai.start_t, edges_s).astype(np.int64),
+        "jobs_completed": bin_sum(ai.complete_t, edges_s).astype(np.int64),
+        "jobs_abandoned": bin_sum(ai.abandon_t, edges_s).astype(np.int64),
+        "jobs_preempted": bin_sum(ai.preempt_t, edges_s).astype(np.int64),
+        "mean_wait_s": mean_wait,
+        "p95_wait_s": p95_wait,
+        "gpu_hours_sold": sold,
+        "gpu_power_kw": ai.power_kw.mean(edges_s),
+        "gpu_energy_kwh": ai.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
+        "ai_on_demand_revenue_usd": on_demand,
+        "ai_reserved_revenue_usd": reserved,
+        "sla_penalty_usd": penalty,
+        "ai_revenue_usd": revenue,
+        "gpu_energy_cost_usd": cost,
+        "ai_margin_usd": revenue - penalty - cost,
+    }
+
+
+def jobs_table(hosting: AiHosting, horizon_s: float) -> pd.DataFrame:
+    """One row per job submitted, with JOB_COLUMNS."""
+    jobs = sorted(_jobs(hosting), key=lambda job: job.job_id)
+    group = {job.job_id: c.name for c in hosting.clusters for job in c.jobs.values()}
+    names = [c.name for c in hosting.classes]
+    contracts = [c.contract or "" for c in hosting.classes]
+
+    def column(attr: str, dtype: type = float) -> np.ndarray:
+        return np.array([getattr(job, attr) for job in jobs], dtype=dtype)
+
+    job_class = column("job_class", np.int64)
+    submit, first_start, end = column("submit_s"), column("first_start_s"), column("end_s")
+    # waited until the first start, else until abandonment, else until the end of the run
+    waited_until = np.where(
+        np.isnan(first_start), np.where(np.isnan(end), horizon_s, end), first_start
+    )
+    table = {
+        "job_id": column("job_id", np.int64),
+        "job_class": np.array(names, dtype=object)[job_class],
+        "group": np.array([group[job.job_id] for job in jobs], dtype=object),
+        "contract": np.array(contracts, dtype=object)[job_class],
+        "submit_time_s": submit,
+        "start_time_s": first_start,
+        "end_time_s": end,
+        "gpus": column("gpus", np.int64),
+        "allocated_gpus": column("allocated_gpus", np.int64),
+        "nodes": column("nodes", np.int64),
+        "wait_s": waited_until - submit,
+        "run_s": column("run_s"),
+        "lost_work_s": column("lost_s"),
+        "preemptions": column("preemptions", np.int64),
+        "status": np.array([job.status for job in jobs], dtype=object),
+        "revenue_usd": column("billed_gpu_s") / SECONDS_PER_HOUR * column("price_usd_per_gpu_hour"),
+    }
+    assert list(table) == list(JOB_COLUMNS)
+    return pd.DataFrame(table)
+
+
+def ai_summary(ai: AiSeries, daily: pd.DataFrame, years: float) -> dict[str, float | int]:
+    """The AI KPIs of SUMMARY_COLUMNS."""
+    started = ai.wait_s.size
+    abandoned = ai.abandon_t.size
+    horizon_s = float(daily["duration_s"].sum())
+    busy_gpu_s = ai.busy_gpus.integrate(np.array([0.0, horizon_s]))[0]
+    revenue = float(daily["ai_revenue_usd"].sum())
+    penalty = float(daily["sla_penalty_usd"].sum())
+    sold = float(daily["gpu_hours_sold"].sum())
+    cost = float(daily["gpu_energy_cost_usd"].sum())
+    nan = float("nan")
+    return {
+        "gpus_installed": ai.installed_gpus,
+        "installed_gpu_power_kw": ai.installed_peak_kw,
+        "jobs_submitted": int(ai.submit_t.size),
+        "jobs_completed": int(ai.complete_t.size),
+        "jobs_abandoned": abandoned,
+        "abandonment_rate": abandoned / (started + abandoned) if started + abandoned else nan,
+        "jobs_preempted": int(ai.preempt_t.size),
+        "gpu_utilization": busy_gpu_s / (ai.installed_gpus * horizon_s)
+        if ai.installed_gpus
+        else nan,
+        "mean_wait_s": float(ai.wait_s.mean()) if started else nan,
+        "p95_wait_s": float(np.quantile(ai.wait_s, 0.95)) if started else nan,
+        "gpu_hours_sold": sold,
+        "ai_on_demand_revenue_usd": float(daily["ai_on_demand_revenue_usd"].sum()),
+        "ai_reserved_revenue_usd": float(daily["ai_reserved_revenue_usd"].sum()),
+        "sla_penalty_usd": penalty,
+        "ai_revenue_usd": revenue,
+        "gpu_energy_mwh": float(daily["gpu_energy_kwh"].sum()) / KWH_PER_MWH,
+        "gpu_energy_cost_usd": cost,
+        "ai_margin_usd": revenue - penalty - cost,
+        "ai_revenue_per_gpu_hour_usd": revenue / sold if sold else nan,
+        "ai_revenue_usd_per_mw_year": (
+            revenue / (ai.installed_peak_kw / 1_000.0 * years) if ai.installed_peak_kw else nan
+        ),
+    }
