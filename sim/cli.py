@@ -76,13 +76,16 @@ def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
         f"{kpi['start_utc']} → {kpi['end_utc']}",
         f"  network         {kpi['blocks_found']:,} blocks, {kpi['halvings']} halving(s)"
         + (f", first at {kpi['first_halving_utc']}" if kpi["first_halving_utc"] else ""),
-        f"  fleet           {kpi['installed_asic_units']:,} ASICs, "
-        f"{float(kpi['installed_hashrate_ths']) / 1e3:,.1f} PH/s, "
-        f"{float(kpi['installed_asic_power_kw']) / 1e3:,.1f} MW ({kpi['payout']})",
-        f"  mined           {float(kpi['btc_mined']):,.2f} BTC, "
-        f"revenue {money('mining_revenue_usd')}",
-        f"  mining margin   {money('mining_margin_usd')} after ASIC energy",
     ]
+    if int(kpi["installed_asic_units"]):
+        lines += [
+            f"  fleet           {kpi['installed_asic_units']:,} ASICs, "
+            f"{float(kpi['installed_hashrate_ths']) / 1e3:,.1f} PH/s, "
+            f"{float(kpi['installed_asic_power_kw']) / 1e3:,.1f} MW ({kpi['payout']})",
+            f"  mined           {float(kpi['btc_mined']):,.2f} BTC, "
+            f"revenue {money('mining_revenue_usd')}",
+            f"  mining margin   {money('mining_margin_usd')} after ASIC energy",
+        ]
     if int(kpi["gpus_installed"]):
         lines += [
             f"  AI hosting      {kpi['gpus_installed']:,} GPUs, {kpi['jobs_submitted']:,} jobs, "
@@ -113,7 +116,7 @@ def _validate(args: argparse.Namespace, _: list[str]) -> int:
 
 
 def _catalog(_: argparse.Namespace, __: list[str]) -> int:
-    from sim.scenario.catalog import BUILTIN_ASICS
+    from sim.scenario.catalog import BUILTIN_ASICS, BUILTIN_GPU_NODES
 
     print("ASIC miners (nominal; REFERENCE.md §3)")
     print(f"  {'model':<24}{'hashrate_ths':>14}{'power_w':>10}{'efficiency_j_per_th':>21}  cooling")
@@ -121,6 +124,17 @@ def _catalog(_: argparse.Namespace, __: list[str]) -> int:
         print(
             f"  {spec.name:<24}{spec.hashrate_ths:>14,.0f}{spec.power_w:>10,.0f}"
             f"{spec.efficiency_j_per_th:>21.1f}  {spec.cooling}"
+        )
+    print()
+    print("GPU node types (GPU board power REFERENCE.md §3; host and idle power: see docs)")
+    print(
+        f"  {'node_type':<18}{'gpu':<16}{'gpus_per_node':>14}{'gpu_power_w':>13}"
+        f"{'host_power_w':>14}{'idle_power_w':>14}{'peak_power_w':>14}"
+    )
+    for node in BUILTIN_GPU_NODES.values():
+        print(
+            f"  {node.name:<18}{node.gpu:<16}{node.gpus_per_node:>14}{node.gpu_power_w:>13,.0f}"
+            f"{node.host_power_w:>14,.0f}{node.idle_power_w:>14,.0f}{node.peak_power_w:>14,.0f}"
         )
     return EXIT_OK
 
