@@ -112,8 +112,10 @@ class GpuCluster:
         now = self.env.now
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
-        self._queue_change(now, +1)
-        self._started(self.scheduler.submit(self._job(record), now))
+        # a job that starts at once never joins the queue series (+1 and −1 at one time)
+        self._started(self.scheduler.submit(self._job(record), now), arriving=record.job_id)
+        if record.status == "queued":
+            self._queue_change(now, +1)
         if record.status == "queued" and math.isfinite(record.patience_s):
             # wait for the customer's patience to run out
             self.env.timeout(record.patience_s).callbacks.append(
@@ -131,7 +133,8 @@ class GpuCluster:
         self.log.busy_t.append(t_s)
         self.log.busy_delta.append(delta)
 
-    def _started(self, placements: list[Placement]) -> None:
+    def _started(self, placements: list[Placement], arriving: int = -1) -> None:
+        """Start the placed jobs; ``arriving`` is a job placed on arrival, never queued."""
         now = self.env.now
         for placement in placements:
             record = self.jobs[placement.job_id]
@@ -141,7 +144,8 @@ class GpuCluster:
             record.allocated_gpus = placement.gpus
             record.segment_start_s = now
             record.token += 1
-            self._queue_change(now, -1)
+            if placement.job_id != arriving:
+                self._queue_change(now, -1)
             self._busy_change(now, placement.gpus)
             # wait for the job to finish its remaining work
             self.env.timeout(record.remaining_s).callbacks.append(
