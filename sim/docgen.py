@@ -84,7 +84,9 @@ def _default_text(field: FieldInfo) -> str:
     if value == "":
         return '`""`'
     if isinstance(value, list):
-        return "`[]`"
+        if len(set(map(str, value))) == 1 and len(value) > 3:
+            return f"{len(value)} × `{value[0]}`"
+        return f"`{value}`"
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1e4:
         return f"`{int(value)}`"
     return f"`{value}`"

@@ -23,8 +23,9 @@ from functools import partial
 import numpy as np
 import simpy
 
-from sim.model.scheduler import Job, Placement, Scheduler
+from sim.model.scheduler import Job, Placement, Preempted, Scheduler
 from sim.model.steps import StepSeries
+from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
 
@@ -68,7 +69,7 @@ class ClusterLog:
     queue_delta: list[int] = field(default_factory=list)
     cap_t: list[float] = field(default_factory=list)
     cap_nodes: list[int] = field(default_factory=list)
-    # run segments: [start, end) with GPUs busy and on-demand revenue billed over the segment
+    # billed spans: the kept part of each run segment, with the GPU-seconds and revenue billed
     seg_start: list[float] = field(default_factory=list)
     seg_end: list[float] = field(default_factory=list)
     seg_billed_gpu_s: list[float] = field(default_factory=list)
@@ -89,12 +90,20 @@ class GpuCluster:
         Its node type.
     backfill_depth
         Queued jobs the scheduler scans for backfill per event.
+    events
+        Log for node-cap changes.
     """
 
     def __init__(
-        self, env: simpy.Environment, group: GpuGroupSpec, node: GpuNodeSpec, backfill_depth: int
+        self,
+        env: simpy.Environment,
+        group: GpuGroupSpec,
+        node: GpuNodeSpec,
+        backfill_depth: int,
+        events: EventLog,
     ) -> None:
         self.env = env
+        self._events = events
         self.name = group.label
         self.spec = group
         self.node = node
@@ -161,8 +170,9 @@ class GpuCluster:
         billed = record.allocated_gpus * kept_s if record.priority == ON_DEMAND else 0.0
         record.billed_gpu_s += billed
         log = self.log
+        # the kept work is the segment's first kept_s seconds: bill it over that span
         log.seg_start.append(record.segment_start_s)
-        log.seg_end.append(end_s)
+        log.seg_end.append(record.segment_start_s + kept_s)
         log.seg_billed_gpu_s.append(billed)
         log.seg_revenue_usd.append(billed / 3_600.0 * record.price_usd_per_gpu_hour)
         self._busy_change(end_s, -record.allocated_gpus)
@@ -196,23 +206,31 @@ class GpuCluster:
         return max(math.floor(done_now / interval) * interval, done_before) - done_before
 
     def set_node_cap(self, nodes: int) -> None:
-        """From now on at most ``nodes`` nodes may run; jobs above the cap are preempted."""
+        """From now on at most ``nodes`` nodes may run; jobs above the cap are preempted.
+
+        Preempted jobs queue again, with the work they still need, before anything else
+        starts, so they keep their FIFO place.
+        """
         now = self.env.now
         self.log.cap_t.append(now)
         self.log.cap_nodes.append(nodes)
-        preempted, started = self.scheduler.set_node_cap(nodes, now)
-        for stopped in preempted:
-            record = self.jobs[stopped.job.job_id]
-            self._close_segment(record, now, self.kept_work_s(record, now))
-            record.status = "queued"
-            record.preemptions += 1
-            record.token += 1
-            self.log.preempt_t.append(now)
-            self._queue_change(now, +1)
+        preempted, started = self.scheduler.set_node_cap(nodes, now, self._preempt)
+        self._events.add(
+            now, "node_cap", self.name, nodes, "nodes", f"{len(preempted)} jobs preempted"
+        )
         self._started(started)
-        for stopped in preempted:
-            record = self.jobs[stopped.job.job_id]
-            self._started(self.scheduler.requeue(self._job(record), now))
+
+    def _preempt(self, stopped: Preempted) -> Job:
+        """Book a preempted run and return the job as it queues again."""
+        now = self.env.now
+        record = self.jobs[stopped.job.job_id]
+        self._close_segment(record, now, self.kept_work_s(record, now))
+        record.status = "queued"
+        record.preemptions += 1
+        record.token += 1
+        self.log.preempt_t.append(now)
+        self._queue_change(now, +1)
+        return self._job(record)
 
     def follow_cap_schedule(self, start_unix_s: float) -> Generator[simpy.Event, None, None]:
         """SimPy process: apply the group's planned node-cap changes."""

@@ -82,7 +82,8 @@ class JobClassDemand:
         """Jobs submitted in ``[start_s, end_s)``; windows must be drawn in time order."""
         # bins aligned to UTC hours so each has one rate
         offset = -self._start_unix_s % SECONDS_PER_HOUR
-        inner = np.arange(offset, end_s, SECONDS_PER_HOUR)
+        first = offset + np.ceil((start_s - offset) / SECONDS_PER_HOUR) * SECONDS_PER_HOUR
+        inner = np.arange(first, end_s, SECONDS_PER_HOUR)
         edges = np.unique(np.concatenate(([start_s], inner[inner > start_s], [end_s])))
         widths = np.diff(edges)
         expected = self.rate_per_hour(edges[:-1]) * widths / SECONDS_PER_HOUR

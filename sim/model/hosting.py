@@ -20,14 +20,21 @@ from sim.units import SECONDS_PER_DAY, unix_seconds
 class AiHosting:
     """Every GPU group of the site and the customers who submit jobs to them."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, streams: RandomStreams) -> None:
+    def __init__(
+        self,
+        env: simpy.Environment,
+        scenario: Scenario,
+        streams: RandomStreams,
+        events: EventLog,
+    ) -> None:
         ai = scenario.ai
         self.env = env
         self.horizon_s = scenario.horizon_s
         self.start_unix_s = unix_seconds(scenario.start_utc)
         nodes = known_gpu_nodes(dict(scenario))
         self.clusters = [
-            GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth) for group in ai.groups
+            GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth, events)
+            for group in ai.groups
         ]
         names = [cluster.name for cluster in self.clusters]
         self.classes = ai.job_classes

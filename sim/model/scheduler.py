@@ -411,7 +411,12 @@ class Scheduler:
         del self._queue[bisect_left(self._queue, job.queue_key)]
         return job, self._schedule(now_s)
 
-    def set_node_cap(self, cap: int, now_s: float) -> tuple[list[Preempted], list[Placement]]:
+    def set_node_cap(
+        self,
+        cap: int,
+        now_s: float,
+        requeue: Callable[[Preempted], Job] | None = None,
+    ) -> tuple[list[Preempted], list[Placement]]:
         """Set how many nodes may be powered; shed or add nodes (rule in the class notes).
 
         Parameters
@@ -420,12 +425,17 @@ class Scheduler:
             Powered nodes allowed, 0..node_count.
         now_s : float
             Current time (s).
+        requeue : callable, optional
+            Given a preempted job, returns it as it should queue again (with the run time
+            still needed). The preempted jobs are queued before the pass that starts jobs,
+            so they keep their FIFO place against jobs already waiting. Without it, the
+            caller requeues them itself, after the jobs this call starts.
 
         Returns
         -------
         tuple[list[Preempted], list[Placement]]
-            Jobs preempted, in preemption order, with the runs they lost (the caller requeues
-            them with the run time still needed), and jobs started afterwards.
+            Jobs preempted, in preemption order, with the runs they lost, and jobs started
+            afterwards.
         """
         self._tick(now_s)
         if not 0 <= cap <= self._node_count:
@@ -442,6 +452,9 @@ class Scheduler:
             if excess:
                 self._shed_busy(excess, preempted)
         self._cap = cap
+        if requeue is not None:
+            for stopped in preempted:
+                self._enqueue(requeue(stopped), now_s)
         return preempted, self._schedule(now_s)
 
     # ---- queries -----------------------------------------------------------------------

@@ -69,7 +69,7 @@ class Site:
             energy_price_usd_per_mwh=energy_price_path(scenario),
             network=network,
             fleet=AsicFleet(scenario),
-            hosting=AiHosting(env, scenario, streams),
+            hosting=AiHosting(env, scenario, streams, events),
         )
 
     def run(self) -> None:

@@ -74,9 +74,10 @@ BLOCK_COLUMNS: dict[str, str] = {
 EVENT_COLUMNS: dict[str, str] = {
     "time_s": "When the event happened, seconds since start_utc (s).",
     "timestamp_utc": "When the event happened (UTC).",
-    "event": "Kind: halving, difficulty_adjustment.",
+    "event": "Kind: halving, difficulty_adjustment, node_cap (a GPU group's usable nodes "
+    "changed), sla_penalty.",
     "entity": "What the event happened to (e.g. bitcoin).",
-    "value": "The event's value, in `unit` (new subsidy, new difficulty).",
+    "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
     "detail": "Free-text detail (height, relative change).",
 }

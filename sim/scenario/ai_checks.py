@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +98,11 @@ def _group_ref(ai: AiSpec, name: str | None, path: str) -> list[Issue]:
     return []
 
 
+def _resolve(ai: AiSpec, name: str | None) -> str | None:
+    """The group a class or contract uses: the named one, or the first."""
+    return name if name is not None else (ai.groups[0].label if ai.groups else None)
+
+
 def _group_gpus(parts: Parts, ai: AiSpec, name: str | None) -> int | None:
     """Installed GPUs of the named (or first) group, if its type is known."""
     known = known_gpu_nodes(parts)
@@ -126,6 +130,16 @@ def _job_classes(parts: Parts) -> list[Issue]:
             issues.append(
                 Issue(f"{path}.contract", f"unknown contract '{job_class.contract}'; {known}")
             )
+        elif job_class.contract is not None and not ref:
+            contract = ai.reserved[contracts.index(job_class.contract)]
+            if _resolve(ai, contract.group) != _resolve(ai, job_class.group):
+                issues.append(
+                    Issue(
+                        f"{path}.group",
+                        f"runs in '{_resolve(ai, job_class.group)}' but contract "
+                        f"'{contract.name}' is hosted in '{_resolve(ai, contract.group)}'",
+                    )
+                )
         installed = None if ref else _group_gpus(parts, ai, job_class.group)
         largest = max(job_class.gpus.values)
         if installed is not None and largest > installed:
@@ -170,12 +184,21 @@ def _trace(parts: Parts) -> list[Issue]:
     unknown = sorted({c for c in trace.job_classes if c and c not in classes})
     if unknown:
         issues.append(Issue("ai.trace.csv_path", f"unknown job_class values: {', '.join(unknown)}"))
-    if parts.get("gpu_node_types") is not None and not _group_ref(ai, None, ""):
-        most = max(_group_gpus(parts, ai, g.label) or math.inf for g in ai.groups)
-        if trace.gpus.size and trace.gpus.max() > most:
+    if parts.get("gpu_node_types") is None or _group_ref(ai, None, ""):
+        return issues
+    group_of = {c.name: c.group for c in ai.job_classes}
+    for gpus, name in zip(trace.gpus.tolist(), trace.job_classes, strict=True):
+        group = group_of.get(name or ai.trace.job_class)
+        installed = _group_gpus(parts, ai, group) if group in (None, *_group_names(ai)) else None
+        if installed is not None and gpus > installed:
             issues.append(
-                Issue("ai.trace.csv_path", f"a job needs {trace.gpus.max()} GPUs; at most {most}")
+                Issue(
+                    "ai.trace.csv_path",
+                    f"a {name or ai.trace.job_class} job needs {gpus} GPUs; "
+                    f"its group has {installed}",
+                )
             )
+            break
     return issues
 
 
