@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sim.model.energy_price import spot_price_steps
 from sim.model.paths import csv_steps, gbm_steps
 from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
@@ -28,6 +29,20 @@ def btc_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
     )
 
 
-def energy_price_path(scenario: Scenario) -> StepSeries:
-    """Energy price in USD/MWh (a fixed price for now)."""
-    return StepSeries.constant(scenario.site.energy.price_usd_per_mwh)
+def energy_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
+    """Energy price in USD/MWh: fixed, hourly spot (stream ``energy_price``) or a CSV."""
+    spec = scenario.site.energy
+    if spec.model == "csv":
+        assert spec.csv_path is not None  # guaranteed by the scenario checks
+        return csv_steps(
+            Path(spec.csv_path),
+            "price_usd_per_mwh",
+            scenario.start_utc,
+            scenario.horizon_s,
+            positive=False,
+        )
+    if spec.model == "spot":
+        return spot_price_steps(
+            spec, scenario.start_utc, scenario.horizon_s, streams.get("energy_price")
+        )
+    return StepSeries.constant(spec.price_usd_per_mwh)

@@ -36,14 +36,19 @@ def gbm_steps(
 
 
 def csv_steps(
-    path: Path, column: str, start_utc: datetime, horizon_s: float, scale: float = 1.0
+    path: Path,
+    column: str,
+    start_utc: datetime,
+    horizon_s: float,
+    scale: float = 1.0,
+    positive: bool = True,
 ) -> StepSeries:
     """Replay a CSV step series on the simulation time base, multiplied by ``scale``.
 
     The row in force at ``start_utc`` starts the series at t = 0; rows after the horizon
     are dropped. Coverage of ``start_utc`` is checked when the scenario is loaded.
     """
-    unix_s, values = read_step_csv(path, column)
+    unix_s, values = read_step_csv(path, column, positive)
     t_s = unix_s - unix_seconds(start_utc)
     first = max(int(np.searchsorted(t_s, 0.0, side="right")) - 1, 0)
     keep = slice(first, int(np.searchsorted(t_s, horizon_s, side="left")))

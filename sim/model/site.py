@@ -66,7 +66,7 @@ class Site:
             streams=streams,
             events=events,
             btc_price_usd=btc_price_path(scenario, streams),
-            energy_price_usd_per_mwh=energy_price_path(scenario),
+            energy_price_usd_per_mwh=energy_price_path(scenario, streams),
             network=network,
             fleet=AsicFleet(scenario),
             hosting=AiHosting(env, scenario, streams, events),

@@ -132,7 +132,12 @@ def _fee_schedule(parts: Parts) -> list[Issue]:
 
 
 def _series_file(
-    path_field: str, model: str, csv_path: str | None, column: str, parts: Parts
+    path_field: str,
+    model: str,
+    csv_path: str | None,
+    column: str,
+    parts: Parts,
+    positive: bool = True,
 ) -> list[Issue]:
     if model != "csv":
         if csv_path is not None:
@@ -141,7 +146,7 @@ def _series_file(
     if csv_path is None:
         return [Issue(path_field, "is required with model 'csv'")]
     try:
-        times, _ = read_step_csv(Path(csv_path), column)
+        times, _ = read_step_csv(Path(csv_path), column, positive)
     except ValueError as exc:
         return [Issue(path_field, str(exc))]
     start = parts.get("start_utc")
@@ -160,6 +165,32 @@ def _series_files(parts: Parts) -> list[Issue]:
     ) + _series_file("bitcoin.price.csv_path", price.model, price.csv_path, "btc_price_usd", parts)
 
 
+def _energy_price(parts: Parts) -> list[Issue]:
+    site: SiteSpec | None = parts.get("site")
+    if site is None:
+        return []
+    energy = site.energy
+    issues = _series_file(
+        "site.energy.csv_path",
+        energy.model,
+        energy.csv_path,
+        "price_usd_per_mwh",
+        parts,
+        positive=False,
+    )
+    if sum(energy.diurnal_profile) <= 0:
+        issues.append(Issue("site.energy.diurnal_profile", "must have a positive sum"))
+    floor, cap = energy.price_floor_usd_per_mwh, energy.price_cap_usd_per_mwh
+    if floor >= cap:
+        issues.append(
+            Issue(
+                "site.energy.price_floor_usd_per_mwh",
+                f"must be below price_cap_usd_per_mwh ({cap:g}), got {floor:g}",
+            )
+        )
+    return issues
+
+
 CHECKS: tuple[Check, ...] = (
     _dates,
     _epoch_start,
@@ -168,6 +199,7 @@ CHECKS: tuple[Check, ...] = (
     _power_and_hashrate,
     _fee_schedule,
     _series_files,
+    _energy_price,
     *AI_CHECKS,
 )
 

@@ -21,6 +21,7 @@ from sim.scenario.schema import Scenario
 CSV_PATH_FIELDS = (
     ("bitcoin", "network_hashrate", "csv_path"),
     ("bitcoin", "price", "csv_path"),
+    ("site", "energy", "csv_path"),
     ("ai", "trace", "csv_path"),
 )
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)((\[(?P<idx>\d+)\])?)$")

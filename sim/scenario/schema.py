@@ -8,7 +8,7 @@ Cross-field checks that need several sections at once live in :mod:`sim.scenario
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -171,12 +171,106 @@ class MiningSpec(Section):
     )
 
 
+# Relative spot price by local hour, mean 1: low at night, a shallow midday (solar) dip and an
+# evening peak as solar fades. An assumption shaped like ERCOT hub averages, not fitted data.
+ERCOT_LIKE_DIURNAL = [
+    0.86, 0.81, 0.78, 0.77, 0.79, 0.86, 0.96, 1.01, 0.96, 0.89, 0.85, 0.84,
+    0.86, 0.91, 0.98, 1.06, 1.16, 1.31, 1.46, 1.46, 1.31, 1.16, 1.01, 0.94,
+]  # fmt: skip
+
+
 class EnergySpec(Section):
-    """How the site pays for electricity."""
+    """How the site pays for electricity: a fixed price, an hourly spot model or a CSV."""
 
     price_usd_per_mwh: float = Field(
-        35.0, ge=0, description="Fixed energy price, e.g. a PPA (USD/MWh)."
+        35.0,
+        ge=0,
+        description="Fixed energy price, e.g. a PPA (USD/MWh; model 'fixed'); also the spot "
+        "mean when mean_usd_per_mwh is null.",
     )
+    model: Literal["fixed", "spot", "csv"] = Field(
+        "fixed",
+        description="'fixed': price_usd_per_mwh; 'spot': hourly mean-reverting price with "
+        "daily, weekly and seasonal shape and spikes; 'csv': replay a file.",
+    )
+    mean_usd_per_mwh: float | None = Field(
+        None,
+        ge=0,
+        description="Spot: mean price without spikes (USD/MWh); null = price_usd_per_mwh.",
+    )
+    diurnal_profile: list[Annotated[float, Field(ge=0)]] = Field(
+        ERCOT_LIKE_DIURNAL,
+        min_length=24,
+        max_length=24,
+        description="Spot: relative price per local hour of day, 0 = midnight (each ≥ 0, "
+        "normalised to mean 1).",
+    )
+    utc_offset_hours: float = Field(
+        -6.0,
+        ge=-12,
+        le=14,
+        description="Spot: local time = UTC + this, for hours, weekends and seasons (h; fixed, "
+        "no daylight saving; −6 = US Central Standard Time).",
+    )
+    weekend_factor: float = Field(
+        0.9,
+        gt=0,
+        description="Spot: Saturday and Sunday price level relative to weekdays (the weekly "
+        "mean stays 1).",
+    )
+    seasonal_amplitude_usd_per_mwh: float = Field(
+        8.0, ge=0, description="Spot: amplitude of the annual cosine added to the price (USD/MWh)."
+    )
+    seasonal_peak_day: float = Field(
+        213.0,
+        ge=1,
+        lt=367,
+        description="Spot: local day of the year when the annual cosine peaks (1 = 1 January).",
+    )
+    reversion_per_hour: float = Field(
+        0.15,
+        gt=0,
+        le=100,
+        description="Spot: mean-reversion rate κ of the Ornstein–Uhlenbeck deviation (1/h; "
+        "half-life ln 2/κ).",
+    )
+    volatility_usd_per_mwh: float = Field(
+        12.0,
+        ge=0,
+        description="Spot: stationary standard deviation of the Ornstein–Uhlenbeck deviation "
+        "(USD/MWh).",
+    )
+    spike_rate_per_year: float = Field(
+        20.0, ge=0, description="Spot: mean number of price spikes per year (Poisson, 1/year)."
+    )
+    spike_mean_usd_per_mwh: float = Field(
+        600.0,
+        ge=0,
+        description="Spot: mean price added while a spike lasts (exponential, USD/MWh).",
+    )
+    spike_mean_duration_h: float = Field(
+        2.0, gt=0, description="Spot: mean duration of a spike (exponential, h)."
+    )
+    price_floor_usd_per_mwh: float = Field(
+        -250.0,
+        description="Spot: hourly prices are clipped to at least this, below the cap (USD/MWh); "
+        "ERCOT's offer floor is −250.",
+    )
+    price_cap_usd_per_mwh: float = Field(
+        5_000.0,
+        description="Spot: hourly prices are clipped to at most this (USD/MWh); ERCOT's "
+        "system-wide offer cap is 5,000 since 2022.",
+    )
+    csv_path: str | None = Field(
+        None,
+        description="CSV with columns timestamp_utc (or date), price_usd_per_mwh; each price "
+        "holds until the next row (model 'csv'); relative to the scenario file.",
+    )
+
+    @property
+    def spot_mean_usd_per_mwh(self) -> float:
+        """Mean of the spot price without spikes (USD/MWh)."""
+        return self.price_usd_per_mwh if self.mean_usd_per_mwh is None else self.mean_usd_per_mwh
 
 
 class SiteSpec(Section):

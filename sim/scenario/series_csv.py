@@ -17,8 +17,12 @@ from sim.units import as_utc
 TIME_COLUMNS = ("timestamp_utc", "date")
 
 
-def read_step_csv(path: Path, value_column: str) -> tuple[np.ndarray, np.ndarray]:
+def read_step_csv(
+    path: Path, value_column: str, positive: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (unix seconds, values) of a step series, sorted strictly by time.
+
+    Values must be finite, and > 0 when ``positive`` (prices of energy may be ≤ 0).
 
     Raises
     ------
@@ -48,8 +52,11 @@ def read_step_csv(path: Path, value_column: str) -> tuple[np.ndarray, np.ndarray
             values[i] = float(row[value_column])
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{path} line {line}: {exc}") from exc
-        if not np.isfinite(values[i]) or values[i] <= 0:
-            raise ValueError(f"{path} line {line}: {value_column} must be > 0 (got {values[i]})")
+        if not np.isfinite(values[i]) or (positive and values[i] <= 0):
+            bound = "> 0" if positive else "finite"
+            raise ValueError(
+                f"{path} line {line}: {value_column} must be {bound} (got {values[i]})"
+            )
     if np.any(np.diff(times) <= 0):
         raise ValueError(f"{path}: {time_column} must be strictly increasing")
     return times, values

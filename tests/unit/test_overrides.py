@@ -11,6 +11,7 @@ import pytest
 from sim.errors import Issue, ScenarioError
 from sim.scenario import scenario_from_mapping
 from sim.scenario.loader import format_path, set_override
+from sim.scenario.schema import EnergySpec
 
 
 def raw() -> dict[str, Any]:
@@ -197,7 +198,8 @@ def test_unknown_nested_key_by_override_is_an_unknown_field() -> None:
     with pytest.raises(ScenarioError) as exc:
         load("site.energy.colour=red")
     (issue,) = exc.value.issues
-    assert issue == Issue("site.energy.colour", "unknown field; allowed: price_usd_per_mwh")
+    allowed = ", ".join(EnergySpec.model_fields)
+    assert issue == Issue("site.energy.colour", f"unknown field; allowed: {allowed}")
 
 
 def test_override_can_fix_an_invalid_file_value() -> None:

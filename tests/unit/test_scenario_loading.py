@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sim import Scenario, ScenarioError, load_scenario
 from sim.errors import Issue
 from sim.scenario import scenario_from_mapping
+from sim.scenario.schema import EnergySpec
 
 TINY = """\
 name: tiny
@@ -207,7 +208,7 @@ def test_unknown_top_level_key_lists_allowed_fields(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("section", "path", "allowed"),
     [
-        ("site: {energy: {colour: red}}", "site.energy.colour", "price_usd_per_mwh"),
+        ("site: {energy: {colour: red}}", "site.energy.colour", ", ".join(EnergySpec.model_fields)),
         ("output: {colour: red}", "output.colour", "sample_interval_s"),
         (
             "bitcoin: {fees: {schedule: [{from_utc: 2024-01-02T00:00:00Z, btc_per_block: 1, "
