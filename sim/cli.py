@@ -86,6 +86,11 @@ def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
             f"revenue {money('mining_revenue_usd')}",
             f"  mining margin   {money('mining_margin_usd')} after ASIC energy",
         ]
+        if float(kpi["curtailed_mwh"]) > 0:
+            lines.append(
+                f"  curtailment     {float(kpi['curtailed_mwh']):,.0f} MWh kept off over "
+                f"{float(kpi['curtailment_hours']):,.0f} h ({kpi['policy']} policy)"
+            )
     if int(kpi["gpus_installed"]):
         lines += [
             f"  AI hosting      {kpi['gpus_installed']:,} GPUs, {kpi['jobs_submitted']:,} jobs, "

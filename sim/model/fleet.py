@@ -1,8 +1,7 @@
 """The site's ASIC fleet: groups of identical units, with vectorised per-group state.
 
 A group is a model × count; the fleet keeps, per group, the units running as a step series
-(all installed units from t = 0 for now; the site policy will change it). Cost does not
-depend on how many units a group has.
+that the site's control loop changes. Cost does not depend on how many units a group has.
 """
 
 from __future__ import annotations
@@ -38,16 +37,34 @@ class AsicFleet:
         ]
         self.unit_hashrate_ths = np.array([g.hashrate_ths for g in self.groups])
         self.unit_power_w = np.array([g.power_w for g in self.groups])
-        counts = np.array([g.count for g in self.groups], dtype=float)
-        # running units per group: one row per change time
-        self._change_times_s = [0.0]
-        self._running = [counts]
+        self.units_installed = np.array([g.count for g in self.groups], dtype=float)
+        # running units per group: one row per change time (all run until told otherwise)
+        self._change_times = [np.zeros(1)]
+        self._running = [self.units_installed[None, :]]
+        self._latest = self._running[0]
+
+    def set_running(
+        self, times_s: np.ndarray, units: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Run ``units[i]`` (one count per group) from ``times_s[i]`` on; times increase.
+
+        Returns the changes: their times, the units before and the units after.
+        """
+        previous = np.vstack((self._latest, units))
+        changed = np.any(previous[1:] != previous[:-1], axis=1)
+        self._change_times.append(np.asarray(times_s)[changed])
+        self._running.append(units[changed])
+        if units.shape[0]:
+            self._latest = units[-1:]
+        return np.asarray(times_s)[changed], previous[:-1][changed], units[changed]
 
     def running_units(self) -> tuple[np.ndarray, np.ndarray]:
-        """(change times, units running per group at each change: shape times × groups)."""
-        return np.array(self._change_times_s), np.vstack(self._running).reshape(
-            len(self._change_times_s), len(self.groups)
-        )
+        """(change times, units running per group from each change on: times × groups)."""
+        times = np.concatenate(self._change_times)
+        running = np.vstack(self._running).reshape(times.size, len(self.groups))
+        # a change at t = 0 replaces the initial row
+        last = np.append(times[1:] != times[:-1], True)
+        return times[last], running[last]
 
     def _total(self, per_unit: np.ndarray) -> StepSeries:
         times, running = self.running_units()
@@ -60,6 +77,12 @@ class AsicFleet:
     def power_kw(self) -> StepSeries:
         """Wall power of the running units (kW)."""
         return self._total(self.unit_power_w / 1_000.0)
+
+    def curtailed_kw(self) -> StepSeries:
+        """Nameplate power of the installed units that are not running (kW)."""
+        times, running = self.running_units()
+        idle = (self.units_installed[None, :] - running) @ (self.unit_power_w / 1_000.0)
+        return StepSeries(times, idle if len(self.groups) else np.zeros(times.size))
 
     def units(self) -> StepSeries:
         """Number of units running."""

@@ -121,6 +121,11 @@ class BitcoinNetwork:
         self.start_bits = self.bits
         self._epoch_first_unix_s = int(unix_seconds(spec.epoch_start_utc))
         self._last_block_s = 0.0
+        # what the site's control may know: the chain up to the last block drawn so far
+        self.drawn_until_s = 0.0
+        self.progress = env.event()
+        self._draw_times_s = np.empty(0)
+        self._draw_value_per_hash = np.empty(0)
         self._halving_drop = spec.network_hashrate.halving_drop_fraction
         self._halving_recovery_s = spec.network_hashrate.halving_recovery_days * SECONDS_PER_DAY
         self._arrivals = streams.get("block_arrivals")
@@ -169,6 +174,9 @@ class BitcoinNetwork:
         self.height += times_s.size
         if times_s.size:
             self._last_block_s = float(times_s[-1])
+        work = self.difficulty * rules.HASHES_PER_DIFFICULTY
+        self._draw_times_s = times_s
+        self._draw_value_per_hash = (rules.subsidy_sat(heights) / 1e8 + expected) / work
 
     def _retarget(self) -> None:
         """Apply the retarget rule after the last block of an epoch."""
@@ -220,14 +228,38 @@ class BitcoinNetwork:
                 times_s = times_s[: halving + 1]
             inside = times_s[times_s < self.horizon_s]
             self._record(inside)
-            if inside.size < times_s.size:
-                return  # the rest lies beyond the horizon
+            finished = inside.size < times_s.size  # the rest lies beyond the horizon
+            self._announce(self.horizon_s if finished else float(times_s[-1]))
+            if finished:
+                return
             # wait for the last block of this draw to be found
             yield self.env.timeout(times_s[-1] - self.env.now)
             if self.height % rules.RETARGET_INTERVAL_BLOCKS == 0:
                 self._retarget()
             if halving is not None:
                 self._respond_to_halving(self._last_block_s)
+
+    def _announce(self, until_s: float) -> None:
+        """Tell waiting processes that the chain is now known up to ``until_s``."""
+        self.drawn_until_s = until_s
+        event, self.progress = self.progress, self.env.event()
+        event.succeed()
+
+    def value_per_hash_at(self, t_s: np.ndarray) -> np.ndarray:
+        """Expected BTC per hash (before pool fees) at times within the latest draw.
+
+        Valid for ``t_s`` after the previous draw's last block and before ``drawn_until_s``;
+        after the horizon's last block it is the value of the block still being worked on.
+        """
+        idx = np.searchsorted(self._draw_times_s, t_s, side="right")
+        if self._draw_times_s.size and np.all(idx < self._draw_times_s.size):
+            return self._draw_value_per_hash[idx]
+        pending = self.fees.expected(np.array([self.height]), np.array([self._last_block_s]))
+        tail = (rules.subsidy_sat(self.height) / 1e8 + pending[0]) / (
+            self.difficulty * rules.HASHES_PER_DIFFICULTY
+        )
+        values = np.append(self._draw_value_per_hash, tail)
+        return values[idx]
 
     def chain_steps(self) -> dict[str, StepSeries]:
         """State of the block being worked on, as step series over the run.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from sim.model.control import SiteControl
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
 from sim.model.markets import btc_price_path, energy_price_path
@@ -43,6 +44,7 @@ class Site:
     network: BitcoinNetwork
     fleet: AsicFleet
     hosting: AiHosting
+    control: SiteControl
 
     @classmethod
     def build(cls, scenario: Scenario, seed: int) -> Site:
@@ -59,22 +61,31 @@ class Site:
             streams,
             events,
         )
+        btc_price = btc_price_path(scenario, streams)
+        energy_price = energy_price_path(scenario, streams)
+        fleet = AsicFleet(scenario)
+        hosting = AiHosting(env, scenario, streams, events)
+        gpu_peak_kw = sum(c.spec.nodes * c.node.peak_power_w for c in hosting.clusters) / 1_000
         return cls(
             scenario=scenario,
             seed=seed,
             env=env,
             streams=streams,
             events=events,
-            btc_price_usd=btc_price_path(scenario, streams),
-            energy_price_usd_per_mwh=energy_price_path(scenario, streams),
+            btc_price_usd=btc_price,
+            energy_price_usd_per_mwh=energy_price,
             network=network,
-            fleet=AsicFleet(scenario),
-            hosting=AiHosting(env, scenario, streams, events),
+            fleet=fleet,
+            hosting=hosting,
+            control=SiteControl(
+                env, scenario, network, fleet, btc_price, energy_price, gpu_peak_kw, events
+            ),
         )
 
     def run(self) -> None:
         """Start every process and run to the horizon."""
         self.env.process(self.network.find_blocks())
+        self.env.process(self.control.run())
         self.hosting.start()
         self.env.run(until=self.scenario.horizon_s)
         self.hosting.close(self.events)

@@ -28,6 +28,7 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "asic_units_running": "ASIC units running, mean over the interval.",
     "asic_power_kw": "Wall power of the running ASICs, mean (kW).",
     "asic_energy_kwh": "Energy used by the ASICs in the interval (kWh).",
+    "curtailed_kw": "Nameplate power of installed ASICs the policy kept off, mean (kW).",
     "site_blocks_found": "Network blocks found by the site's hashrate in the interval.",
     "btc_mined": "BTC earned by the site in the interval, net of pool fees (BTC).",
     "mining_revenue_usd": "Value of btc_mined at the price when earned (USD).",
@@ -74,8 +75,8 @@ BLOCK_COLUMNS: dict[str, str] = {
 EVENT_COLUMNS: dict[str, str] = {
     "time_s": "When the event happened, seconds since start_utc (s).",
     "timestamp_utc": "When the event happened (UTC).",
-    "event": "Kind: halving, difficulty_adjustment, node_cap (a GPU group's usable nodes "
-    "changed), sla_penalty.",
+    "event": "Kind: halving, difficulty_adjustment, asic_grant (the policy changed the units "
+    "an ASIC group runs), node_cap (a GPU group's usable nodes changed), sla_penalty.",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
@@ -115,6 +116,9 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "energy_cost_per_btc_usd": "ASIC energy cost per BTC mined (USD/BTC), empty if none mined.",
     "revenue_per_mwh_usd": "Mining revenue per ASIC MWh (USD/MWh), empty if none used.",
     "mining_revenue_usd_per_mw_year": "Mining revenue per installed ASIC MW per year (USD).",
+    "policy": "Site power policy (static or profit).",
+    "curtailed_mwh": "ASIC energy not drawn because the policy kept units off (MWh).",
+    "curtailment_hours": "Hours during which some installed ASIC was kept off.",
     "gpus_installed": "GPUs installed.",
     "installed_gpu_power_kw": "Peak power of the installed GPU nodes (kW).",
     "jobs_submitted": "Jobs submitted.",

@@ -48,6 +48,7 @@ class MiningSeries:
     chain: dict[str, StepSeries]
     site_hashrate_hs: StepSeries
     power_kw: StepSeries
+    curtailed_kw: StepSeries
     units: StepSeries
     fpps_btc_rate: StepSeries  # BTC per second, net of pool fee (0 when solo)
     fpps_usd_rate: StepSeries
@@ -86,6 +87,7 @@ def mining_series(site: Site) -> MiningSeries:
         chain=chain,
         site_hashrate_hs=hashrate,
         power_kw=power,
+        curtailed_kw=fleet.curtailed_kw(),
         units=fleet.units(),
         fpps_btc_rate=btc_rate.scaled(keep),
         fpps_usd_rate=usd_rate.scaled(keep),
@@ -135,6 +137,7 @@ def interval_table(
         "asic_units_running": series.units.mean(edges_s),
         "asic_power_kw": series.power_kw.mean(edges_s),
         "asic_energy_kwh": series.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
+        "curtailed_kw": series.curtailed_kw.mean(edges_s),
         "site_blocks_found": bin_sum(series.block_times_s[series.site_found], edges_s).astype(
             np.int64
         ),
@@ -260,6 +263,14 @@ def summary_table(
         "energy_cost_per_btc_usd": _ratio(asic_cost, btc_mined),
         "revenue_per_mwh_usd": _ratio(revenue, asic_mwh),
         "mining_revenue_usd_per_mw_year": _ratio(revenue, installed_kw / 1_000.0 * years),
+        "policy": scenario.site.policy.name,
+        "curtailed_mwh": float(series.curtailed_kw.integrate(ends)[0]) / SECONDS_PER_HOUR / 1e3,
+        "curtailment_hours": float(
+            StepSeries(
+                series.curtailed_kw.times_s, (series.curtailed_kw.values > 0) * 1.0
+            ).integrate(ends)[0]
+        )
+        / SECONDS_PER_HOUR,
         **ai_summary(ai, daily, years),
         "energy_mwh": float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum())
         / KWH_PER_MWH,

@@ -273,11 +273,25 @@ class EnergySpec(Section):
         return self.price_usd_per_mwh if self.mean_usd_per_mwh is None else self.mean_usd_per_mwh
 
 
+class PolicySpec(Section):
+    """How the site divides its power among hardware groups (see docs/model.md)."""
+
+    name: Literal["static", "profit"] = Field(
+        "static",
+        description="'static': run every ASIC within the power budget; 'profit': run an ASIC "
+        "group only while it earns at least the energy price per MWh.",
+    )
+    control_interval_s: int = Field(
+        900, ge=60, le=86_400, description="Time between the policy's decisions (s)."
+    )
+
+
 class SiteSpec(Section):
     """The physical site."""
 
     grid_capacity_kw: float = Field(100_000.0, gt=0, description="Grid interconnect capacity (kW).")
     energy: EnergySpec = Field(default_factory=EnergySpec)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
 
 
 class Scenario(Section):

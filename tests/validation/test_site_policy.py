@@ -1,0 +1,57 @@
+"""The site power policy on the whole model: curtailment on the same random numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import SCENARIOS
+
+from sim import load_scenario, run_one
+from sim.scenario.catalog import BUILTIN_ASICS
+
+SHORT = ["end_utc=2024-09-01T00:00:00Z"]
+
+
+@pytest.fixture(scope="module")
+def runs():
+    static = load_scenario(SCENARIOS / "spot_prices.yaml", [*SHORT, "site.policy.name=static"])
+    profit = load_scenario(SCENARIOS / "spot_prices.yaml", [*SHORT, "site.policy.name=profit"])
+    return static, run_one(static), run_one(profit)
+
+
+def test_curtailing_at_price_spikes_earns_more_than_never_curtailing(runs) -> None:
+    _, static, profit = runs
+    # same random numbers: the chain, the BTC price and the energy price are identical
+    np.testing.assert_array_equal(static.blocks["time_s"], profit.blocks["time_s"])
+    np.testing.assert_array_equal(
+        static.timeseries["energy_price_usd_per_mwh"], profit.timeseries["energy_price_usd_per_mwh"]
+    )
+    s, p = static.summary.iloc[0], profit.summary.iloc[0]
+    assert s["curtailed_mwh"] == 0.0
+    assert p["curtailed_mwh"] > 0.0
+    assert p["mining_margin_usd"] > s["mining_margin_usd"]
+    assert (profit.events["event"] == "asic_grant").any()
+    assert not (static.events["event"] == "asic_grant").any()
+
+
+def test_profit_policy_runs_groups_only_when_they_earn_the_energy_price(runs) -> None:
+    scenario, _, profit = runs
+    ts = profit.timeseries
+    fee = 1 - scenario.mining.pool_fee_fraction
+    efficiency = np.array(
+        [BUILTIN_ASICS[g.model].efficiency_j_per_th for g in scenario.mining.groups]
+    )
+    # revenue per MWh of each group from the row's mean hashprice: 0.024 MWh per PH-day per J/TH
+    revenue = ts["hashprice_usd_per_ph_day"].to_numpy()[:, None] * fee / (0.024 * efficiency)
+    price = ts["energy_price_usd_per_mwh"].to_numpy()
+    # hours in which every group clearly loses (or clearly earns) money, with a 5 % margin for
+    # the block and price changes inside an hour
+    losing = price > 1.05 * revenue.max(axis=1)
+    earning = price < 0.95 * revenue.min(axis=1)
+    assert losing.sum() > 0 and earning.sum() > 0
+    assert (ts.loc[losing, "asic_power_kw"] == 0).all()
+    assert (ts.loc[earning, "curtailed_kw"] == 0).all()
+    # energy balance: ASIC cost is Σ energy × price, hour by hour (the price is hourly)
+    np.testing.assert_allclose(
+        ts["asic_energy_cost_usd"], ts["asic_energy_kwh"] * price / 1_000, rtol=1e-9, atol=1e-9
+    )
