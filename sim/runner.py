@@ -73,7 +73,8 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
     site = Site.build(scenario, run_seed)
     site.run()
     series = mining_series(site)
-    ai = ai_series(site.hosting)
+    jobs = jobs_table(site.hosting, scenario.horizon_s)
+    ai = ai_series(site.hosting, jobs)
     daily = daily_table(site, series, ai)
     return RunResult(
         scenario=scenario,
@@ -83,7 +84,7 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
         ),
         daily=daily,
         blocks=blocks_table(site, series),
-        jobs=jobs_table(site.hosting, scenario.horizon_s),
+        jobs=jobs,
         events=events_table(site),
         summary=summary_table(site, series, ai, daily),
         events_processed=site.env.events_processed,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.model.cluster import JobRecord
 from sim.model.hosting import AiHosting
 from sim.model.steps import StepSeries, from_changes, product, total
 from sim.record.columns import JOB_COLUMNS
@@ -46,12 +47,8 @@ def _segment_rate(start: list[float], end: list[float], amount: list[float]) -> 
     return from_changes(np.concatenate((s[keep], e[keep])), np.concatenate((rate, -rate)))
 
 
-def _jobs(hosting: AiHosting) -> list[JobRecord]:
-    return [job for cluster in hosting.clusters for job in cluster.jobs.values()]
-
-
-def ai_series(hosting: AiHosting) -> AiSeries:
-    """Aggregate every GPU group of the site."""
+def ai_series(hosting: AiHosting, jobs: pd.DataFrame) -> AiSeries:
+    """Aggregate every GPU group of the site; ``jobs`` is its :func:`jobs_table`."""
     clusters = hosting.clusters
     zero = StepSeries.constant(0.0)
     logs = [c.log for c in clusters]
@@ -64,11 +61,14 @@ def ai_series(hosting: AiHosting) -> AiSeries:
         )
         for c, n, b in zip(clusters, nodes, busy, strict=True)
     ]
-    start = [log.seg_start for log in logs]
-    end = [log.seg_end for log in logs]
+    seg_start = [t for log in logs for t in log.seg_start]
+    seg_end = [t for log in logs for t in log.seg_end]
     reserved_usd_h = sum(c.gpus * c.price_usd_per_gpu_hour for c in hosting.contracts)
-    jobs = _jobs(hosting)
-    started = [j for j in jobs if not np.isnan(j.first_start_s)]
+    submit = jobs["submit_time_s"].to_numpy(dtype=float)
+    first_start = jobs["start_time_s"].to_numpy(dtype=float)
+    end = jobs["end_time_s"].to_numpy(dtype=float)
+    status = jobs["status"].to_numpy()
+    started = ~np.isnan(first_start)
     penalties = [p for p in hosting.sla if p.penalty_usd > 0]
     return AiSeries(
         nodes_powered=total(zero, *nodes),
@@ -78,10 +78,10 @@ def ai_series(hosting: AiHosting) -> AiSeries:
         ),
         power_kw=total(zero, *power),
         on_demand_usd_rate=_segment_rate(
-            sum(start, []), sum(end, []), sum([log.seg_revenue_usd for log in logs], [])
+            seg_start, seg_end, [x for log in logs for x in log.seg_revenue_usd]
         ),
         billed_gpu_rate=_segment_rate(
-            sum(start, []), sum(end, []), sum([log.seg_billed_gpu_s for log in logs], [])
+            seg_start, seg_end, [x for log in logs for x in log.seg_billed_gpu_s]
         ),
         reserved_usd_rate=StepSeries.constant(reserved_usd_h / SECONDS_PER_HOUR),
         reserved_gpus=float(sum(c.gpus for c in hosting.contracts)),
@@ -89,11 +89,11 @@ def ai_series(hosting: AiHosting) -> AiSeries:
         installed_peak_kw=sum(c.spec.nodes * c.node.peak_power_w for c in clusters) / 1_000.0,
         penalty_t=np.array([p.end_s for p in penalties]),
         penalty_usd=np.array([p.penalty_usd for p in penalties]),
-        submit_t=np.array([j.submit_s for j in jobs]),
-        start_t=np.array([j.first_start_s for j in started]),
-        wait_s=np.array([j.first_start_s - j.submit_s for j in started]),
-        complete_t=np.array([j.end_s for j in jobs if j.status == "completed"]),
-        abandon_t=np.array([j.end_s for j in jobs if j.status == "abandoned"]),
+        submit_t=submit,
+        start_t=first_start[started],
+        wait_s=first_start[started] - submit[started],
+        complete_t=end[status == "completed"],
+        abandon_t=end[status == "abandoned"],
         preempt_t=np.concatenate([np.asarray(log.preempt_t) for log in logs] + [np.empty(0)]),
     )
 
@@ -159,42 +159,51 @@ def ai_columns(
     }
 
 
+# JobRecord fields that jobs_table reads, in one pass per job
+_JOB_FIELD_NAMES = [
+    "job_id", "job_class", "submit_s", "first_start_s", "end_s", "gpus", "allocated_gpus",
+    "nodes", "run_s", "lost_s", "preemptions", "status", "billed_gpu_s", "price_usd_per_gpu_hour",
+]  # fmt: skip
+_JOB_FIELDS = attrgetter(*_JOB_FIELD_NAMES)
+
+
 def jobs_table(hosting: AiHosting, horizon_s: float) -> pd.DataFrame:
-    """One row per job submitted, with JOB_COLUMNS."""
-    jobs = sorted(_jobs(hosting), key=lambda job: job.job_id)
-    group = {job.job_id: c.name for c in hosting.clusters for job in c.jobs.values()}
-    names = [c.name for c in hosting.classes]
-    contracts = [c.contract or "" for c in hosting.classes]
-
-    def column(attr: str, dtype: type = float) -> np.ndarray:
-        return np.array([getattr(job, attr) for job in jobs], dtype=dtype)
-
-    job_class = column("job_class", np.int64)
-    submit, first_start, end = column("submit_s"), column("first_start_s"), column("end_s")
+    """One row per job submitted, with JOB_COLUMNS, in job_id order."""
+    rows: list[tuple[Any, ...]] = []
+    groups: list[str] = []
+    for cluster in hosting.clusters:
+        rows += map(_JOB_FIELDS, cluster.jobs.values())
+        groups += [cluster.name] * len(cluster.jobs)
+    raw = pd.DataFrame.from_records(rows, columns=_JOB_FIELD_NAMES, nrows=len(rows))
+    job_class = raw["job_class"].to_numpy(dtype=np.int64)
+    submit = raw["submit_s"].to_numpy(dtype=float)
+    first_start = raw["first_start_s"].to_numpy(dtype=float)
+    end = raw["end_s"].to_numpy(dtype=float)
+    names = np.array([c.name for c in hosting.classes] or [""], dtype=object)
+    contracts = np.array([c.contract or "" for c in hosting.classes] or [""], dtype=object)
     # waited until the first start, else until abandonment, else until the end of the run
-    waited_until = np.where(
-        np.isnan(first_start), np.where(np.isnan(end), horizon_s, end), first_start
-    )
+    waited = np.where(np.isnan(first_start), np.where(np.isnan(end), horizon_s, end), first_start)
+    billed_h = raw["billed_gpu_s"].to_numpy(dtype=float) / SECONDS_PER_HOUR
     table = {
-        "job_id": column("job_id", np.int64),
-        "job_class": np.array(names, dtype=object)[job_class],
-        "group": np.array([group[job.job_id] for job in jobs], dtype=object),
-        "contract": np.array(contracts, dtype=object)[job_class],
+        "job_id": raw["job_id"].to_numpy(dtype=np.int64),
+        "job_class": names[job_class],
+        "group": np.array(groups, dtype=object),
+        "contract": contracts[job_class],
         "submit_time_s": submit,
         "start_time_s": first_start,
         "end_time_s": end,
-        "gpus": column("gpus", np.int64),
-        "allocated_gpus": column("allocated_gpus", np.int64),
-        "nodes": column("nodes", np.int64),
-        "wait_s": waited_until - submit,
-        "run_s": column("run_s"),
-        "lost_work_s": column("lost_s"),
-        "preemptions": column("preemptions", np.int64),
-        "status": np.array([job.status for job in jobs], dtype=object),
-        "revenue_usd": column("billed_gpu_s") / SECONDS_PER_HOUR * column("price_usd_per_gpu_hour"),
+        "gpus": raw["gpus"].to_numpy(dtype=np.int64),
+        "allocated_gpus": raw["allocated_gpus"].to_numpy(dtype=np.int64),
+        "nodes": raw["nodes"].to_numpy(dtype=np.int64),
+        "wait_s": waited - submit,
+        "run_s": raw["run_s"].to_numpy(dtype=float),
+        "lost_work_s": raw["lost_s"].to_numpy(dtype=float),
+        "preemptions": raw["preemptions"].to_numpy(dtype=np.int64),
+        "status": raw["status"].to_numpy(dtype=object),
+        "revenue_usd": billed_h * raw["price_usd_per_gpu_hour"].to_numpy(dtype=float),
     }
     assert list(table) == list(JOB_COLUMNS)
-    return pd.DataFrame(table)
+    return pd.DataFrame(table).sort_values("job_id", kind="stable").reset_index(drop=True)
 
 
 def ai_summary(ai: AiSeries, daily: pd.DataFrame, years: float) -> dict[str, float | int]:
