@@ -8,6 +8,7 @@ from typing import Any
 from sim.errors import Issue
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES, GpuNodeSpec
+from sim.scenario.refs import group_refs, user_names
 from sim.scenario.trace import read_trace
 
 Parts = dict[str, Any]
@@ -42,14 +43,7 @@ def gpu_peak_power_kw(parts: Parts) -> float:
 
 def _node_types(parts: Parts) -> list[Issue]:
     nodes: list[GpuNodeTypeSpec] | None = parts.get("gpu_node_types")
-    issues, seen = [], set()
-    for i, node in enumerate(nodes or []):
-        if node.name in BUILTIN_GPU_NODES:
-            issues.append(Issue(f"gpu_node_types[{i}].name", f"'{node.name}' is a built-in type"))
-        elif node.name in seen:
-            issues.append(Issue(f"gpu_node_types[{i}].name", f"duplicate node type '{node.name}'"))
-        seen.add(node.name)
-    return issues
+    return user_names(nodes or [], BUILTIN_GPU_NODES, "gpu_node_types", "node type")
 
 
 def _group_names(ai: AiSpec) -> list[str]:
@@ -60,19 +54,9 @@ def _groups(parts: Parts) -> list[Issue]:
     ai: AiSpec | None = parts.get("ai")
     if ai is None or parts.get("gpu_node_types") is None:
         return []
-    known = known_gpu_nodes(parts)
-    issues, seen = [], set()
+    types = [g.node_type for g in ai.groups]
+    issues = group_refs(ai.groups, types, known_gpu_nodes(parts), "ai.groups", "node_type")
     for i, group in enumerate(ai.groups):
-        if group.node_type not in known:
-            issues.append(
-                Issue(
-                    f"ai.groups[{i}].node_type",
-                    f"unknown node type '{group.node_type}'; known: {', '.join(sorted(known))}",
-                )
-            )
-        if group.label in seen:
-            issues.append(Issue(f"ai.groups[{i}].name", f"duplicate group name '{group.label}'"))
-        seen.add(group.label)
         times = [c.from_utc for c in group.node_cap_schedule]
         if any(a >= b for a, b in zip(times, times[1:], strict=False)):
             issues.append(

@@ -14,6 +14,7 @@ from typing import Any
 from sim.errors import Issue
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.catalog import BUILTIN_ASICS
+from sim.scenario.refs import group_refs, user_names
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
 from sim.scenario.series_csv import read_step_csv
 from sim.units import HASHES_PER_EHS, HASHES_PER_THS
@@ -46,16 +47,7 @@ def _epoch_start(parts: Parts) -> list[Issue]:
 
 def _asic_models(parts: Parts) -> list[Issue]:
     models: list[AsicModelSpec] | None = parts.get("asic_models")
-    if models is None:
-        return []
-    issues, seen = [], set()
-    for i, model in enumerate(models):
-        if model.name in BUILTIN_ASICS:
-            issues.append(Issue(f"asic_models[{i}].name", f"'{model.name}' is a built-in model"))
-        elif model.name in seen:
-            issues.append(Issue(f"asic_models[{i}].name", f"duplicate model '{model.name}'"))
-        seen.add(model.name)
-    return issues
+    return user_names(models or [], BUILTIN_ASICS, "asic_models", "model")
 
 
 def known_asics(parts: Parts) -> dict[str, tuple[float, float]]:
@@ -70,22 +62,8 @@ def _asic_groups(parts: Parts) -> list[Issue]:
     mining: MiningSpec | None = parts.get("mining")
     if mining is None or parts.get("asic_models") is None:
         return []
-    known = known_asics(parts)
-    issues, labels = [], set()
-    for i, group in enumerate(mining.groups):
-        if group.model not in known:
-            issues.append(
-                Issue(
-                    f"mining.groups[{i}].model",
-                    f"unknown model '{group.model}'; known models: {', '.join(sorted(known))}",
-                )
-            )
-        if group.label in labels:
-            issues.append(
-                Issue(f"mining.groups[{i}].name", f"duplicate group name '{group.label}'")
-            )
-        labels.add(group.label)
-    return issues
+    models = [g.model for g in mining.groups]
+    return group_refs(mining.groups, models, known_asics(parts), "mining.groups", "model")
 
 
 def _power_and_hashrate(parts: Parts) -> list[Issue]:

@@ -1,0 +1,60 @@
+"""Checks shared by hardware sections: user-defined names and references to them."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Protocol
+
+from sim.errors import Issue
+
+
+class Named(Protocol):
+    """A user-defined hardware model or node type."""
+
+    @property
+    def name(self) -> str:
+        """The name groups refer to."""
+        ...
+
+
+class Labelled(Protocol):
+    """A hardware group: its name in outputs."""
+
+    @property
+    def label(self) -> str:
+        """The group's name in outputs."""
+        ...
+
+
+def user_names(
+    items: Sequence[Named], builtin: Collection[str], path: str, noun: str
+) -> list[Issue]:
+    """User-defined names must be unique and must not redefine a built-in one."""
+    issues, seen = [], set()
+    for i, item in enumerate(items):
+        if item.name in builtin:
+            issues.append(Issue(f"{path}[{i}].name", f"'{item.name}' is a built-in {noun}"))
+        elif item.name in seen:
+            issues.append(Issue(f"{path}[{i}].name", f"duplicate {noun} '{item.name}'"))
+        seen.add(item.name)
+    return issues
+
+
+def group_refs(
+    groups: Sequence[Labelled], refs: Sequence[str], known: Collection[str], path: str, field: str
+) -> list[Issue]:
+    """Each group names a known model (``refs[i]``) and has a unique label."""
+    noun = field.replace("_", " ")
+    issues, labels = [], set()
+    for i, (group, ref) in enumerate(zip(groups, refs, strict=True)):
+        if ref not in known:
+            issues.append(
+                Issue(
+                    f"{path}[{i}].{field}",
+                    f"unknown {noun} '{ref}'; known {noun}s: {', '.join(sorted(known))}",
+                )
+            )
+        if group.label in labels:
+            issues.append(Issue(f"{path}[{i}].name", f"duplicate group name '{group.label}'"))
+        labels.add(group.label)
+    return issues
