@@ -96,6 +96,16 @@ def _group_gpus(parts: Parts, ai: AiSpec, name: str | None) -> int | None:
     return group.nodes * known[group.node_type].gpus_per_node
 
 
+def _fits(
+    parts: Parts, ai: AiSpec, group: str | None, gpus: int, path: str, field: str
+) -> list[Issue]:
+    """``gpus`` must not exceed the GPUs installed in the (named or first) group."""
+    installed = _group_gpus(parts, ai, group)
+    if installed is None or gpus <= installed:
+        return []
+    return [Issue(f"{path}.{field}", f"{gpus} GPUs exceed the {installed} installed")]
+
+
 def _job_classes(parts: Parts) -> list[Issue]:
     ai: AiSpec | None = parts.get("ai")
     if ai is None or parts.get("gpu_node_types") is None:
@@ -108,7 +118,9 @@ def _job_classes(parts: Parts) -> list[Issue]:
             issues.append(Issue(f"{path}.name", f"duplicate job class '{job_class.name}'"))
         seen.add(job_class.name)
         ref = _group_ref(ai, job_class.group, f"{path}.group")
-        issues += ref
+        issues += ref or _fits(
+            parts, ai, job_class.group, max(job_class.gpus.values), path, "gpus.values"
+        )
         if job_class.contract is not None and job_class.contract not in contracts:
             known = ", ".join(contracts) or "none defined"
             issues.append(
@@ -124,12 +136,6 @@ def _job_classes(parts: Parts) -> list[Issue]:
                         f"'{contract.name}' is hosted in '{_resolve(ai, contract.group)}'",
                     )
                 )
-        installed = None if ref else _group_gpus(parts, ai, job_class.group)
-        largest = max(job_class.gpus.values)
-        if installed is not None and largest > installed:
-            issues.append(
-                Issue(f"{path}.gpus.values", f"{largest} GPUs exceed the {installed} installed")
-            )
     return issues
 
 
@@ -144,12 +150,7 @@ def _contracts(parts: Parts) -> list[Issue]:
             issues.append(Issue(f"{path}.name", f"duplicate contract '{contract.name}'"))
         seen.add(contract.name)
         ref = _group_ref(ai, contract.group, f"{path}.group")
-        issues += ref
-        installed = None if ref else _group_gpus(parts, ai, contract.group)
-        if installed is not None and contract.gpus > installed:
-            issues.append(
-                Issue(f"{path}.gpus", f"{contract.gpus} exceed the {installed} GPUs installed")
-            )
+        issues += ref or _fits(parts, ai, contract.group, contract.gpus, path, "gpus")
     return issues
 
 
@@ -178,7 +179,7 @@ def _trace(parts: Parts) -> list[Issue]:
             issues.append(
                 Issue(
                     "ai.trace.csv_path",
-                    f"a {name or ai.trace.job_class} job needs {gpus} GPUs; "
+                    f"a job of class '{name or ai.trace.job_class}' needs {gpus} GPUs; "
                     f"its group has {installed}",
                 )
             )
