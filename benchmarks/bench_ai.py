@@ -41,24 +41,14 @@ recorded at the start and at the end.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
-import gc
 import hashlib
-import json
-import os
-import platform
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from functools import partial
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -69,10 +59,25 @@ from sim.runner import run_one
 from sim.scenario import load_scenario, scenario_from_mapping
 from sim.scenario.schema import Scenario
 
-REPO = Path(__file__).resolve().parents[1]
+from common import (
+    REPO,
+    UNIT_EVENTS,
+    Check,
+    all_passed,
+    argument_parser,
+    describe,
+    environment,
+    environment_line,
+    git,
+    ratio_row,
+    run_stages,
+    table,
+    time_row,
+    timed,
+    write_json,
+)
+
 AI_SCENARIO = REPO / "scenarios" / "ai_only.yaml"
-UNIT_EVENTS = 1_000_000
-UNIT_REPEATS_FIRST = 2  # then one more after each other stage: 5 samples in all
 HOUR_S = 3_600.0
 # bare M/M/c, the size of the AI hall
 MMC_SERVERS = 2_000
@@ -96,60 +101,12 @@ IDLE_ROUNDS = 7
 IDLE_TARGET = 1.20  # per-job time on the larger cluster over the smaller, at most
 NODE_TYPE = "HGX H100 8-GPU"
 PROFILE_TOP = 10
-PACKAGES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One row of the results table; ``passed`` is None for a row without a target."""
-
-    name: str
-    measured: str
-    spread: str
-    in_units: str
-    rate: str
-    target: str
-    passed: bool | None
-
-
-def timed(fn: Callable[[], object]) -> float:
-    """Wall time (s) of one call of ``fn``, after a garbage collection."""
-    gc.collect()
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
-def describe(times: list[float]) -> dict[str, Any]:
-    """Median, min, max and every sample of a list of wall times (s)."""
-    return {
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "max_s": max(times),
-        "samples_s": times,
-    }
 
 
 def rotated(items: list[Any], shift: int) -> list[Any]:
     """``items`` rotated left by ``shift``: each round starts with a different item."""
     shift %= len(items)
     return items[shift:] + items[:shift]
-
-
-# ---- speed unit -------------------------------------------------------------------------
-
-
-def bare_timeouts(env: simpy.Environment, n: int) -> Generator[simpy.Event, None, None]:
-    """SimPy process that yields ``n`` one-second timeouts, nothing else."""
-    for _ in range(n):
-        yield env.timeout(1)
-
-
-def speed_unit_once() -> float:
-    """Wall time (s) of 1,000,000 bare SimPy timeouts in one process."""
-    env = simpy.Environment()
-    env.process(bare_timeouts(env, UNIT_EVENTS))
-    return timed(env.run)
 
 
 # ---- bare M/M/c -------------------------------------------------------------------------
@@ -424,26 +381,6 @@ def print_profile(profile: dict[str, Any]) -> None:
 # ---- report -----------------------------------------------------------------------------
 
 
-def time_row(
-    name: str, stats: dict[str, Any], unit_s: float, rate: str = "", target: str = "—"
-) -> Check:
-    """A row for a wall time: median, min–max, median in units; no verdict."""
-    return Check(
-        name,
-        f"{stats['median_s']:.3f} s",
-        f"{stats['min_s']:.3f}–{stats['max_s']:.3f} s",
-        f"{stats['median_s'] / unit_s:.2f}",
-        rate,
-        target,
-        None,
-    )
-
-
-def ratio_row(name: str, ratio: float, rounds: list[float], target: str, ok: bool) -> Check:
-    """A row for a paired ratio (median of per-round ratios) with its target."""
-    return Check(name, f"{ratio:.3f}", f"{min(rounds):.2f}–{max(rounds):.2f}", "—", "", target, ok)
-
-
 def checks(results: dict[str, Any]) -> list[Check]:
     """Compare every measurement with its target."""
     unit_s = results["speed_unit"]["median_s"]
@@ -452,12 +389,14 @@ def checks(results: dict[str, Any]) -> list[Check]:
     idle = results["idle_nodes"]
     mmc = tp["mmc"]
     rows = [
-        time_row(f"speed unit ({UNIT_EVENTS:,} SimPy timeouts)", results["speed_unit"], unit_s),
+        time_row(
+            f"speed unit ({UNIT_EVENTS:,} SimPy timeouts)", results["speed_unit"], unit_s, rate=""
+        ),
         time_row(
             f"bare M/M/c: c={MMC_SERVERS:,}, rho={MMC_RHO}, {MMC_CUSTOMERS:,} customers",
             mmc,
             unit_s,
-            f"{mmc['per_s']:,.0f} customers/s",
+            rate=f"{mmc['per_s']:,.0f} customers/s",
         ),
     ]
     labels = {
@@ -471,7 +410,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 f"{label}, {AI_SCENARIO.name}, {facts['jobs_submitted']:,} jobs",
                 stats,
                 unit_s,
-                f"{stats['per_s']:,.0f} jobs/s",
+                rate=f"{stats['per_s']:,.0f} jobs/s",
             )
         )
     for key, label in labels.items():
@@ -483,6 +422,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 stats["round_ratios"],
                 f">= {THROUGHPUT_TARGET:.2f}",
                 stats["ratio_to_mmc"] >= THROUGHPUT_TARGET,
+                rate="",
             )
         )
     for nodes in IDLE_NODE_COUNTS:
@@ -493,7 +433,7 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 f"same {idle['jobs']:,} jobs on {nodes:,} nodes ({load:.2%} load)",
                 stats,
                 unit_s,
-                f"{stats['us_per_job']:.1f} µs/job",
+                rate=f"{stats['us_per_job']:.1f} µs/job",
             )
         )
     for pair, stats in idle["pairs"].items():
@@ -505,36 +445,10 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 stats["round_ratios"],
                 f"<= {IDLE_TARGET:.2f}",
                 stats["ratio"] <= IDLE_TARGET,
+                rate="",
             )
         )
     return rows
-
-
-def table(rows: list[Check]) -> str:
-    """The results as a fixed-width text table."""
-    header = ("benchmark", "median", "min–max", "units", "rate", "target", "result")
-    verdict = {True: "PASS", False: "FAIL", None: "—"}
-    cells = [header] + [
-        (r.name, r.measured, r.spread, r.in_units, r.rate, r.target, verdict[r.passed])
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def git(*args: str) -> str:
-    """Output of a read-only git command in the repository, or 'unknown'."""
-    try:
-        return subprocess.run(
-            ["git", *args], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.rstrip()  # not strip(): porcelain lines start with a space
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def code_state() -> dict[str, Any]:
@@ -550,27 +464,9 @@ def code_state() -> dict[str, Any]:
     }
 
 
-def environment() -> dict[str, Any]:
-    """Machine, interpreter and package versions the figures were measured with."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return {
-        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "versions": versions,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark, print the table, optionally write JSON; exit 1 on any FAIL."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
-    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser = argument_parser(__doc__)
     parser.add_argument(
         "--profile",
         action="store_true",
@@ -584,23 +480,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"dcsim AI benchmark — commit {code_before['git_commit']}"
         f"{' (sim/ modified)' if code_before['sim_modified'] else ''}, "
-        f"Python {env_info['python']}, {env_info['cpus']} CPUs, "
-        + ", ".join(f"{k} {v}" for k, v in env_info["versions"].items()),
+        f"{environment_line(env_info)}",
         flush=True,
     )
-    results: dict[str, Any] = {}
-    print("  measuring the speed unit …", flush=True)
-    unit_samples = [speed_unit_once() for _ in range(UNIT_REPEATS_FIRST)]
-    steps: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
+    stages: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
         ("warmup", "warm-up (one run of each workload)", measure_warmup),
         ("throughput", "bare M/M/c vs dcsim, interleaved", measure_throughput),
         ("idle_nodes", "cost per job on 250 / 2,500 / 25,000 nodes", measure_idle_nodes),
     ]
-    for key, label, measure in steps:
-        print(f"  {label} …", flush=True)
-        results[key] = measure()
-        unit_samples.append(speed_unit_once())
-    results = {"speed_unit": describe(unit_samples), **results}
+    results = run_stages(stages)
     rows = checks(results)
     total = time.perf_counter() - started
     code_after = code_state()
@@ -628,21 +516,19 @@ def main(argv: list[str] | None = None) -> int:
         print()
         profile = profile_site_run(PROFILE_TOP)
         print_profile(profile)
-    passed = all(row.passed is not False for row in rows)
+    passed = all_passed(rows)
     if args.json is not None:
         document = {
             "environment": env_info,
             "code_before": code_before,
             "code_after": code_after,
             "results": results,
-            "checks": [asdict(row) for row in rows],
+            "checks": [row.as_dict() for row in rows],
             "all_passed": passed,
             "benchmark_wall_time_s": total,
             "profile": profile,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
+        write_json(args.json, document)
     return 0 if passed else 1
 
 

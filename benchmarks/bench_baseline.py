@@ -30,34 +30,39 @@ What is measured (medians of repetitions, ``time.perf_counter``)
 
 from __future__ import annotations
 
-import argparse
-import gc
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Generator
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
-
-import simpy
 
 from sim.runner import run_one
 from sim.scenario import load_scenario
 from sim.scenario.schema import Scenario
 
-REPO = Path(__file__).resolve().parents[1]
+from common import (
+    REPO,
+    UNIT_EVENTS,
+    Check,
+    all_passed,
+    argument_parser,
+    describe,
+    environment,
+    environment_line,
+    ratio_row,
+    run_stages,
+    table,
+    time_row,
+    timed,
+    write_json,
+)
+
 BASELINE = REPO / "scenarios" / "baseline.yaml"
-UNIT_EVENTS = 1_000_000
-UNIT_REPEATS_FIRST = 2  # then one more after each other stage: 5 samples in all
 ENGINE_REPEATS = 5
 CLI_REPEATS = 5
 SCALING_PAIRS = 15  # back-to-back (small, large) pairs, alternating order
@@ -68,40 +73,6 @@ ENGINE_TARGET_UNITS = 0.5
 CLI_TARGET_UNITS = 2.0
 MEMORY_TARGET_MB = 500.0
 SCALING_TARGET = 0.10  # |t_large / t_small - 1|
-PACKAGES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One row of the results table; ``passed`` is None for a row without a target."""
-
-    name: str
-    measured: str
-    spread: str
-    in_units: str
-    target: str
-    passed: bool | None
-
-
-def timed(fn: Callable[[], object]) -> float:
-    """Wall time (s) of one call of ``fn``, after a garbage collection."""
-    gc.collect()
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
-def bare_timeouts(env: simpy.Environment, n: int) -> Generator[simpy.Event, None, None]:
-    """SimPy process that yields ``n`` one-second timeouts, nothing else."""
-    for _ in range(n):
-        yield env.timeout(1)
-
-
-def speed_unit_once() -> float:
-    """Wall time (s) of 1,000,000 bare SimPy timeouts in one process."""
-    env = simpy.Environment()
-    env.process(bare_timeouts(env, UNIT_EVENTS))
-    return timed(env.run)
 
 
 def fleet_variant(units: int) -> Scenario:
@@ -131,16 +102,6 @@ def cli_run_once(out_dir: Path) -> tuple[float, float]:
     # ru_maxrss is KiB on Linux, bytes on macOS
     rss_bytes = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
     return elapsed, rss_bytes / 1e6
-
-
-def describe(times: list[float]) -> dict[str, Any]:
-    """Median, min, max and every sample of a list of wall times (s)."""
-    return {
-        "median_s": statistics.median(times),
-        "min_s": min(times),
-        "max_s": max(times),
-        "samples_s": times,
-    }
 
 
 def measure_engine() -> dict[str, Any]:
@@ -195,21 +156,6 @@ def measure_scaling() -> dict[str, Any]:
     }
 
 
-def time_row(
-    name: str, stats: dict[str, Any], unit_s: float, target_units: float | None = None
-) -> Check:
-    """A row for a wall time: median, min–max, median in units, optional target."""
-    units = stats["median_s"] / unit_s
-    return Check(
-        name,
-        f"{stats['median_s']:.3f} s",
-        f"{stats['min_s']:.3f}–{stats['max_s']:.3f} s",
-        f"{units:.2f}",
-        "—" if target_units is None else f"<= {target_units} units",
-        None if target_units is None else units <= target_units,
-    )
-
-
 def checks(results: dict[str, Any]) -> list[Check]:
     """Compare every measurement with its target."""
     unit_s = results["speed_unit"]["median_s"]
@@ -231,87 +177,29 @@ def checks(results: dict[str, Any]) -> list[Check]:
         ),
         time_row(f"run_one, {SMALL_FLEET:,} S21", scaling["small"], unit_s),
         time_row(f"run_one, {LARGE_FLEET:,} S21", scaling["large"], unit_s),
-        Check(
+        ratio_row(
             f"scaling: t({LARGE_FLEET:,}) / t({SMALL_FLEET:,}), paired",
-            f"{ratio:.3f}",
-            f"{min(scaling['pair_ratios']):.2f}–{max(scaling['pair_ratios']):.2f}",
-            "—",
+            ratio,
+            scaling["pair_ratios"],
             f"within {SCALING_TARGET:.0%} of 1",
             abs(ratio - 1) <= SCALING_TARGET,
         ),
     ]
 
 
-def table(rows: list[Check]) -> str:
-    """The results as a fixed-width text table."""
-    header = ("benchmark", "median", "min–max", "units", "target", "result")
-    verdict = {True: "PASS", False: "FAIL", None: "—"}
-    cells = [header] + [
-        (r.name, r.measured, r.spread, r.in_units, r.target, verdict[r.passed]) for r in rows
-    ]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in cells
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
-
-
-def environment() -> dict[str, Any]:
-    """Machine, interpreter and package versions the figures were measured with."""
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {
-        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
-        "git_commit": commit,
-        "versions": versions,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark, print the table, optionally write JSON; exit 1 on any FAIL."""
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
-    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
-    args = parser.parse_args(argv)
+    args = argument_parser(__doc__).parse_args(argv)
 
     started = time.perf_counter()
-    env_info = environment()
-    print(
-        f"dcsim benchmark — Python {env_info['python']}, {env_info['cpus']} CPUs, "
-        + ", ".join(f"{k} {v}" for k, v in env_info["versions"].items()),
-        flush=True,
-    )
-    results: dict[str, Any] = {}
-    print("  measuring the speed unit …", flush=True)
-    unit_samples = [speed_unit_once() for _ in range(UNIT_REPEATS_FIRST)]
-    steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-        ("engine", measure_engine),
-        ("cli", measure_cli),
-        ("scaling", measure_scaling),
+    env_info = environment(with_commit=True)
+    print(f"dcsim benchmark — {environment_line(env_info)}", flush=True)
+    stages: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
+        ("engine", "measuring engine", measure_engine),
+        ("cli", "measuring cli", measure_cli),
+        ("scaling", "measuring scaling", measure_scaling),
     ]
-    for key, measure in steps:
-        print(f"  measuring {key} …", flush=True)
-        results[key] = measure()
-        unit_samples.append(speed_unit_once())
-    results = {"speed_unit": describe(unit_samples), **results}
+    results = run_stages(stages)
     rows = checks(results)
     total = time.perf_counter() - started
 
@@ -323,18 +211,17 @@ def main(argv: list[str] | None = None) -> int:
         f"CLI output {results['cli']['output_mb']:.1f} MB; "
         f"benchmark took {total:.0f} s"
     )
+    passed = all_passed(rows)
     if args.json is not None:
         document = {
             "environment": env_info,
             "results": results,
-            "checks": [asdict(row) for row in rows],
-            "all_passed": all(row.passed is not False for row in rows),
+            "checks": [row.as_dict() for row in rows],
+            "all_passed": passed,
             "benchmark_wall_time_s": total,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.json}")
-    return 0 if all(row.passed is not False for row in rows) else 1
+        write_json(args.json, document)
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
