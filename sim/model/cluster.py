@@ -138,44 +138,46 @@ class GpuCluster:
         self.log.queue_t.append(t_s)
         self.log.queue_delta.append(delta)
 
-    def _busy_change(self, t_s: float, delta: int) -> None:
-        self.log.busy_t.append(t_s)
-        self.log.busy_delta.append(delta)
-
     def _started(self, placements: list[Placement], arriving: int = -1) -> None:
         """Start the placed jobs; ``arriving`` is a job placed on arrival, never queued."""
+        if not placements:
+            return
         now = self.env.now
+        jobs, log, timeout, complete = self.jobs, self.log, self.env.timeout, self._complete
         for placement in placements:
-            record = self.jobs[placement.job_id]
+            job_id = placement.job_id
+            record = jobs[job_id]
             if math.isnan(record.first_start_s):
                 record.first_start_s = now
             record.status = "running"
-            record.allocated_gpus = placement.gpus
+            record.allocated_gpus = gpus = placement.gpus
             record.segment_start_s = now
-            record.token += 1
-            if placement.job_id != arriving:
-                self._queue_change(now, -1)
-            self._busy_change(now, placement.gpus)
+            record.token = token = record.token + 1
+            if job_id != arriving:
+                log.queue_t.append(now)  # the queue shrinks by one
+                log.queue_delta.append(-1)
+            log.busy_t.append(now)
+            log.busy_delta.append(gpus)
             # wait for the job to finish its remaining work
-            self.env.timeout(record.remaining_s).callbacks.append(
-                partial(self._complete, record.job_id, record.token)
-            )
+            timeout(record.remaining_s).callbacks.append(partial(complete, job_id, token))
 
     def _close_segment(self, record: JobRecord, end_s: float, kept_s: float) -> None:
         """Book a run segment that ends now, of which ``kept_s`` of work was kept."""
-        elapsed = end_s - record.segment_start_s
+        segment_start_s, allocated = record.segment_start_s, record.allocated_gpus
+        elapsed = end_s - segment_start_s
         record.run_s += elapsed
         record.lost_s += elapsed - kept_s
         record.remaining_s -= kept_s
-        billed = record.allocated_gpus * kept_s if record.priority == ON_DEMAND else 0.0
+        billed = allocated * kept_s if record.priority == ON_DEMAND else 0.0
         record.billed_gpu_s += billed
         log = self.log
         # the kept work is the segment's first kept_s seconds: bill it over that span
-        log.seg_start.append(record.segment_start_s)
-        log.seg_end.append(record.segment_start_s + kept_s)
+        log.seg_start.append(segment_start_s)
+        log.seg_end.append(segment_start_s + kept_s)
         log.seg_billed_gpu_s.append(billed)
         log.seg_revenue_usd.append(billed / 3_600.0 * record.price_usd_per_gpu_hour)
-        self._busy_change(end_s, -record.allocated_gpus)
+        log.busy_t.append(end_s)
+        log.busy_delta.append(-allocated)
 
     def _complete(self, job_id: int, token: int, _: simpy.Event) -> None:
         record = self.jobs[job_id]

@@ -168,9 +168,14 @@ class _FreeLevels:
         self.members[level].remove(node)
 
     def move(self, node: int, old: int, new: int) -> None:
-        """Move a node between buckets."""
-        self.remove(node, old)
-        self.add(node, new)
+        """Move a node between buckets (``remove`` then ``add``, inlined: it is the hot path)."""
+        members = self.members
+        members[old].remove(node)
+        new_members, heap = members[new], self._heaps[new]
+        new_members.add(node)
+        heapq.heappush(heap, node)
+        if len(heap) > 2 * len(new_members) + 32:
+            heap[:] = sorted(new_members)  # drop stale entries; a sorted list is a heap
 
     def lowest(
         self, level: int, count: int = 1, reject: Callable[[int], bool] | None = None
@@ -331,7 +336,9 @@ class Scheduler:
         self._unpowered: list[int] = []  # min-heap, exactly the unpowered nodes
         self._jobs_on: dict[int, set[int]] = {}  # busy node -> ids of its jobs
         self._running: dict[int, _Run] = {}
-        self._by_end: list[tuple[float, int]] = []  # (end_s, job_id), sorted
+        # (end_s, job_id, nodes, gpus_per_node_used), sorted by (end_s, job_id), which is
+        # unique; the placement rides along so the reservation walk needs no lookups
+        self._by_end: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
         self._queue: list[QueueKey] = []  # sorted
         self._queued: dict[int, Job] = {}
         self._busy_gpus = 0
@@ -556,8 +563,9 @@ class Scheduler:
     def _best_fit(self, gpus: int, shadow: _Shadow | None = None) -> int | None:
         """The fullest powered node with ``gpus`` free; with ``shadow``, one it cannot spoil."""
         levels = self._levels
+        members = levels.members
         for level in range(gpus, self._g + 1):
-            if not levels.count(level):
+            if not members[level]:
                 continue
             if shadow is None:
                 return levels.lowest(level)[0]
@@ -584,10 +592,10 @@ class Scheduler:
     def _schedule(self, now_s: float) -> list[Placement]:
         """One pass: start heads while they fit, then backfill behind the blocked head."""
         started: list[Placement] = []
-        queue = self._queue
+        queue, queued = self._queue, self._queued
         i = 0
         while i < len(queue):
-            job = self._queued[queue[i][2]]
+            job = queued[queue[i][2]]
             if not self._eligible(job):
                 i += 1
                 continue
@@ -595,7 +603,7 @@ class Scheduler:
             if fit is None:
                 break
             del queue[i]
-            started.append(self._start(job, *fit, now_s))
+            started.append(self._start(job, fit[0], fit[1], now_s))
         else:
             return started  # no blocked head
         if self._depth:
@@ -665,15 +673,15 @@ class Scheduler:
         need = head.gpus if shared else g
         required = 1 if shared else self._nodes_needed(head.gpus)
         # nodes good now (idle nodes, for a gang head); the releases add the rest
-        good = sum(self._levels.count(level) for level in range(need, g + 1))
+        members = self._levels.members
+        good = sum(len(members[level]) for level in range(need, g + 1))
         projected: dict[int, int] = {}
         free = self._free
         shadow_s: float | None = now_s if good >= required else None
-        for end_s, job_id in self._by_end:
+        for end_s, _, nodes, used in self._by_end:
             if shadow_s is not None and end_s > shadow_s:
                 break
-            placement = self._running[job_id].placement
-            for node, gpus in zip(placement.nodes, placement.gpus_per_node_used, strict=True):
+            for node, gpus in zip(nodes, used, strict=True):
                 before = projected.get(node, free[node])
                 projected[node] = before + gpus
                 if before < need <= before + gpus:
@@ -688,32 +696,42 @@ class Scheduler:
         self, job: Job, nodes: tuple[int, ...], used: tuple[int, ...], now_s: float
     ) -> Placement:
         """Allocate; the caller has taken the job out of the queue list."""
-        del self._queued[job.job_id]
+        job_id = job.job_id
+        del self._queued[job_id]
+        free_now, move, jobs_on = self._free, self._levels.move, self._jobs_on
         for node, gpus in zip(nodes, used, strict=True):
-            free = self._free[node]
-            self._levels.move(node, free, free - gpus)
-            self._free[node] = free - gpus
-            self._jobs_on.setdefault(node, set()).add(job.job_id)
-        placement = Placement(job.job_id, nodes, used, now_s, now_s + job.duration_s)
+            free = free_now[node]
+            move(node, free, free - gpus)
+            free_now[node] = free - gpus
+            holders = jobs_on.get(node)
+            if holders is None:
+                jobs_on[node] = {job_id}
+            else:
+                holders.add(job_id)
+        placement = Placement(job_id, nodes, used, now_s, now_s + job.duration_s)
         self._seq += 1
-        self._running[job.job_id] = _Run(job, placement, self._seq)
-        insort(self._by_end, (placement.end_s, job.job_id))
-        self._busy_gpus += placement.gpus
+        self._running[job_id] = _Run(job, placement, self._seq)
+        insort(self._by_end, (placement.end_s, job_id, nodes, used))
+        self._busy_gpus += sum(used)
         return placement
 
     def _release(self, run: _Run) -> None:
         placement = run.placement
-        for node, gpus in zip(placement.nodes, placement.gpus_per_node_used, strict=True):
-            free = self._free[node]
-            self._levels.move(node, free, free + gpus)
-            self._free[node] = free + gpus
-            jobs = self._jobs_on[node]
-            jobs.remove(placement.job_id)
+        job_id, used = placement.job_id, placement.gpus_per_node_used
+        free_now, move, jobs_on = self._free, self._levels.move, self._jobs_on
+        for node, gpus in zip(placement.nodes, used, strict=True):
+            free = free_now[node]
+            move(node, free, free + gpus)
+            free_now[node] = free + gpus
+            jobs = jobs_on[node]
+            jobs.remove(job_id)
             if not jobs:
-                del self._jobs_on[node]
-        del self._running[placement.job_id]
-        del self._by_end[bisect_left(self._by_end, (placement.end_s, placement.job_id))]
-        self._busy_gpus -= placement.gpus
+                del jobs_on[node]
+        del self._running[job_id]
+        by_end = self._by_end
+        # (end_s, job_id) sorts just before its own entry and after every earlier one
+        del by_end[bisect_left(by_end, (placement.end_s, job_id))]
+        self._busy_gpus -= sum(used)
 
     def _preempt_rank(self, job_id: int) -> tuple[int, int]:
         """Larger = preempted first: larger priority number, then later start."""
@@ -813,7 +831,11 @@ class Scheduler:
         require(self._busy_gpus == total, f"busy_gpus {self._busy_gpus} != {total}")
         require(total <= min(self.installed_gpus, self._cap * g), "more GPUs busy than allowed")
         require(
-            self._by_end == sorted((r.placement.end_s, i) for i, r in self._running.items()),
+            self._by_end
+            == sorted(
+                (p.end_s, i, p.nodes, p.gpus_per_node_used)
+                for i, p in ((i, r.placement) for i, r in self._running.items())
+            ),
             "end-time index disagrees",
         )
         require(
