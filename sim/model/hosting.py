@@ -56,6 +56,11 @@ class AiHosting:
         self.sla_period_s = ai.sla_period_days * SECONDS_PER_DAY
         self.sla: list[SlaPeriod] = []
 
+    @property
+    def peak_power_kw(self) -> float:
+        """Power of every GPU node at full load (kW)."""
+        return sum(c.spec.nodes * c.node.peak_power_w for c in self.clusters) / 1_000.0
+
     def _window(self, start_s: float, end_s: float) -> Arrivals:
         batches = [demand.arrivals(start_s, end_s) for demand in self._demand]
         if self._trace is not None:

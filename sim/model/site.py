@@ -65,7 +65,6 @@ class Site:
         energy_price = energy_price_path(scenario, streams)
         fleet = AsicFleet(scenario)
         hosting = AiHosting(env, scenario, streams, events)
-        gpu_peak_kw = sum(c.spec.nodes * c.node.peak_power_w for c in hosting.clusters) / 1_000
         return cls(
             scenario=scenario,
             seed=seed,
@@ -78,7 +77,14 @@ class Site:
             fleet=fleet,
             hosting=hosting,
             control=SiteControl(
-                env, scenario, network, fleet, btc_price, energy_price, gpu_peak_kw, events
+                env,
+                scenario,
+                network,
+                fleet,
+                btc_price,
+                energy_price,
+                hosting.peak_power_kw,
+                events,
             ),
         )
 

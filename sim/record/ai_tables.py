@@ -86,7 +86,7 @@ def ai_series(hosting: AiHosting, jobs: pd.DataFrame) -> AiSeries:
         reserved_usd_rate=StepSeries.constant(reserved_usd_h / SECONDS_PER_HOUR),
         reserved_gpus=float(sum(c.gpus for c in hosting.contracts)),
         installed_gpus=sum(c.installed_gpus for c in clusters),
-        installed_peak_kw=sum(c.spec.nodes * c.node.peak_power_w for c in clusters) / 1_000.0,
+        installed_peak_kw=hosting.peak_power_kw,
         penalty_t=np.array([p.end_s for p in penalties]),
         penalty_usd=np.array([p.penalty_usd for p in penalties]),
         submit_t=submit,
