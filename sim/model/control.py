@@ -38,6 +38,7 @@ class SiteControl:
         btc_price_usd: StepSeries,
         energy_price_usd_per_mwh: StepSeries,
         gpu_reserved_kw: float,
+        dr_credit_usd_per_mwh: StepSeries,
         events: EventLog,
     ) -> None:
         spec = scenario.site.policy
@@ -50,6 +51,7 @@ class SiteControl:
         self.fleet = fleet
         self.btc_price = btc_price_usd
         self.energy_price = energy_price_usd_per_mwh
+        self.dr_credit = dr_credit_usd_per_mwh
         mining = scenario.mining
         self.keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 1.0
         self.asic_budget_kw = scenario.site.grid_capacity_kw - gpu_reserved_kw
@@ -70,6 +72,7 @@ class SiteControl:
             units_installed=self.fleet.units_installed,
             unit_power_kw=self.fleet.unit_power_w / 1_000.0,
             asic_budget_kw=np.full(ticks_s.size, self.asic_budget_kw),
+            curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
         )
 
     def decide(self) -> None:

@@ -1,7 +1,8 @@
 """Site power policies: pure functions from a snapshot of the site to power grants.
 
-A policy sees, for a batch of control ticks, the energy price, what each ASIC group would
-earn per MWh it burns, and the power the ASICs may draw; it returns the units each group
+A policy sees, for a batch of control ticks, the energy price, any demand-response credit
+for load kept off, what each ASIC group would earn per MWh it burns, and the power the
+ASICs may draw; it returns the units each group
 runs at each tick. Policies have no state and no SimPy: they are tested on their own, and
 the control process (:mod:`sim.model.control`) feeds them and applies their grants.
 
@@ -30,6 +31,7 @@ class PowerSnapshot:
     units_installed: np.ndarray  # (G,)
     unit_power_kw: np.ndarray  # (G,)
     asic_budget_kw: np.ndarray  # (T,) power the ASICs may draw
+    curtail_credit_usd_per_mwh: np.ndarray  # (T,) demand-response credit for load kept off
 
     @property
     def ticks(self) -> int:
@@ -75,9 +77,13 @@ def static(snapshot: PowerSnapshot) -> np.ndarray:
 
 
 def profit(snapshot: PowerSnapshot) -> np.ndarray:
-    """Run only groups that earn at least the energy price per MWh, best earners first."""
+    """Run only groups that earn at least what a MWh costs, best earners first.
+
+    A MWh burnt costs its price plus, during a demand-response event, the credit forgone.
+    """
     revenue = snapshot.asic_revenue_usd_per_mwh
-    eligible = revenue >= snapshot.energy_price_usd_per_mwh[:, None]
+    cost = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
+    eligible = revenue >= cost[:, None]
     order = np.argsort(-revenue, axis=1, kind="stable")
     return fill_budget(snapshot, eligible, order)
 

@@ -9,7 +9,7 @@ import simpy
 from sim.model.control import SiteControl
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
-from sim.model.markets import btc_price_path, energy_price_path
+from sim.model.markets import btc_price_path, demand_response_credit, energy_price_path
 from sim.model.network import BitcoinNetwork, network_hashrate_path
 from sim.model.steps import StepSeries
 from sim.record.events import EventLog
@@ -41,6 +41,7 @@ class Site:
     events: EventLog
     btc_price_usd: StepSeries
     energy_price_usd_per_mwh: StepSeries
+    dr_credit_usd_per_mwh: StepSeries
     network: BitcoinNetwork
     fleet: AsicFleet
     hosting: AiHosting
@@ -63,6 +64,7 @@ class Site:
         )
         btc_price = btc_price_path(scenario, streams)
         energy_price = energy_price_path(scenario, streams)
+        dr_credit = demand_response_credit(scenario, events)
         fleet = AsicFleet(scenario)
         hosting = AiHosting(env, scenario, streams, events)
         return cls(
@@ -73,6 +75,7 @@ class Site:
             events=events,
             btc_price_usd=btc_price,
             energy_price_usd_per_mwh=energy_price,
+            dr_credit_usd_per_mwh=dr_credit,
             network=network,
             fleet=fleet,
             hosting=hosting,
@@ -84,6 +87,7 @@ class Site:
                 btc_price,
                 energy_price,
                 hosting.peak_power_kw,
+                dr_credit,
                 events,
             ),
         )

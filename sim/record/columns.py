@@ -29,6 +29,7 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "asic_power_kw": "Wall power of the running ASICs, mean (kW).",
     "asic_energy_kwh": "Energy used by the ASICs in the interval (kWh).",
     "curtailed_kw": "Nameplate power of installed ASICs the policy kept off, mean (kW).",
+    "dr_credit_usd": "Demand-response credit: load kept off during events × credit (USD).",
     "site_blocks_found": "Network blocks found by the site's hashrate in the interval.",
     "btc_mined": "BTC earned by the site in the interval, net of pool fees (BTC).",
     "mining_revenue_usd": "Value of btc_mined at the price when earned (USD).",
@@ -75,8 +76,9 @@ BLOCK_COLUMNS: dict[str, str] = {
 EVENT_COLUMNS: dict[str, str] = {
     "time_s": "When the event happened, seconds since start_utc (s).",
     "timestamp_utc": "When the event happened (UTC).",
-    "event": "Kind: halving, difficulty_adjustment, asic_grant (the policy changed the units "
-    "an ASIC group runs), node_cap (a GPU group's usable nodes changed), sla_penalty.",
+    "event": "Kind: halving, difficulty_adjustment, demand_response (an event starts), "
+    "asic_grant (the policy changed the units an ASIC group runs), node_cap (a GPU group's "
+    "usable nodes changed), sla_penalty.",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
@@ -119,6 +121,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "policy": "Site power policy (static or profit).",
     "curtailed_mwh": "ASIC energy not drawn because the policy kept units off (MWh).",
     "curtailment_hours": "Hours during which some installed ASIC was kept off.",
+    "dr_credit_usd": "Demand-response credits earned (USD).",
     "gpus_installed": "GPUs installed.",
     "installed_gpu_power_kw": "Peak power of the installed GPU nodes (kW).",
     "jobs_submitted": "Jobs submitted.",

@@ -49,6 +49,7 @@ class MiningSeries:
     site_hashrate_hs: StepSeries
     power_kw: StepSeries
     curtailed_kw: StepSeries
+    dr_credit_rate: StepSeries  # USD per second earned for load kept off during events
     units: StepSeries
     fpps_btc_rate: StepSeries  # BTC per second, net of pool fee (0 when solo)
     fpps_usd_rate: StepSeries
@@ -88,6 +89,9 @@ def mining_series(site: Site) -> MiningSeries:
         site_hashrate_hs=hashrate,
         power_kw=power,
         curtailed_kw=fleet.curtailed_kw(),
+        dr_credit_rate=product(fleet.curtailed_kw(), site.dr_credit_usd_per_mwh).scaled(
+            1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
+        ),
         units=fleet.units(),
         fpps_btc_rate=btc_rate.scaled(keep),
         fpps_usd_rate=usd_rate.scaled(keep),
@@ -138,6 +142,7 @@ def interval_table(
         "asic_power_kw": series.power_kw.mean(edges_s),
         "asic_energy_kwh": series.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
         "curtailed_kw": series.curtailed_kw.mean(edges_s),
+        "dr_credit_usd": series.dr_credit_rate.integrate(edges_s),
         "site_blocks_found": bin_sum(series.block_times_s[series.site_found], edges_s).astype(
             np.int64
         ),
@@ -271,6 +276,7 @@ def summary_table(
             ).integrate(ends)[0]
         )
         / SECONDS_PER_HOUR,
+        "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
         **ai_summary(ai, daily, years),
         "energy_mwh": float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum())
         / KWH_PER_MWH,

@@ -169,6 +169,25 @@ def _energy_price(parts: Parts) -> list[Issue]:
     return issues
 
 
+def _demand_response(parts: Parts) -> list[Issue]:
+    site: SiteSpec | None = parts.get("site")
+    if site is None:
+        return []
+    issues, previous_end = [], None
+    for i, event in enumerate(site.demand_response):
+        if event.end_utc <= event.start_utc:
+            issues.append(Issue(f"site.demand_response[{i}].end_utc", "must be after start_utc"))
+        if previous_end is not None and event.start_utc < previous_end:
+            issues.append(
+                Issue(
+                    f"site.demand_response[{i}].start_utc",
+                    "events must be in time order and must not overlap",
+                )
+            )
+        previous_end = event.end_utc
+    return issues
+
+
 CHECKS: tuple[Check, ...] = (
     _dates,
     _epoch_start,
@@ -178,6 +197,7 @@ CHECKS: tuple[Check, ...] = (
     _fee_schedule,
     _series_files,
     _energy_price,
+    _demand_response,
     *AI_CHECKS,
 )
 

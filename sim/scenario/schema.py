@@ -273,13 +273,24 @@ class EnergySpec(Section):
         return self.price_usd_per_mwh if self.mean_usd_per_mwh is None else self.mean_usd_per_mwh
 
 
+class DemandResponseSpec(Section):
+    """A demand-response event: the grid pays for load the site keeps off during it."""
+
+    start_utc: UtcDatetime = Field(description="Start of the event (UTC).")
+    end_utc: UtcDatetime = Field(description="End of the event (UTC).")
+    credit_usd_per_mwh: float = Field(
+        gt=0, description="Credit per MWh of ASIC load kept off during the event (USD/MWh)."
+    )
+
+
 class PolicySpec(Section):
     """How the site divides its power among hardware groups (see docs/model.md)."""
 
     name: Literal["static", "profit"] = Field(
         "static",
         description="'static': run every ASIC within the power budget; 'profit': run an ASIC "
-        "group only while it earns at least the energy price per MWh.",
+        "group only while it earns at least the energy price (plus any demand-response "
+        "credit) per MWh.",
     )
     control_interval_s: int = Field(
         900, ge=60, le=86_400, description="Time between the policy's decisions (s)."
@@ -292,6 +303,11 @@ class SiteSpec(Section):
     grid_capacity_kw: float = Field(100_000.0, gt=0, description="Grid interconnect capacity (kW).")
     energy: EnergySpec = Field(default_factory=EnergySpec)
     policy: PolicySpec = Field(default_factory=PolicySpec)
+    demand_response: list[DemandResponseSpec] = Field(
+        default_factory=list,
+        description="Demand-response events (time order, no overlap); the profit policy "
+        "takes the credit when it beats running.",
+    )
 
 
 class Scenario(Section):

@@ -25,6 +25,9 @@ def snapshots(draw: st.DrawFn) -> PowerSnapshot:
         units_installed=draw(arrays(float, groups, elements=st.integers(0, 5_000).map(float))),
         unit_power_kw=draw(arrays(float, groups, elements=st.floats(0.5, 6.0, **finite))),
         asic_budget_kw=draw(arrays(float, ticks, elements=st.floats(0, 30_000, **finite))),
+        curtail_credit_usd_per_mwh=draw(
+            arrays(float, ticks, elements=st.sampled_from([0.0, 50.0, 500.0]))
+        ),
     )
 
 
@@ -49,6 +52,7 @@ def test_static_grants_stay_within_the_budget_and_ignore_prices(snapshot: PowerS
         snapshot.units_installed,
         snapshot.unit_power_kw,
         np.full(snapshot.ticks, float(snapshot.units_installed @ snapshot.unit_power_kw) + 1),
+        snapshot.curtail_credit_usd_per_mwh,
     )
     everything = np.broadcast_to(
         snapshot.units_installed, (snapshot.ticks, snapshot.units_installed.size)
@@ -58,12 +62,14 @@ def test_static_grants_stay_within_the_budget_and_ignore_prices(snapshot: PowerS
 
 @settings(max_examples=300, deadline=None)
 @given(snapshots())
-def test_profit_never_runs_a_group_earning_less_than_the_energy_price(
+def test_profit_never_runs_a_group_earning_less_than_the_energy_price_and_credit(
     snapshot: PowerSnapshot,
 ) -> None:
     grants = profit(snapshot)
     check_grants(snapshot, grants)
-    losing = snapshot.asic_revenue_usd_per_mwh < snapshot.energy_price_usd_per_mwh[:, None]
+    # a MWh burnt costs its price plus the demand-response credit forgone
+    cost = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
+    losing = snapshot.asic_revenue_usd_per_mwh < cost[:, None]
     assert np.all(grants[losing] == 0)
     # a profitable group is held back only by the budget: adding its next unit would not fit
     power = grants @ snapshot.unit_power_kw

@@ -55,3 +55,24 @@ def test_profit_policy_runs_groups_only_when_they_earn_the_energy_price(runs) ->
     np.testing.assert_allclose(
         ts["asic_energy_cost_usd"], ts["asic_energy_kwh"] * price / 1_000, rtol=1e-9, atol=1e-9
     )
+
+
+def test_demand_response_credit_is_load_kept_off_times_the_credit() -> None:
+    event = "site.demand_response=[{start_utc: 2024-07-15T18:00:00Z, "
+    event += "end_utc: 2024-07-15T22:00:00Z, credit_usd_per_mwh: 5000}]"
+    overrides = [*SHORT, "site.energy.model=fixed", event]
+    static = run_one(load_scenario(SCENARIOS / "spot_prices.yaml", overrides))
+    profit = run_one(
+        load_scenario(SCENARIOS / "spot_prices.yaml", [*overrides, "site.policy.name=profit"])
+    )
+    assert static.summary["dr_credit_usd"].iloc[0] == 0.0  # static never responds
+    ts = profit.timeseries.set_index("timestamp_utc")
+    window = ts.loc["2024-07-15 18:00:00+00:00":"2024-07-15 21:00:00+00:00"]
+    assert len(window) == 4
+    installed_kw = profit.summary["installed_asic_power_kw"].iloc[0]
+    # $5,000/MWh beats any mining revenue: the whole fleet is off for the 4 hours
+    assert (window["asic_power_kw"] == 0).all()
+    assert window["dr_credit_usd"].sum() == pytest.approx(installed_kw * 4 / 1_000 * 5_000)
+    assert profit.summary["dr_credit_usd"].iloc[0] == pytest.approx(ts["dr_credit_usd"].sum())
+    dr = profit.events[profit.events["event"] == "demand_response"]
+    assert len(dr) == 1 and dr["value"].iloc[0] == 5_000
