@@ -111,12 +111,9 @@ def _job_classes(parts: Parts) -> list[Issue]:
     if ai is None or parts.get("gpu_node_types") is None:
         return []
     contracts = [c.name for c in ai.reserved]
-    issues, seen = [], set()
+    issues = user_names(ai.job_classes, (), "ai.job_classes", "job class")
     for i, job_class in enumerate(ai.job_classes):
         path = f"ai.job_classes[{i}]"
-        if job_class.name in seen:
-            issues.append(Issue(f"{path}.name", f"duplicate job class '{job_class.name}'"))
-        seen.add(job_class.name)
         ref = _group_ref(ai, job_class.group, f"{path}.group")
         issues += ref or _fits(
             parts, ai, job_class.group, max(job_class.gpus.values), path, "gpus.values"
@@ -143,12 +140,9 @@ def _contracts(parts: Parts) -> list[Issue]:
     ai: AiSpec | None = parts.get("ai")
     if ai is None or parts.get("gpu_node_types") is None:
         return []
-    issues, seen = [], set()
+    issues = user_names(ai.reserved, (), "ai.reserved", "contract")
     for i, contract in enumerate(ai.reserved):
         path = f"ai.reserved[{i}]"
-        if contract.name in seen:
-            issues.append(Issue(f"{path}.name", f"duplicate contract '{contract.name}'"))
-        seen.add(contract.name)
         ref = _group_ref(ai, contract.group, f"{path}.group")
         issues += ref or _fits(parts, ai, contract.group, contract.gpus, path, "gpus")
     return issues

@@ -29,7 +29,7 @@ class Labelled(Protocol):
 def user_names(
     items: Sequence[Named], builtin: Collection[str], path: str, noun: str
 ) -> list[Issue]:
-    """User-defined names must be unique and must not redefine a built-in one."""
+    """Names must be unique and must not redefine a built-in one (``builtin`` may be empty)."""
     issues, seen = [], set()
     for i, item in enumerate(items):
         if item.name in builtin:
