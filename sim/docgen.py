@@ -179,7 +179,8 @@ def outputs_reference() -> str:
         "atomically: a temporary folder is filled and moved into place only when complete.",
         "Timestamps are ISO 8601 UTC with whole seconds (`2024-04-20T00:09:27Z`); units are in",
         "the column names. `manifest.json` holds the resolved scenario, the seed, the command,",
-        "package versions, wall time, SimPy events processed and the row count of each file.",
+        "package versions, wall time, SimPy events processed, the named random streams the run",
+        "drew from, and the row count of each file.",
         "The same scenario and seed give byte-identical CSV files.",
         "",
     ]

@@ -35,6 +35,7 @@ class RunResult:
     events: pd.DataFrame
     summary: pd.DataFrame
     events_processed: int
+    random_streams: list[str]
     wall_time_s: float
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -88,5 +89,6 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
         events=events_table(site),
         summary=summary_table(site, series, ai, daily),
         events_processed=site.env.events_processed,
+        random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,
     )

@@ -40,12 +40,6 @@ class StepSeries:
             raise ValueError("query before the start of the series")
         return self.values[idx]
 
-    def times_within(self, start_s: float, end_s: float) -> np.ndarray:
-        """Change times strictly inside (start_s, end_s)."""
-        lo = np.searchsorted(self.times_s, start_s, side="right")
-        hi = np.searchsorted(self.times_s, end_s, side="left")
-        return self.times_s[lo:hi]
-
     @cached_property
     def _cumulative(self) -> np.ndarray:
         """Integral from ``times_s[0]`` to each ``times_s[i]``."""

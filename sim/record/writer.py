@@ -58,6 +58,7 @@ def manifest(result: RunResult, files: dict[str, int], command: list[str]) -> di
         "versions": package_versions(),
         "wall_time_s": round(result.wall_time_s, 3),
         "events_processed": result.events_processed,
+        "random_streams": result.random_streams,
         "files": files,
         "scenario": result.scenario.model_dump(mode="json"),
     }
