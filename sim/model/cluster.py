@@ -24,7 +24,7 @@ import numpy as np
 import simpy
 
 from sim.model.scheduler import Job, Placement, Preempted, Scheduler
-from sim.model.steps import StepSeries
+from sim.model.steps import StepSeries, from_changes, spread_over_spans, total
 from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
@@ -252,6 +252,29 @@ class GpuCluster:
         times = np.asarray(self.log.cap_t)
         last = np.append(times[1:] != times[:-1], True)
         return StepSeries(times[last], np.asarray(self.log.cap_nodes, dtype=float)[last])
+
+    def busy_gpus(self) -> StepSeries:
+        """GPUs allocated to running jobs over the run."""
+        return from_changes(np.asarray(self.log.busy_t), np.asarray(self.log.busy_delta))
+
+    def power_kw(self) -> StepSeries:
+        """Wall power: powered nodes at idle plus each busy GPU's share of the load (kW)."""
+        node = self.node
+        per_busy_gpu = (node.peak_power_w - node.idle_power_w) / node.gpus_per_node
+        return total(
+            self.nodes_powered().scaled(node.idle_power_w / 1_000.0),
+            self.busy_gpus().scaled(per_busy_gpu / 1_000.0),
+        )
+
+    def on_demand_usd_rate(self) -> StepSeries:
+        """On-demand revenue (USD/s), each billed span's revenue spread evenly over it."""
+        log = self.log
+        return spread_over_spans(log.seg_start, log.seg_end, log.seg_revenue_usd)
+
+    def billed_gpu_rate(self) -> StepSeries:
+        """On-demand GPU-seconds billed per second, spread like the revenue."""
+        log = self.log
+        return spread_over_spans(log.seg_start, log.seg_end, log.seg_billed_gpu_s)
 
     def close(self, horizon_s: float) -> None:
         """End of run: book the open segments of running jobs as kept up to the horizon."""

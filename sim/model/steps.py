@@ -89,3 +89,11 @@ def from_changes(times_s: np.ndarray, deltas: np.ndarray, start_s: float = 0.0) 
     t, level = t[order], np.cumsum(d[order])
     last = np.append(t[1:] != t[:-1], True)  # the level after all changes at the same time
     return StepSeries(t[last], level[last])
+
+
+def spread_over_spans(start_s: list[float], end_s: list[float], amounts: list[float]) -> StepSeries:
+    """A rate that spreads each amount evenly over its span ``[start, end)`` (empty spans drop)."""
+    s, e, a = (np.asarray(x, dtype=float) for x in (start_s, end_s, amounts))
+    keep = e > s
+    rate = a[keep] / (e[keep] - s[keep])
+    return from_changes(np.concatenate((s[keep], e[keep])), np.concatenate((rate, -rate)))

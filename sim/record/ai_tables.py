@@ -39,30 +39,11 @@ class AiSeries:
     preempt_t: np.ndarray
 
 
-def _segment_rate(start: list[float], end: list[float], amount: list[float]) -> StepSeries:
-    """Spread each amount evenly over its segment [start, end): a rate step series."""
-    s, e, a = (np.asarray(x, dtype=float) for x in (start, end, amount))
-    keep = e > s
-    rate = a[keep] / (e[keep] - s[keep])
-    return from_changes(np.concatenate((s[keep], e[keep])), np.concatenate((rate, -rate)))
-
-
 def ai_series(hosting: AiHosting, jobs: pd.DataFrame) -> AiSeries:
     """Aggregate every GPU group of the site; ``jobs`` is its :func:`jobs_table`."""
     clusters = hosting.clusters
     zero = StepSeries.constant(0.0)
     logs = [c.log for c in clusters]
-    nodes = [c.nodes_powered() for c in clusters]
-    busy = [from_changes(np.asarray(log.busy_t), np.asarray(log.busy_delta)) for log in logs]
-    power = [
-        total(
-            n.scaled(c.node.idle_power_w / 1_000.0),
-            b.scaled((c.node.peak_power_w - c.node.idle_power_w) / c.node.gpus_per_node / 1_000.0),
-        )
-        for c, n, b in zip(clusters, nodes, busy, strict=True)
-    ]
-    seg_start = [t for log in logs for t in log.seg_start]
-    seg_end = [t for log in logs for t in log.seg_end]
     reserved_usd_h = sum(c.gpus * c.price_usd_per_gpu_hour for c in hosting.contracts)
     submit = jobs["submit_time_s"].to_numpy(dtype=float)
     first_start = jobs["start_time_s"].to_numpy(dtype=float)
@@ -71,18 +52,14 @@ def ai_series(hosting: AiHosting, jobs: pd.DataFrame) -> AiSeries:
     started = ~np.isnan(first_start)
     penalties = [p for p in hosting.sla if p.penalty_usd > 0]
     return AiSeries(
-        nodes_powered=total(zero, *nodes),
-        busy_gpus=total(zero, *busy),
+        nodes_powered=total(zero, *[c.nodes_powered() for c in clusters]),
+        busy_gpus=total(zero, *[c.busy_gpus() for c in clusters]),
         queue=total(
             zero, *[from_changes(np.asarray(lg.queue_t), np.asarray(lg.queue_delta)) for lg in logs]
         ),
-        power_kw=total(zero, *power),
-        on_demand_usd_rate=_segment_rate(
-            seg_start, seg_end, [x for log in logs for x in log.seg_revenue_usd]
-        ),
-        billed_gpu_rate=_segment_rate(
-            seg_start, seg_end, [x for log in logs for x in log.seg_billed_gpu_s]
-        ),
+        power_kw=total(zero, *[c.power_kw() for c in clusters]),
+        on_demand_usd_rate=total(zero, *[c.on_demand_usd_rate() for c in clusters]),
+        billed_gpu_rate=total(zero, *[c.billed_gpu_rate() for c in clusters]),
         reserved_usd_rate=StepSeries.constant(reserved_usd_h / SECONDS_PER_HOUR),
         reserved_gpus=float(sum(c.gpus for c in hosting.contracts)),
         installed_gpus=sum(c.installed_gpus for c in clusters),
