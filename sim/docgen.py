@@ -160,6 +160,8 @@ TABLE_INTROS = {
     "BTC, USD, blocks) are totals over it, chain state is taken at the row's start.",
     "daily.csv": "One row per UTC calendar day (the first and last may be partial); the same "
     "columns as timeseries.csv, computed exactly over each day, plus `date`.",
+    "groups.csv": "One row per UTC day and hardware group (ASIC groups and GPU groups), "
+    "computed exactly over each day, so halls can be compared; sorted by date, kind, group.",
     "blocks.csv": "Every network block found during the run, in height order.",
     "jobs.csv": "Every AI job submitted during the run, in submission order (empty without "
     "AI demand).",

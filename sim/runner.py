@@ -10,9 +10,11 @@ import pandas as pd
 
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
+from sim.record.group_tables import groups_table
 from sim.record.tables import (
     blocks_table,
     daily_table,
+    day_edges,
     events_table,
     interval_table,
     mining_series,
@@ -30,6 +32,7 @@ class RunResult:
     seed: int
     timeseries: pd.DataFrame
     daily: pd.DataFrame
+    groups: pd.DataFrame
     blocks: pd.DataFrame
     jobs: pd.DataFrame
     events: pd.DataFrame
@@ -43,6 +46,7 @@ class RunResult:
         return {
             "timeseries.csv": self.timeseries,
             "daily.csv": self.daily,
+            "groups.csv": self.groups,
             "blocks.csv": self.blocks,
             "jobs.csv": self.jobs,
             "events.csv": self.events,
@@ -84,6 +88,14 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
             site, series, ai, sample_edges(scenario.horizon_s, scenario.output.sample_interval_s)
         ),
         daily=daily,
+        groups=groups_table(
+            site,
+            series.value_per_hash,
+            series.site_reward_usd,
+            series.block_times_s,
+            daily["date"],
+            day_edges(site),
+        ),
         blocks=blocks_table(site, series),
         jobs=jobs,
         events=events_table(site),

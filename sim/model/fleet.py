@@ -66,6 +66,11 @@ class AsicFleet:
         last = np.append(times[1:] != times[:-1], True)
         return times[last], running[last]
 
+    def group_units(self, index: int) -> StepSeries:
+        """Units of one group running over the run."""
+        times, running = self.running_units()
+        return StepSeries(times, running[:, index])
+
     def _total(self, per_unit: np.ndarray) -> StepSeries:
         times, running = self.running_units()
         return StepSeries(times, running @ per_unit if len(self.groups) else np.zeros(times.size))

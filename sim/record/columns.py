@@ -165,9 +165,29 @@ JOB_COLUMNS: dict[str, str] = {
     "revenue_usd": "On-demand revenue: allocated GPUs × kept run hours × price (USD).",
 }
 
+GROUP_COLUMNS: dict[str, str] = {
+    "date": "UTC calendar day (YYYY-MM-DD).",
+    "group": "Hardware group name (an ASIC group or a GPU group).",
+    "kind": "asic or gpu.",
+    "hardware": "ASIC model or GPU node type.",
+    "units_installed": "ASIC units, or GPU nodes, installed.",
+    "units_running": "ASIC units running, or GPU nodes powered (within the node cap), mean.",
+    "power_kw": "Wall power of the group, mean (kW).",
+    "energy_kwh": "Energy used by the group in the day (kWh).",
+    "curtailed_kw": "ASIC nameplate power kept off by the policy, mean (kW; 0 for GPUs).",
+    "hashrate_ths": "Hashrate of the running units, mean (TH/s; empty for GPUs).",
+    "gpus_busy": "GPUs allocated to running jobs, mean (empty for ASICs).",
+    "revenue_usd": "Mining revenue (FPPS: the group's hashes × value per hash, net of pool "
+    "fees; solo: the site's blocks split by hashrate share) or AI revenue (on-demand plus "
+    "the group's reserved contracts) (USD).",
+    "energy_cost_usd": "Cost of the group's energy (USD).",
+    "margin_usd": "revenue_usd − energy_cost_usd (USD).",
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "timeseries.csv": INTERVAL_COLUMNS,
     "daily.csv": DAILY_COLUMNS,
+    "groups.csv": GROUP_COLUMNS,
     "blocks.csv": BLOCK_COLUMNS,
     "jobs.csv": JOB_COLUMNS,
     "events.csv": EVENT_COLUMNS,

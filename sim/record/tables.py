@@ -46,6 +46,7 @@ class MiningSeries:
     """Step series and block arrays that every table is binned from."""
 
     chain: dict[str, StepSeries]
+    value_per_hash: StepSeries  # expected BTC per hash, before pool fees
     site_hashrate_hs: StepSeries
     power_kw: StepSeries
     curtailed_kw: StepSeries
@@ -86,6 +87,7 @@ def mining_series(site: Site) -> MiningSeries:
     reward = np.where(found & solo, rules.subsidy_sat(heights) / 1e8 + fees, 0.0)
     return MiningSeries(
         chain=chain,
+        value_per_hash=value_per_hash,
         site_hashrate_hs=hashrate,
         power_kw=power,
         curtailed_kw=fleet.curtailed_kw(),

@@ -25,7 +25,15 @@ from sim.scenario.catalog import BUILTIN_ASICS
 
 REPO = SCENARIOS.parent
 QUICK = SCENARIOS / "quick.yaml"
-CSV_FILES = ("timeseries.csv", "daily.csv", "blocks.csv", "jobs.csv", "events.csv", "summary.csv")
+CSV_FILES = (
+    "timeseries.csv",
+    "daily.csv",
+    "groups.csv",
+    "blocks.csv",
+    "jobs.csv",
+    "events.csv",
+    "summary.csv",
+)
 OUTPUT_FILES = {*CSV_FILES, "manifest.json"}
 
 TINY = """\
