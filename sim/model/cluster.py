@@ -46,6 +46,7 @@ class JobRecord:
     price_usd_per_gpu_hour: float
     checkpoint_interval_s: float | None
     priority: int
+    contract: str = ""  # the reserved contract whose GPUs it uses; "" for on-demand work
     allocated_gpus: int = 0  # a gang job holds whole nodes, so possibly more than gpus
     remaining_s: float = 0.0
     first_start_s: float = math.nan
@@ -109,6 +110,8 @@ class GpuCluster:
         self.node = node
         self.scheduler = Scheduler(group.nodes, node.gpus_per_node, backfill_depth)
         self.jobs: dict[int, JobRecord] = {}
+        # GPUs of queued or running jobs that count against each reserved contract
+        self.reserved_gpus: dict[str, int] = {}
         self.log = ClusterLog(cap_t=[0.0], cap_nodes=[group.nodes])
 
     @property
@@ -121,6 +124,10 @@ class GpuCluster:
         now = self.env.now
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
+        if record.contract:
+            self.reserved_gpus[record.contract] = (
+                self.reserved_gpus.get(record.contract, 0) + record.gpus
+            )
         # a job that starts at once never joins the queue series (+1 and −1 at one time)
         self._started(self.scheduler.submit(self._job(record), now), arriving=record.job_id)
         if record.status == "queued":
@@ -187,6 +194,7 @@ class GpuCluster:
         self._close_segment(record, now, record.remaining_s)
         record.remaining_s = 0.0
         record.status, record.end_s = "completed", now
+        self._release_reserved(record)
         self._started(self.scheduler.finish(job_id, now))
 
     def _abandon(self, job_id: int, _: simpy.Event) -> None:
@@ -195,8 +203,13 @@ class GpuCluster:
             return  # it started in time (patience applies before the first start only)
         started = self.scheduler.withdraw(job_id, self.env.now)[1]
         record.status, record.end_s = "abandoned", self.env.now
+        self._release_reserved(record)
         self._queue_change(self.env.now, -1)
         self._started(started)
+
+    def _release_reserved(self, record: JobRecord) -> None:
+        if record.contract:
+            self.reserved_gpus[record.contract] -= record.gpus
 
     def kept_work_s(self, record: JobRecord, now_s: float) -> float:
         """Work of the current segment that survives a preemption now (checkpointed)."""

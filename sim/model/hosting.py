@@ -41,6 +41,7 @@ class AiHosting:
         self.contracts = ai.reserved
         self._class_cluster = [names.index(c.group) if c.group else 0 for c in self.classes]
         self.contract_cluster = [names.index(c.group) if c.group else 0 for c in self.contracts]
+        self._contracted_gpus = {c.name: c.gpus for c in self.contracts}
         self._demand = [
             JobClassDemand(i, spec, scenario.start_utc, streams)
             for i, spec in enumerate(self.classes)
@@ -81,6 +82,11 @@ class AiHosting:
         spec = self.classes[job_class]
         cluster = self.clusters[self._class_cluster[job_class]]
         per_node = cluster.node.gpus_per_node
+        # a tenant's work runs first, unbilled, up to the contracted GPUs; a burst beyond
+        # them queues as on-demand work and is billed at the class's price
+        name = spec.contract or ""
+        contracted = self._contracted_gpus.get(name, 0)
+        within = bool(name) and cluster.reserved_gpus.get(name, 0) + gpus <= contracted
         record = JobRecord(
             job_id=self._next_id,
             job_class=job_class,
@@ -91,7 +97,8 @@ class AiHosting:
             patience_s=patience_s,
             price_usd_per_gpu_hour=spec.price_usd_per_gpu_hour,
             checkpoint_interval_s=spec.checkpoint_interval_s,
-            priority=RESERVED if spec.contract else ON_DEMAND,
+            priority=RESERVED if within else ON_DEMAND,
+            contract=name if within else "",
         )
         self._next_id += 1
         cluster.submit(record)

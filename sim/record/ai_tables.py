@@ -140,6 +140,7 @@ def ai_columns(
 _JOB_FIELD_NAMES = [
     "job_id", "job_class", "submit_s", "first_start_s", "end_s", "gpus", "allocated_gpus",
     "nodes", "run_s", "lost_s", "preemptions", "status", "billed_gpu_s", "price_usd_per_gpu_hour",
+    "contract",
 ]  # fmt: skip
 _JOB_FIELDS = attrgetter(*_JOB_FIELD_NAMES)
 
@@ -157,7 +158,6 @@ def jobs_table(hosting: AiHosting, horizon_s: float) -> pd.DataFrame:
     first_start = raw["first_start_s"].to_numpy(dtype=float)
     end = raw["end_s"].to_numpy(dtype=float)
     names = np.array([c.name for c in hosting.classes] or [""], dtype=object)
-    contracts = np.array([c.contract or "" for c in hosting.classes] or [""], dtype=object)
     # waited until the first start, else until abandonment, else until the end of the run
     waited = np.where(np.isnan(first_start), np.where(np.isnan(end), horizon_s, end), first_start)
     billed_h = raw["billed_gpu_s"].to_numpy(dtype=float) / SECONDS_PER_HOUR
@@ -165,7 +165,7 @@ def jobs_table(hosting: AiHosting, horizon_s: float) -> pd.DataFrame:
         "job_id": raw["job_id"].to_numpy(dtype=np.int64),
         "job_class": names[job_class],
         "group": np.array(groups, dtype=object),
-        "contract": contracts[job_class],
+        "contract": raw["contract"].to_numpy(dtype=object),
         "submit_time_s": submit,
         "start_time_s": first_start,
         "end_time_s": end,

@@ -150,7 +150,8 @@ JOB_COLUMNS: dict[str, str] = {
     "job_id": "Job number, in submission order.",
     "job_class": "Job class name.",
     "group": "GPU group that ran (or queued) it.",
-    "contract": "Reserved contract it belongs to; empty for on-demand.",
+    "contract": "Reserved contract whose GPUs it ran on; empty for on-demand work, including "
+    "a tenant's burst beyond its contracted GPUs.",
     "submit_time_s": "Submission, seconds since start_utc (s).",
     "start_time_s": "First start (s); empty if it never started.",
     "end_time_s": "Completion or abandonment (s); empty if running or queued at the end.",

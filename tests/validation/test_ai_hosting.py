@@ -140,3 +140,30 @@ def test_sla_penalty_for_capacity_cut_below_the_target(tmp_path: Path) -> None:
     lenient = dict(contract, sla_availability=0.9)  # 93.75 % meets a 90 % target
     result = run_one(one_job_scenario(tmp_path, HOUR, reserved=[lenient], sla_period_days=1))
     assert result.summary["sla_penalty_usd"].iloc[0] == 0.0
+
+
+def test_tenant_work_beyond_the_contracted_gpus_is_on_demand(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.csv"
+    trace.write_text("submit_time_s,gpus,duration_s\n0,8,3600\n0,8,3600\n7200,8,3600\n")
+    scenario = make_scenario(
+        end_utc="2024-01-02T00:00:00Z",
+        mining={"groups": []},
+        ai={
+            "groups": [{"node_type": "HGX H100 8-GPU", "nodes": 2}],
+            "reserved": [{"name": "tenant", "gpus": 8, "price_usd_per_gpu_hour": 1.5}],
+            "trace": {"csv_path": str(trace), "job_class": "tenant-jobs"},
+            "job_classes": [
+                {
+                    "name": "tenant-jobs",
+                    "contract": "tenant",
+                    "arrivals_per_hour": 0,
+                    "price_usd_per_gpu_hour": 3.0,
+                }
+            ],
+        },
+    )
+    jobs = run_one(scenario).jobs
+    # the first job fills the 8 contracted GPUs; the second bursts beyond them, on demand;
+    # the third comes after the first has finished, so the contract has room again
+    assert jobs["contract"].tolist() == ["tenant", "", "tenant"]
+    assert jobs["revenue_usd"].tolist() == pytest.approx([0.0, 8 * 1 * 3.0, 0.0])
