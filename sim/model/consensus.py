@@ -51,6 +51,20 @@ def difficulty_of(bits: int) -> float:
     return DIFF1_TARGET / decode_compact(bits)
 
 
+def difficulties_of(bits: np.ndarray) -> np.ndarray:
+    """Difficulty of each compact ``bits`` (computed once per distinct value)."""
+    unique_bits, which = np.unique(bits, return_inverse=True)
+    return np.array([difficulty_of(int(b)) for b in unique_bits], dtype=float)[which]
+
+
+def value_per_hash_btc(
+    height: np.ndarray | int, expected_fees_btc: np.ndarray | float, difficulty: np.ndarray | float
+) -> np.ndarray:
+    """Expected BTC per hash of work on a block: (subsidy + expected fees) / (D · 2^32)."""
+    reward = subsidy_sat(height) / 1e8 + np.asarray(expected_fees_btc)
+    return reward / (np.asarray(difficulty) * HASHES_PER_DIFFICULTY)
+
+
 def bits_for_difficulty(difficulty: float) -> int:
     """Compact bits whose target is DIFF1_TARGET / difficulty (rounded down, then compacted)."""
     target = int(Fraction(DIFF1_TARGET) / Fraction(difficulty))

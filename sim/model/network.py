@@ -174,9 +174,8 @@ class BitcoinNetwork:
         self.height += times_s.size
         if times_s.size:
             self._last_block_s = float(times_s[-1])
-        work = self.difficulty * rules.HASHES_PER_DIFFICULTY
         self._draw_times_s = times_s
-        self._draw_value_per_hash = (rules.subsidy_sat(heights) / 1e8 + expected) / work
+        self._draw_value_per_hash = rules.value_per_hash_btc(heights, expected, self.difficulty)
 
     def _retarget(self) -> None:
         """Apply the retarget rule after the last block of an epoch."""
@@ -252,14 +251,13 @@ class BitcoinNetwork:
         after the horizon's last block it is the value of the block still being worked on.
         """
         idx = np.searchsorted(self._draw_times_s, t_s, side="right")
-        if self._draw_times_s.size and np.all(idx < self._draw_times_s.size):
-            return self._draw_value_per_hash[idx]
-        pending = self.fees.expected(np.array([self.height]), np.array([self._last_block_s]))
-        tail = (rules.subsidy_sat(self.height) / 1e8 + pending[0]) / (
-            self.difficulty * rules.HASHES_PER_DIFFICULTY
-        )
-        values = np.append(self._draw_value_per_hash, tail)
-        return values[idx]
+        tail = rules.value_per_hash_btc(self.height, self._pending_fee(), self.difficulty)
+        return np.append(self._draw_value_per_hash, tail)[idx]
+
+    def _pending_fee(self) -> float:
+        """Expected fees of the next block, the one still being worked on."""
+        heights, times = np.array([self.height]), np.array([self._last_block_s])
+        return float(self.fees.expected(heights, times)[0])
 
     def chain_steps(self) -> dict[str, StepSeries]:
         """State of the block being worked on, as step series over the run.
@@ -270,10 +268,8 @@ class BitcoinNetwork:
         """
         heights = np.append(self.blocks.column("heights", np.int64), self.height)
         bits = np.append(self.blocks.column("bits", np.int64), self.bits)
-        unique_bits, which = np.unique(bits, return_inverse=True)
-        difficulty = np.array([rules.difficulty_of(int(b)) for b in unique_bits])[which]
-        pending_fee = self.fees.expected(heights[-1:], np.array([self._last_block_s]))
-        expected = np.append(self.blocks.column("expected_fees_btc"), pending_fee)
+        difficulty = rules.difficulties_of(bits)
+        expected = np.append(self.blocks.column("expected_fees_btc"), self._pending_fee())
         starts = np.append(0.0, self.blocks.column("times_s"))
         return {
             "height": StepSeries(starts, heights.astype(float)),

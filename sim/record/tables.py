@@ -70,8 +70,11 @@ def mining_series(site: Site) -> MiningSeries:
     chain = net.chain_steps()
     value_per_hash = StepSeries(
         chain["difficulty"].times_s,
-        (chain["subsidy_btc"].values + chain["expected_fees_btc"].values)
-        / (chain["difficulty"].values * rules.HASHES_PER_DIFFICULTY),
+        rules.value_per_hash_btc(
+            chain["height"].values.astype(np.int64),
+            chain["expected_fees_btc"].values,
+            chain["difficulty"].values,
+        ),
     )
     hashrate = fleet.hashrate_hs()
     power = fleet.power_kw()
@@ -193,7 +196,7 @@ def blocks_table(site: Site, series: MiningSeries) -> pd.DataFrame:
         "height": heights,
         "time_s": series.block_times_s,
         "timestamp_utc": _timestamps(site, series.block_times_s),
-        "difficulty": np.array([rules.difficulty_of(int(b)) for b in unique_bits])[which],
+        "difficulty": rules.difficulties_of(bits),
         "bits": np.array([f"{int(b):08x}" for b in unique_bits], dtype=object)[which],
         "subsidy_btc": rules.subsidy_sat(heights) / 1e8,
         "fees_btc": series.block_fees_btc,
