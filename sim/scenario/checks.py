@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import Issue
+from sim.model.consensus import implied_hashrate_hs
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.catalog import BUILTIN_ASICS
 from sim.scenario.refs import group_refs, user_names
@@ -87,7 +88,10 @@ def _power_and_hashrate(parts: Parts) -> list[Issue]:
             )
         )
     if btc is not None:
-        network_ehs = btc.network_hashrate.start_ehs or btc.start_difficulty * 2**32 / 600 / 1e18
+        network_ehs = (
+            btc.network_hashrate.start_ehs
+            or implied_hashrate_hs(btc.start_difficulty) / HASHES_PER_EHS
+        )
         if hashrate_ths * HASHES_PER_THS >= network_ehs * HASHES_PER_EHS:
             issues.append(
                 Issue(
