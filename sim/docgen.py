@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from sim.record.columns import TABLES
+from sim.record.columns import HALL_COLUMNS, TABLES
 from sim.scenario.schema import Scenario
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -190,6 +190,18 @@ def outputs_reference() -> str:
         lines += [f"## {table}", "", TABLE_INTROS[table], "", "| column | meaning |", "|---|---|"]
         lines += [f"| `{name}` | {doc} |" for name, doc in columns.items()]
         lines.append("")
+        if table == "daily.csv":
+            lines += [
+                "## Hall columns (timeseries.csv and daily.csv)",
+                "",
+                "After the columns above, each hall of `site.halls` adds these, in scenario",
+                "order, with `<hall>` replaced by its name.",
+                "",
+                "| column | meaning |",
+                "|---|---|",
+            ]
+            lines += [f"| `{name}` | {doc} |" for name, doc in HALL_COLUMNS.items()]
+            lines.append("")
     return "\n".join(lines)
 
 

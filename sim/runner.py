@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
+from sim.record.facility_tables import facility_series
 from sim.record.group_tables import groups_table
 from sim.record.tables import (
     blocks_table,
@@ -80,12 +81,17 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
     series = mining_series(site)
     jobs = jobs_table(site.hosting, scenario.horizon_s)
     ai = ai_series(site.hosting, jobs)
-    daily = daily_table(site, series, ai)
+    facility = facility_series(site, series.power_kw, ai.power_kw)
+    daily = daily_table(site, series, ai, facility)
     return RunResult(
         scenario=scenario,
         seed=run_seed,
         timeseries=interval_table(
-            site, series, ai, sample_edges(scenario.horizon_s, scenario.output.sample_interval_s)
+            site,
+            series,
+            ai,
+            facility,
+            sample_edges(scenario.horizon_s, scenario.output.sample_interval_s),
         ),
         daily=daily,
         groups=groups_table(

@@ -1,33 +1,55 @@
-"""The site's control loop: every control interval the policy grants power to ASIC groups.
+"""The site's control loop: every control interval the policy grants power and cooling.
 
-Inputs that the policy reads are piecewise constant and, for ASICs, exogenous to the site
-(energy price, BTC price, the chain's value per hash), so the loop does not wake every
-15 minutes: it waits until the network has drawn more blocks and then decides every tick up
-to the chain it knows, with one vectorised policy call per batch. GPU groups reserve their
-peak power (``ai_first``-style: GPUs get what they need); the ASICs share the rest of the
-grid interconnect.
+Inputs that the policy reads are piecewise constant and exogenous to the site (energy price,
+BTC price, the chain's value per hash, the ambient temperature, planned GPU node caps), so
+the loop does not wake every 15 minutes: it waits until the network has drawn more blocks
+and then decides every tick up to the chain it knows, with one vectorised policy call per
+batch. The halls' thermal states follow the grants (:mod:`sim.model.facility`); ASIC groups
+get their units and heat throttle factors as step series, and GPU clusters get node caps and
+clock speeds as SimPy events at their exact times (trips happen between ticks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
+from functools import partial
 
 import numpy as np
 import simpy
 
+from sim.model.facility import Facility, ThrottleEvent
 from sim.model.fleet import AsicFleet
+from sim.model.hosting import AiHosting
 from sim.model.network import BitcoinNetwork
 from sim.model.policy import POLICIES, PowerSnapshot, revenue_per_mwh
 from sim.model.steps import StepSeries
 from sim.record.events import EventLog
 from sim.scenario.schema import Scenario
-from sim.units import SECONDS_PER_DAY
+from sim.units import SECONDS_PER_DAY, unix_seconds
 
 PH = 1e15
 
 
+def gpu_value_usd_per_mwh(scenario: Scenario, hosting: AiHosting) -> np.ndarray:
+    """What a GPU node of each cluster earns per MWh at full load (for ranking loads).
+
+    The best price per GPU-hour among the job classes and contracts it serves, times its
+    GPUs, over its peak power; 0 for a cluster nobody uses.
+    """
+    names = [cluster.name for cluster in hosting.clusters]
+    best = np.zeros(len(names))
+    terms = [(c.group, c.price_usd_per_gpu_hour) for c in scenario.ai.job_classes]
+    terms += [(c.group, c.price_usd_per_gpu_hour) for c in scenario.ai.reserved]
+    for group, price in terms:
+        i = names.index(group) if group else 0
+        best[i] = max(best[i], price)
+    per_node_mwh = np.array([c.node.peak_power_w / 1e6 for c in hosting.clusters])
+    gpus = np.array([c.node.gpus_per_node for c in hosting.clusters])
+    return best * gpus / per_node_mwh if names else np.zeros(0)
+
+
 class SiteControl:
-    """Runs the scenario's power policy over the ASIC fleet."""
+    """Runs the scenario's power policy over the ASIC fleet and the GPU clusters."""
 
     def __init__(
         self,
@@ -35,10 +57,9 @@ class SiteControl:
         scenario: Scenario,
         network: BitcoinNetwork,
         fleet: AsicFleet,
-        btc_price_usd: StepSeries,
-        energy_price_usd_per_mwh: StepSeries,
-        gpu_reserved_kw: float,
-        dr_credit_usd_per_mwh: StepSeries,
+        hosting: AiHosting,
+        facility: Facility,
+        markets: dict[str, StepSeries],
         events: EventLog,
     ) -> None:
         spec = scenario.site.policy
@@ -47,16 +68,38 @@ class SiteControl:
         self.policy = POLICIES[spec.name]
         self.interval_s = float(spec.control_interval_s)
         self.horizon_s = scenario.horizon_s
+        self.grid_kw = scenario.site.grid_capacity_kw
         self.network = network
         self.fleet = fleet
-        self.btc_price = btc_price_usd
-        self.energy_price = energy_price_usd_per_mwh
-        self.dr_credit = dr_credit_usd_per_mwh
+        self.clusters = hosting.clusters
+        self.facility = facility
+        self.btc_price = markets["btc_price_usd"]
+        self.energy_price = markets["energy_price_usd_per_mwh"]
+        self.dr_credit = markets["dr_credit_usd_per_mwh"]
         mining = scenario.mining
         self.keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 1.0
-        self.asic_budget_kw = scenario.site.grid_capacity_kw - gpu_reserved_kw
         self.efficiency = fleet.unit_power_w / fleet.unit_hashrate_ths
+        self.unit_kw = np.concatenate(
+            (
+                fleet.unit_power_w / 1_000.0,
+                [c.node.peak_power_w / 1_000.0 for c in self.clusters],
+            )
+        )
+        self.is_gpu = np.arange(self.unit_kw.size) >= len(fleet.groups)
+        self.gpu_value = gpu_value_usd_per_mwh(scenario, hosting)
+        start = unix_seconds(scenario.start_utc)
+        self.planned_nodes = [
+            StepSeries(
+                np.array([0.0] + [max(c.from_utc.timestamp() - start, 0.0) for c in plan]),
+                np.array([cluster.spec.nodes] + [c.nodes for c in plan], dtype=float),
+            )
+            for cluster in self.clusters
+            for plan in [cluster.spec.node_cap_schedule]
+        ]
+        # what each GPU cluster was last told: (node cap granted, tripped, speed)
+        self._gpu_state = [(float(c.spec.nodes), False, 1.0) for c in self.clusters]
         self._next_tick_s = 0.0
+        self._full_speed: dict[int, bool] = {}  # per load, for throttle events
 
     def snapshot(self, ticks_s: np.ndarray) -> PowerSnapshot:
         """The policy's view at ``ticks_s`` (all within the chain drawn so far)."""
@@ -66,25 +109,89 @@ class SiteControl:
             * PH
             * SECONDS_PER_DAY
         )
+        asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)
+        n = ticks_s.size
+        ambient = self.facility.ambient_c.at(ticks_s)
+        available = np.hstack(
+            [np.broadcast_to(self.fleet.units_installed, (n, len(self.fleet.groups)))]
+            + [plan.at(ticks_s)[:, None] for plan in self.planned_nodes]
+        )
         return PowerSnapshot(
             energy_price_usd_per_mwh=self.energy_price.at(ticks_s),
-            asic_revenue_usd_per_mwh=revenue_per_mwh(hashprice * self.keep, self.efficiency),
-            units_installed=self.fleet.units_installed,
-            unit_power_kw=self.fleet.unit_power_w / 1_000.0,
-            asic_budget_kw=np.full(ticks_s.size, self.asic_budget_kw),
+            revenue_usd_per_mwh=np.hstack(
+                (asic_revenue, np.broadcast_to(self.gpu_value, (n, self.gpu_value.size)))
+            ),
+            units_available=available,
+            unit_power_kw=self.unit_kw,
+            is_gpu=self.is_gpu,
+            hall=self.facility.load_hall,
+            grid_kw=np.full(n, self.grid_kw),
+            hall_capacity_kw=self.facility.capacity_kw(ambient),
+            cooling_kw_per_kw=self.facility.cooling_kw_per_kw(ambient),
             curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
         )
 
     def decide(self) -> None:
-        """Grant every tick up to the chain drawn so far."""
+        """Grant every tick up to the chain drawn so far, and follow the halls' heat."""
         until = min(self.network.drawn_until_s, self.horizon_s)
         ticks = np.arange(self._next_tick_s, until, self.interval_s)
         if until >= self.horizon_s:
             ticks = ticks[ticks < self.horizon_s]
-        if ticks.size and self.fleet.groups:
-            self._log(*self.fleet.set_running(ticks, self.policy(self.snapshot(ticks))))
-        if ticks.size:
-            self._next_tick_s = float(ticks[-1] + self.interval_s)
+        if not ticks.size:
+            return
+        self._next_tick_s = float(ticks[-1] + self.interval_s)
+        if not self.unit_kw.size:
+            return
+        snapshot = self.snapshot(ticks)
+        grants = self.policy(snapshot)
+        asics = len(self.fleet.groups)
+        if asics:
+            self._log(*self.fleet.set_running(ticks, grants[:, :asics]))
+        throttles = self.facility.advance(
+            ticks,
+            min(self._next_tick_s, self.horizon_s),
+            self.facility.ambient_c.at(ticks),
+            grants * self.unit_kw,
+        )
+        for change in throttles:
+            if change.load < asics:
+                self.fleet.set_throttle(change.t_s, change.load, change.factor)
+                self._log_heat(change, self.fleet.groups[change.load].name)
+        self._command_gpus(ticks, grants[:, asics:], throttles, asics)
+
+    def _command_gpus(
+        self, ticks: np.ndarray, grants: np.ndarray, throttles: list[ThrottleEvent], asics: int
+    ) -> None:
+        """Schedule node caps and clock speeds for each GPU cluster at their exact times."""
+        for i, cluster in enumerate(self.clusters):
+            changed = np.flatnonzero(np.diff(grants[:, i], prepend=self._gpu_state[i][0]))
+            moments = [(float(ticks[k]), 0, float(grants[k, i])) for k in changed]
+            moments += [
+                (c.t_s, 1, c.factor if not c.tripped else 0.0)
+                for c in throttles
+                if c.load == asics + i
+            ]
+            for change in throttles:
+                if change.load == asics + i:
+                    self._log_heat(change, cluster.name)
+            granted, tripped, speed = self._gpu_state[i]
+            for t_s, kind, value in sorted(moments):
+                old = (granted, tripped, speed)
+                if kind == 0:
+                    granted = value
+                else:
+                    tripped = value == 0.0
+                    speed = value if value > 0.0 else speed
+                cap = 0.0 if tripped else granted
+                if cap != (0.0 if old[1] else old[0]):
+                    self._at(t_s, partial(cluster.set_node_cap, int(cap)))
+                if speed != old[2]:
+                    self._at(t_s, partial(cluster.set_speed, speed))
+            self._gpu_state[i] = (granted, tripped, speed)
+
+    def _at(self, t_s: float, action: Callable[[], None]) -> None:
+        """Run ``action`` at simulation time ``t_s`` (not before now)."""
+        self.env.timeout(max(t_s - self.env.now, 0.0)).callbacks.append(lambda _: action())
 
     def _log(self, times_s: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
         """One ``asic_grant`` event per group whose running units changed."""
@@ -93,6 +200,18 @@ class SiteControl:
                 if was != now:
                     detail = f"{int(was)} → {int(now)} of {group.count} units"
                     self.events.add(t_s, "asic_grant", group.name, now, "units", detail)
+
+    def _log_heat(self, change: ThrottleEvent, name: str) -> None:
+        """Trips, the start of throttling and the return to full speed as events."""
+        was = self._full_speed.get(change.load, True)
+        now = change.factor == 1.0
+        self._full_speed[change.load] = now
+        if change.tripped:
+            self.events.add(change.t_s, "thermal_trip", name, 0.0, "factor", "shutdown temp")
+        elif was and not now:
+            self.events.add(change.t_s, "thermal_throttle", name, change.factor, "factor", "")
+        elif now and not was:
+            self.events.add(change.t_s, "thermal_recover", name, 1.0, "factor", "")
 
     def run(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: decide each batch of ticks as the chain becomes known."""

@@ -42,6 +42,8 @@ class AsicFleet:
         self._change_times = [np.zeros(1)]
         self._running = [self.units_installed[None, :]]
         self._latest = self._running[0]
+        # heat throttling: (time, group, factor of full hashrate and power) in time order
+        self._throttle: list[tuple[float, int, float]] = []
 
     def set_running(
         self, times_s: np.ndarray, units: np.ndarray
@@ -66,29 +68,61 @@ class AsicFleet:
         last = np.append(times[1:] != times[:-1], True)
         return times[last], running[last]
 
+    def set_throttle(self, t_s: float, group: int, factor: float) -> None:
+        """From ``t_s`` on, ``group`` runs at ``factor`` of full hashrate and power (heat)."""
+        self._throttle.append((t_s, group, factor))
+
+    def effective_units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(change times, units granted, units × throttle factor), each times × groups."""
+        times, running = self.running_units()
+        if not self._throttle:
+            return times, running, running
+        t, group, factor = (np.array(column) for column in zip(*self._throttle, strict=True))
+        grid = np.union1d(times, t)
+        granted = running[np.searchsorted(times, grid, side="right") - 1]
+        factors = np.ones_like(granted)
+        for g in range(len(self.groups)):
+            mine = group == g
+            if mine.any():
+                at = np.searchsorted(t[mine], grid, side="right") - 1
+                factors[:, g] = np.where(at >= 0, factor[mine][np.maximum(at, 0)], 1.0)
+        return grid, granted, granted * factors
+
     def group_units(self, index: int) -> StepSeries:
-        """Units of one group running over the run."""
+        """Units of one group granted over the run."""
         times, running = self.running_units()
         return StepSeries(times, running[:, index])
 
-    def _total(self, per_unit: np.ndarray) -> StepSeries:
-        times, running = self.running_units()
-        return StepSeries(times, running @ per_unit if len(self.groups) else np.zeros(times.size))
+    def group_effective_units(self, index: int) -> StepSeries:
+        """Units of one group × their heat throttle factor (what hashes and draws power)."""
+        times, _, effective = self.effective_units()
+        return StepSeries(times, effective[:, index])
+
+    def _total(self, per_unit: np.ndarray, which: int = 2) -> StepSeries:
+        columns = self.effective_units()
+        times, units = columns[0], columns[which]
+        return StepSeries(times, units @ per_unit if len(self.groups) else np.zeros(times.size))
 
     def hashrate_hs(self) -> StepSeries:
-        """Site hashrate of the running units (H/s)."""
+        """Site hashrate of the running units, after heat throttling (H/s)."""
         return self._total(self.unit_hashrate_ths * HASHES_PER_THS)
 
     def power_kw(self) -> StepSeries:
-        """Wall power of the running units (kW)."""
+        """Wall power of the running units, after heat throttling (kW)."""
         return self._total(self.unit_power_w / 1_000.0)
 
+    def throttled_hashrate_hs(self) -> StepSeries:
+        """Hashrate of granted units lost to heat throttling and trips (H/s)."""
+        times, granted, effective = self.effective_units()
+        lost = (granted - effective) @ (self.unit_hashrate_ths * HASHES_PER_THS)
+        return StepSeries(times, lost if len(self.groups) else np.zeros(times.size))
+
     def curtailed_kw(self) -> StepSeries:
-        """Nameplate power of the installed units that are not running (kW)."""
+        """Nameplate power of the installed units the policy did not grant (kW)."""
         times, running = self.running_units()
         idle = (self.units_installed[None, :] - running) @ (self.unit_power_w / 1_000.0)
         return StepSeries(times, idle if len(self.groups) else np.zeros(times.size))
 
     def units(self) -> StepSeries:
-        """Number of units running."""
-        return self._total(np.ones(len(self.groups)))
+        """Number of units granted (running, possibly throttled)."""
+        return self._total(np.ones(len(self.groups)), which=1)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import simpy
 
+from sim.model.ambient import ambient_steps
 from sim.model.control import SiteControl
+from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
 from sim.model.markets import btc_price_path, demand_response_credit, energy_price_path
@@ -45,6 +48,7 @@ class Site:
     network: BitcoinNetwork
     fleet: AsicFleet
     hosting: AiHosting
+    facility: Facility
     control: SiteControl
 
     @classmethod
@@ -67,6 +71,21 @@ class Site:
         dr_credit = demand_response_credit(scenario, events)
         fleet = AsicFleet(scenario)
         hosting = AiHosting(env, scenario, streams, events)
+        site = scenario.site
+        facility = Facility(
+            list(site.halls),
+            ambient_steps(
+                site.ambient, scenario.start_utc, scenario.horizon_s, streams.get("ambient")
+            ),
+            [g.hall for g in scenario.mining.groups] + [g.hall for g in scenario.ai.groups],
+            np.arange(len(scenario.mining.groups) + len(scenario.ai.groups))
+            >= len(scenario.mining.groups),
+        )
+        markets = {
+            "btc_price_usd": btc_price,
+            "energy_price_usd_per_mwh": energy_price,
+            "dr_credit_usd_per_mwh": dr_credit,
+        }
         return cls(
             scenario=scenario,
             seed=seed,
@@ -79,17 +98,8 @@ class Site:
             network=network,
             fleet=fleet,
             hosting=hosting,
-            control=SiteControl(
-                env,
-                scenario,
-                network,
-                fleet,
-                btc_price,
-                energy_price,
-                hosting.peak_power_kw,
-                dr_credit,
-                events,
-            ),
+            facility=facility,
+            control=SiteControl(env, scenario, network, fleet, hosting, facility, markets, events),
         )
 
     def run(self) -> None:

@@ -56,7 +56,31 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "ai_revenue_usd": "ai_on_demand_revenue_usd + ai_reserved_revenue_usd (USD).",
     "gpu_energy_cost_usd": "Cost of the GPU nodes' energy (USD).",
     "ai_margin_usd": "ai_revenue_usd − sla_penalty_usd − gpu_energy_cost_usd (USD).",
-    "energy_cost_usd": "Cost of all energy used in the interval (USD).",
+    "ambient_temp_c": "Outdoor dry-bulb temperature, mean (°C).",
+    "it_power_kw": "Wall power of all hardware (ASICs and GPU nodes), mean (kW).",
+    "cooling_power_kw": "Power drawn by the halls' cooling, mean (kW).",
+    "site_power_kw": "it_power_kw + cooling_power_kw: what the site draws, mean (kW).",
+    "pue": "Power usage effectiveness: site energy / IT energy in the interval (empty with no "
+    "IT load).",
+    "cooling_energy_kwh": "Energy used by the cooling (kWh).",
+    "cooling_energy_cost_usd": "Cost of the cooling's energy (USD).",
+    "throttled_hours": "Hours in the interval during which some hardware ran throttled or "
+    "tripped by heat.",
+    "throttled_hashrate_ths": "Hashrate of granted ASICs lost to heat throttling and trips, "
+    "mean (TH/s).",
+    "heat_lost_revenue_usd": "Expected mining revenue of throttled_hashrate_ths, net of pool "
+    "fees (USD); GPU losses show as slower jobs in the AI columns.",
+    "energy_cost_usd": "Cost of all energy used in the interval: ASICs, GPU nodes and "
+    "cooling (USD).",
+}
+
+# Per-hall columns appended to timeseries.csv and daily.csv, one set per hall in scenario
+# order, "<hall>" replaced by the hall's name.
+HALL_COLUMNS: dict[str, str] = {
+    "<hall>_inlet_temp_c": "Inlet temperature of the hall, exact time-weighted mean (°C).",
+    "<hall>_heat_kw": "Heat the hall's hardware gives off (its wall power), mean (kW).",
+    "<hall>_cooling_capacity_kw": "Heat the hall's cooling can reject at the ambient, mean (kW).",
+    "<hall>_cooling_power_kw": "Power drawn by the hall's cooling, mean (kW).",
 }
 
 DAILY_COLUMNS: dict[str, str] = {"date": "UTC calendar day (YYYY-MM-DD).", **INTERVAL_COLUMNS}
@@ -78,7 +102,9 @@ EVENT_COLUMNS: dict[str, str] = {
     "timestamp_utc": "When the event happened (UTC).",
     "event": "Kind: halving, difficulty_adjustment, demand_response (an event starts), "
     "asic_grant (the policy changed the units an ASIC group runs), node_cap (a GPU group's "
-    "usable nodes changed), sla_penalty.",
+    "usable nodes changed), thermal_throttle (a group started to throttle for heat; value = "
+    "its factor), thermal_recover (back at full speed), thermal_trip (a group tripped at its "
+    "shutdown temperature), sla_penalty.",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
@@ -118,7 +144,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "energy_cost_per_btc_usd": "ASIC energy cost per BTC mined (USD/BTC), empty if none mined.",
     "revenue_per_mwh_usd": "Mining revenue per ASIC MWh (USD/MWh), empty if none used.",
     "mining_revenue_usd_per_mw_year": "Mining revenue per installed ASIC MW per year (USD).",
-    "policy": "Site power policy (static or profit).",
+    "policy": "Site power policy (static, ai_first or profit).",
     "curtailed_mwh": "ASIC energy not drawn because the policy kept units off (MWh).",
     "curtailment_hours": "Hours during which some installed ASIC was kept off.",
     "dr_credit_usd": "Demand-response credits earned (USD).",
@@ -142,7 +168,16 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "ai_margin_usd": "AI revenue minus penalties and GPU energy cost (USD).",
     "ai_revenue_per_gpu_hour_usd": "ai_revenue_usd / gpu_hours_sold (USD).",
     "ai_revenue_usd_per_mw_year": "AI revenue per installed GPU MW (peak) per year (USD).",
-    "energy_mwh": "All energy used (MWh).",
+    "halls": "Halls with modelled cooling.",
+    "mean_ambient_temp_c": "Mean outdoor temperature over the run (°C).",
+    "it_energy_mwh": "Energy used by all hardware (MWh).",
+    "cooling_energy_mwh": "Energy used by the cooling (MWh).",
+    "energy_mwh": "All energy the site drew: IT + cooling (MWh).",
+    "mean_pue": "energy_mwh / it_energy_mwh over the run.",
+    "cooling_energy_cost_usd": "Cost of the cooling's energy (USD).",
+    "hours_throttled": "Hours during which some hardware ran throttled or tripped by heat.",
+    "thermal_trips": "Times a hardware group tripped at its shutdown temperature.",
+    "heat_lost_revenue_usd": "Expected mining revenue lost to heat throttling and trips (USD).",
     "energy_cost_usd": "All energy cost (USD).",
 }
 

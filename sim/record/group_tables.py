@@ -39,8 +39,9 @@ def groups_table(
     site_hs = fleet.hashrate_hs()
     for index, group in enumerate(fleet.groups):
         units = fleet.group_units(index)
-        power = units.scaled(group.power_w / 1_000.0)
-        hashrate = units.scaled(group.hashrate_ths * HASHES_PER_THS)
+        working = fleet.group_effective_units(index)  # after heat throttling
+        power = working.scaled(group.power_w / 1_000.0)
+        hashrate = working.scaled(group.hashrate_ths * HASHES_PER_THS)
         fpps = product(hashrate, value_per_hash, site.btc_price_usd).integrate(edges_s) * keep
         # solo: the site's blocks, split by the group's share of the site's hashrate then
         share = hashrate.at(block_times_s) / np.maximum(site_hs.at(block_times_s), 1e-300)
@@ -54,7 +55,7 @@ def groups_table(
             "units_running": units.mean(edges_s),
             "power_kw": power.mean(edges_s),
             "energy_kwh": power.integrate(edges_s) / SECONDS_PER_HOUR,
-            "curtailed_kw": group.count * group.power_w / 1_000.0 - power.mean(edges_s),
+            "curtailed_kw": (group.count - units.mean(edges_s)) * group.power_w / 1_000.0,
             "hashrate_ths": hashrate.mean(edges_s) / HASHES_PER_THS,
             "gpus_busy": np.full(len(dates), np.nan),
             "revenue_usd": fpps + solo[: len(dates)],

@@ -22,6 +22,7 @@ from sim.record.columns import (
     INTERVAL_COLUMNS,
     SUMMARY_COLUMNS,
 )
+from sim.record.facility_tables import FacilitySeries, facility_columns
 from sim.units import (
     HASHES_PER_EHS,
     HASHES_PER_THS,
@@ -56,6 +57,7 @@ class MiningSeries:
     fpps_usd_rate: StepSeries
     gross_usd_rate: StepSeries  # FPPS value before pool fee (USD per second)
     energy_cost_rate: StepSeries  # USD per second
+    heat_lost_usd_rate: StepSeries  # expected mining revenue lost to heat (USD per second)
     hashprice_rate: StepSeries  # USD per PH/s per day
     block_times_s: np.ndarray
     block_fees_btc: np.ndarray
@@ -104,6 +106,9 @@ def mining_series(site: Site) -> MiningSeries:
         energy_cost_rate=product(power, site.energy_price_usd_per_mwh).scaled(
             1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
         ),
+        heat_lost_usd_rate=product(
+            fleet.throttled_hashrate_hs(), value_per_hash, site.btc_price_usd
+        ).scaled(keep if not solo else 1.0),
         hashprice_rate=product(value_per_hash, site.btc_price_usd).scaled(SECONDS_PER_DAY * PH),
         block_times_s=times_s,
         block_fees_btc=fees,
@@ -114,9 +119,9 @@ def mining_series(site: Site) -> MiningSeries:
 
 
 def interval_table(
-    site: Site, series: MiningSeries, ai: AiSeries, edges_s: np.ndarray
+    site: Site, series: MiningSeries, ai: AiSeries, facility: FacilitySeries, edges_s: np.ndarray
 ) -> pd.DataFrame:
-    """One row per bin ``[edges_s[i], edges_s[i+1])`` with INTERVAL_COLUMNS."""
+    """One row per bin ``[edges_s[i], edges_s[i+1])``: INTERVAL_COLUMNS, then hall columns."""
     start = edges_s[:-1]
     duration = np.diff(edges_s)
     chain = series.chain
@@ -128,6 +133,8 @@ def interval_table(
     )
     asic_cost = series.energy_cost_rate.integrate(edges_s)
     gpu = ai_columns(ai, site.energy_price_usd_per_mwh, edges_s)
+    plant = facility_columns(facility, site.energy_price_usd_per_mwh, edges_s)
+    site_columns = list(plant)[: len(plant) - 4 * len(facility.halls)]
     table = {
         "timestamp_utc": _timestamps(site, start),
         "time_s": start,
@@ -158,9 +165,15 @@ def interval_table(
         "asic_energy_cost_usd": asic_cost,
         "mining_margin_usd": revenue_usd - asic_cost,
         **gpu,
-        "energy_cost_usd": asic_cost + gpu["gpu_energy_cost_usd"],
+        **{name: plant[name] for name in site_columns},
+        "throttled_hashrate_ths": facility.throttled_hashrate_hs.mean(edges_s) / HASHES_PER_THS,
+        "heat_lost_revenue_usd": series.heat_lost_usd_rate.integrate(edges_s),
+        "energy_cost_usd": asic_cost
+        + gpu["gpu_energy_cost_usd"]
+        + plant["cooling_energy_cost_usd"],
     }
     assert list(table) == list(INTERVAL_COLUMNS)
+    table.update({name: plant[name] for name in list(plant)[len(site_columns) :]})
     return pd.DataFrame(table)
 
 
@@ -178,11 +191,13 @@ def day_edges(site: Site) -> np.ndarray:
     return np.concatenate(([0.0], inner, [site.scenario.horizon_s]))
 
 
-def daily_table(site: Site, series: MiningSeries, ai: AiSeries) -> pd.DataFrame:
-    """One row per UTC day with DAILY_COLUMNS."""
-    table = interval_table(site, series, ai, day_edges(site))
+def daily_table(
+    site: Site, series: MiningSeries, ai: AiSeries, facility: FacilitySeries
+) -> pd.DataFrame:
+    """One row per UTC day with DAILY_COLUMNS, then hall columns."""
+    table = interval_table(site, series, ai, facility, day_edges(site))
     table.insert(0, "date", table["timestamp_utc"].dt.strftime("%Y-%m-%d"))
-    assert list(table.columns) == list(DAILY_COLUMNS)
+    assert list(table.columns)[: len(DAILY_COLUMNS)] == list(DAILY_COLUMNS)
     return table
 
 
@@ -218,6 +233,27 @@ def events_table(site: Site) -> pd.DataFrame:
 
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
+
+
+def _facility_summary(site: Site, daily: pd.DataFrame) -> dict[str, float | int]:
+    """Energy by use, PUE, heat throttling and its cost over the run."""
+    it_mwh = float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum()) / KWH_PER_MWH
+    cooling_mwh = float(daily["cooling_energy_kwh"].sum()) / KWH_PER_MWH
+    trips = sum(1 for row in site.events.sorted_rows() if row.event == "thermal_trip")
+    return {
+        "halls": len(site.facility.halls),
+        "mean_ambient_temp_c": float(
+            site.facility.ambient_c.mean(np.array([0.0, site.scenario.horizon_s]))[0]
+        ),
+        "it_energy_mwh": it_mwh,
+        "cooling_energy_mwh": cooling_mwh,
+        "energy_mwh": it_mwh + cooling_mwh,
+        "mean_pue": _ratio(it_mwh + cooling_mwh, it_mwh),
+        "cooling_energy_cost_usd": float(daily["cooling_energy_cost_usd"].sum()),
+        "hours_throttled": float(daily["throttled_hours"].sum()),
+        "thermal_trips": trips,
+        "heat_lost_revenue_usd": float(daily["heat_lost_revenue_usd"].sum()),
+    }
 
 
 def summary_table(
@@ -283,8 +319,7 @@ def summary_table(
         / SECONDS_PER_HOUR,
         "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
         **ai_summary(ai, daily, years),
-        "energy_mwh": float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum())
-        / KWH_PER_MWH,
+        **_facility_summary(site, daily),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     assert list(row) == list(SUMMARY_COLUMNS)

@@ -42,6 +42,9 @@ class GpuGroupSpec(Section):
     name: Name | None = Field(None, description="Group name in outputs; null = the node type.")
     node_type: str = Field(description="Catalog or user-defined node type (see `dcsim catalog`).")
     nodes: int = Field(ge=1, description="Nodes installed.")
+    hall: str | None = Field(
+        None, description="Hall the nodes stand in (site.halls); null when the site has none."
+    )
     node_cap_schedule: list[NodeCapChangeSpec] = Field(
         default_factory=list,
         description="Planned changes of usable nodes (time order); running jobs above the cap "

@@ -25,6 +25,7 @@ def known_gpu_nodes(parts: Parts) -> dict[str, GpuNodeSpec]:
             node.gpu_power_w,
             node.host_power_w,
             node.idle_power_w,
+            node.cooling,
         )
     return known
 

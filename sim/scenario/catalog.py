@@ -54,6 +54,7 @@ class GpuNodeSpec:
     gpu_power_w: float  # board power (TDP) of one GPU
     host_power_w: float  # CPUs, memory, NICs, switches, fans at full load
     idle_power_w: float  # whole node, powered on with no job
+    cooling: CoolingType = "air"
 
     @property
     def peak_power_w(self) -> float:

@@ -15,6 +15,7 @@ from sim.errors import Issue
 from sim.model.consensus import implied_hashrate_hs
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.catalog import BUILTIN_ASICS
+from sim.scenario.facility_checks import FACILITY_CHECKS
 from sim.scenario.refs import group_refs, user_names
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
 from sim.scenario.series_csv import read_step_csv
@@ -203,6 +204,7 @@ CHECKS: tuple[Check, ...] = (
     _energy_price,
     _demand_response,
     *AI_CHECKS,
+    *FACILITY_CHECKS,
 )
 
 

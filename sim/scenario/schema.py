@@ -13,7 +13,9 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
+from sim.scenario.ambient import AmbientSpec
 from sim.scenario.catalog import CoolingType
+from sim.scenario.facility import HallSpec
 from sim.scenario.fields import Name, Section, UtcDatetime
 
 
@@ -150,6 +152,9 @@ class AsicGroupSpec(Section):
     name: Name | None = Field(None, description="Group name in outputs; null = the model name.")
     model: str = Field(description="Catalog or user-defined model name (see `dcsim catalog`).")
     count: int = Field(ge=0, description="Number of units installed.")
+    hall: str | None = Field(
+        None, description="Hall the units stand in (site.halls); null when the site has none."
+    )
 
     @property
     def label(self) -> str:
@@ -286,10 +291,12 @@ class DemandResponseSpec(Section):
 class PolicySpec(Section):
     """How the site divides its power among hardware groups (see docs/model.md)."""
 
-    name: Literal["static", "profit"] = Field(
+    name: Literal["static", "ai_first", "profit"] = Field(
         "static",
-        description="'static': run every ASIC within the power budget; 'profit': run an ASIC "
-        "group only while it earns at least the energy price (plus any demand-response "
+        description="'static': every group runs all it can, in scenario order (ASIC groups, "
+        "then GPU groups), within the grid and cooling budgets; 'ai_first': GPU groups first, "
+        "ASICs are the flexible load; 'profit': loads ranked by revenue per MWh, and an ASIC "
+        "group runs only while it earns at least the energy price (plus any demand-response "
         "credit) per MWh.",
     )
     control_interval_s: int = Field(
@@ -302,6 +309,12 @@ class SiteSpec(Section):
 
     grid_capacity_kw: float = Field(100_000.0, gt=0, description="Grid interconnect capacity (kW).")
     energy: EnergySpec = Field(default_factory=EnergySpec)
+    ambient: AmbientSpec = Field(default_factory=AmbientSpec)
+    halls: list[HallSpec] = Field(
+        default_factory=list,
+        description="Halls with their cooling; without halls no cooling or thermal state is "
+        "modelled (cooling power 0, PUE 1).",
+    )
     policy: PolicySpec = Field(default_factory=PolicySpec)
     demand_response: list[DemandResponseSpec] = Field(
         default_factory=list,

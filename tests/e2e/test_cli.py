@@ -452,7 +452,9 @@ def test_manifest_records_seed_versions_events_and_resolved_scenario(quick_runs)
     # resolved: file values and filled-in defaults, times in UTC
     assert scenario["name"] == "quick"
     assert scenario["seed"] == 7
-    assert scenario["mining"]["groups"] == [{"name": None, "model": "Antminer S21", "count": 3000}]
+    assert scenario["mining"]["groups"] == [
+        {"name": None, "model": "Antminer S21", "count": 3000, "hall": None}
+    ]
     assert scenario["site"]["grid_capacity_kw"] == 12000
     assert scenario["bitcoin"]["start_difficulty"] == 79351228131136
     assert scenario["mining"]["pool_fee_fraction"] == 0.02  # a default

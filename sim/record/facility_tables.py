@@ -1,0 +1,103 @@
+"""Facility outputs: ambient, IT and cooling power, PUE, hall temperatures, heat losses.
+
+All heat is IT power: a hall's heat is the wall power of the hardware in it; its cooling
+power is its cooling factor (from the ambient) × that heat, so site power = IT + cooling
+holds exactly at every instant and over every bin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.site import Site
+from sim.model.steps import StepSeries, product, total
+from sim.model.thermal import ExpSeries
+from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
+
+ZERO = StepSeries.constant(0.0)
+
+
+@dataclass(frozen=True)
+class HallSeries:
+    """One hall over the run."""
+
+    name: str
+    inlet_c: ExpSeries
+    heat_kw: StepSeries
+    capacity_kw: StepSeries
+    cooling_kw: StepSeries
+
+
+@dataclass(frozen=True)
+class FacilitySeries:
+    """Site-level facility series and each hall's."""
+
+    ambient_c: StepSeries
+    it_power_kw: StepSeries
+    cooling_power_kw: StepSeries
+    throttled_hashrate_hs: StepSeries
+    halls: list[HallSeries]
+    throttled: StepSeries  # 1 while some hardware runs throttled or tripped, else 0
+
+
+def facility_series(
+    site: Site, asic_power_kw: StepSeries, gpu_power_kw: StepSeries
+) -> FacilitySeries:
+    """Derive the facility series of a finished run."""
+    facility, fleet, clusters = site.facility, site.fleet, site.hosting.clusters
+    load_power = [
+        fleet.group_effective_units(g).scaled(group.power_w / 1_000.0)
+        for g, group in enumerate(fleet.groups)
+    ] + [cluster.power_kw() for cluster in clusters]
+    halls = []
+    for h, hall in enumerate(facility.halls):
+        members = facility.members[h]
+        heat = total(ZERO, *(load_power[i] for i in members))
+        halls.append(
+            HallSeries(
+                name=hall.name,
+                inlet_c=facility.inlet_c(h),
+                heat_kw=heat,
+                capacity_kw=facility.capacity_series_kw(h),
+                cooling_kw=product(heat, facility.cooling_factor(h)),
+            )
+        )
+    return FacilitySeries(
+        ambient_c=facility.ambient_c,
+        it_power_kw=total(asic_power_kw, gpu_power_kw),
+        cooling_power_kw=total(ZERO, *(hall.cooling_kw for hall in halls)),
+        throttled_hashrate_hs=fleet.throttled_hashrate_hs(),
+        halls=halls,
+        throttled=facility.throttled_any(),
+    )
+
+
+def facility_columns(
+    series: FacilitySeries, energy_price: StepSeries, edges_s: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Site facility columns over bins, then each hall's columns."""
+    it_kwh = series.it_power_kw.integrate(edges_s) / SECONDS_PER_HOUR
+    cooling_kwh = series.cooling_power_kw.integrate(edges_s) / SECONDS_PER_HOUR
+    hours = np.diff(edges_s) / SECONDS_PER_HOUR
+    columns = {
+        "ambient_temp_c": series.ambient_c.mean(edges_s),
+        "it_power_kw": it_kwh / hours,
+        "cooling_power_kw": cooling_kwh / hours,
+        "site_power_kw": (it_kwh + cooling_kwh) / hours,
+        "pue": np.divide(
+            it_kwh + cooling_kwh, it_kwh, out=np.full(it_kwh.size, np.nan), where=it_kwh > 0
+        ),
+        "cooling_energy_kwh": cooling_kwh,
+        "cooling_energy_cost_usd": product(series.cooling_power_kw, energy_price).integrate(edges_s)
+        / SECONDS_PER_HOUR
+        / KWH_PER_MWH,
+        "throttled_hours": series.throttled.integrate(edges_s) / SECONDS_PER_HOUR,
+    }
+    for hall in series.halls:
+        columns[f"{hall.name}_inlet_temp_c"] = hall.inlet_c.mean(edges_s)
+        columns[f"{hall.name}_heat_kw"] = hall.heat_kw.mean(edges_s)
+        columns[f"{hall.name}_cooling_capacity_kw"] = hall.capacity_kw.mean(edges_s)
+        columns[f"{hall.name}_cooling_power_kw"] = hall.cooling_kw.mean(edges_s)
+    return columns
