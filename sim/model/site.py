@@ -11,8 +11,15 @@ from sim.model.ambient import ambient_steps
 from sim.model.control import SiteControl
 from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
+from sim.model.grid_programs import (
+    GridPlan,
+    curtail_credit,
+    paid_credit,
+    plan_grid_programs,
+    scheduled_spans,
+)
 from sim.model.hosting import AiHosting
-from sim.model.markets import btc_price_path, demand_response_credit, energy_price_path
+from sim.model.markets import btc_price_path, energy_price_path
 from sim.model.network import BitcoinNetwork, network_hashrate_path
 from sim.model.steps import StepSeries
 from sim.record.events import EventLog
@@ -44,7 +51,8 @@ class Site:
     events: EventLog
     btc_price_usd: StepSeries
     energy_price_usd_per_mwh: StepSeries
-    dr_credit_usd_per_mwh: StepSeries
+    dr_credit_usd_per_mwh: StepSeries  # paid by the grid per MWh of ASIC load kept off
+    grid_plan: GridPlan
     network: BitcoinNetwork
     fleet: AsicFleet
     hosting: AiHosting
@@ -68,10 +76,24 @@ class Site:
         )
         btc_price = btc_price_path(scenario, streams)
         energy_price = energy_price_path(scenario, streams)
-        dr_credit = demand_response_credit(scenario, events)
+        site = scenario.site
+        scheduled = scheduled_spans(site.demand_response, scenario.start_utc, scenario.horizon_s)
+        for span in scheduled:
+            hours = f"{(span.end_s - span.start_s) / 3_600:g} h"
+            events.add(
+                span.start_s,
+                "demand_response",
+                "site",
+                span.credit_usd_per_mwh,
+                "usd_per_mwh",
+                hours,
+            )
+        programs = site.grid_programs
+        plan = plan_grid_programs(
+            programs, energy_price, scenario.start_utc, scenario.horizon_s, streams
+        )
         fleet = AsicFleet(scenario)
         hosting = AiHosting(env, scenario, streams, events)
-        site = scenario.site
         facility = Facility(
             list(site.halls),
             ambient_steps(
@@ -84,7 +106,10 @@ class Site:
         markets = {
             "btc_price_usd": btc_price,
             "energy_price_usd_per_mwh": energy_price,
-            "dr_credit_usd_per_mwh": dr_credit,
+            # what the policy weighs: paid credits plus the expected 4CP saving in alerts
+            "dr_credit_usd_per_mwh": curtail_credit(
+                programs, scheduled, plan.price_windows, plan.alerts
+            ),
         }
         return cls(
             scenario=scenario,
@@ -94,7 +119,8 @@ class Site:
             events=events,
             btc_price_usd=btc_price,
             energy_price_usd_per_mwh=energy_price,
-            dr_credit_usd_per_mwh=dr_credit,
+            dr_credit_usd_per_mwh=paid_credit(programs, scheduled, plan.price_windows),
+            grid_plan=plan,
             network=network,
             fleet=fleet,
             hosting=hosting,

@@ -66,12 +66,14 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "cooling_energy_cost_usd": "Cost of the cooling's energy (USD).",
     "throttled_hours": "Hours in the interval during which some hardware ran throttled or "
     "tripped by heat.",
+    "four_cp_charge_usd": "Transmission charge set by the site's power in a 4CP peak interval "
+    "in the interval: mean kW then × rate / months (USD; booked at the peak).",
     "throttled_hashrate_ths": "Hashrate of granted ASICs lost to heat throttling and trips, "
     "mean (TH/s).",
     "heat_lost_revenue_usd": "Expected mining revenue of throttled_hashrate_ths, net of pool "
     "fees (USD); GPU losses show as slower jobs in the AI columns.",
     "energy_cost_usd": "Cost of all energy used in the interval: ASICs, GPU nodes and "
-    "cooling (USD).",
+    "cooling (USD); 4CP charges are separate.",
 }
 
 # Per-hall columns appended to timeseries.csv and daily.csv, one set per hall in scenario
@@ -175,6 +177,7 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "energy_mwh": "All energy the site drew: IT + cooling (MWh).",
     "mean_pue": "energy_mwh / it_energy_mwh over the run.",
     "cooling_energy_cost_usd": "Cost of the cooling's energy (USD).",
+    "four_cp_charge_usd": "4CP transmission charges set in the run (USD).",
     "hours_throttled": "Hours during which some hardware ran throttled or tripped by heat.",
     "thermal_trips": "Times a hardware group tripped at its shutdown temperature.",
     "heat_lost_revenue_usd": "Expected mining revenue lost to heat throttling and trips (USD).",

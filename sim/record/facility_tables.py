@@ -11,9 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model.grid_programs import FourCpCharge, four_cp_charges
 from sim.model.site import Site
 from sim.model.steps import StepSeries, product, total
 from sim.model.thermal import ExpSeries
+from sim.record.ai_tables import bin_sum
 from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
 
 ZERO = StepSeries.constant(0.0)
@@ -40,6 +42,7 @@ class FacilitySeries:
     throttled_hashrate_hs: StepSeries
     halls: list[HallSeries]
     throttled: StepSeries  # 1 while some hardware runs throttled or tripped, else 0
+    four_cp: list[FourCpCharge]  # one per 4CP month in the run
 
 
 def facility_series(
@@ -64,13 +67,19 @@ def facility_series(
                 cooling_kw=product(heat, facility.cooling_factor(h)),
             )
         )
+    it_power = total(asic_power_kw, gpu_power_kw)
+    cooling_power = total(ZERO, *(hall.cooling_kw for hall in halls))
+    four_cp = site.scenario.site.grid_programs.four_cp
     return FacilitySeries(
         ambient_c=facility.ambient_c,
-        it_power_kw=total(asic_power_kw, gpu_power_kw),
-        cooling_power_kw=total(ZERO, *(hall.cooling_kw for hall in halls)),
+        it_power_kw=it_power,
+        cooling_power_kw=cooling_power,
         throttled_hashrate_hs=fleet.throttled_hashrate_hs(),
         halls=halls,
         throttled=facility.throttled_any(),
+        four_cp=four_cp_charges(four_cp, total(it_power, cooling_power), site.grid_plan.peaks)
+        if four_cp is not None
+        else [],
     )
 
 
@@ -94,6 +103,11 @@ def facility_columns(
         / SECONDS_PER_HOUR
         / KWH_PER_MWH,
         "throttled_hours": series.throttled.integrate(edges_s) / SECONDS_PER_HOUR,
+        "four_cp_charge_usd": bin_sum(
+            np.array([c.peak_start_s for c in series.four_cp]),
+            edges_s,
+            np.array([c.charge_usd for c in series.four_cp]),
+        ),
     }
     for hall in series.halls:
         columns[f"{hall.name}_inlet_temp_c"] = hall.inlet_c.mean(edges_s)

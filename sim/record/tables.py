@@ -250,6 +250,7 @@ def _facility_summary(site: Site, daily: pd.DataFrame) -> dict[str, float | int]
         "energy_mwh": it_mwh + cooling_mwh,
         "mean_pue": _ratio(it_mwh + cooling_mwh, it_mwh),
         "cooling_energy_cost_usd": float(daily["cooling_energy_cost_usd"].sum()),
+        "four_cp_charge_usd": float(daily["four_cp_charge_usd"].sum()),
         "hours_throttled": float(daily["throttled_hours"].sum()),
         "thermal_trips": trips,
         "heat_lost_revenue_usd": float(daily["heat_lost_revenue_usd"].sum()),

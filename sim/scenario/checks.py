@@ -161,6 +161,16 @@ def _energy_price(parts: Parts) -> list[Issue]:
         parts,
         positive=False,
     )
+    ambient = site.ambient
+    if ambient.model == "csv":
+        issues += _series_file(
+            "site.ambient.csv_path",
+            "csv",
+            ambient.csv_path,
+            "ambient_temp_c",
+            parts,
+            positive=False,
+        )
     if sum(energy.diurnal_profile) <= 0:
         issues.append(Issue("site.energy.diurnal_profile", "must have a positive sum"))
     floor, cap = energy.price_floor_usd_per_mwh, energy.price_cap_usd_per_mwh

@@ -22,6 +22,7 @@ CSV_PATH_FIELDS = (
     ("bitcoin", "network_hashrate", "csv_path"),
     ("bitcoin", "price", "csv_path"),
     ("site", "energy", "csv_path"),
+    ("site", "ambient", "csv_path"),
     ("ai", "trace", "csv_path"),
 )
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)((\[(?P<idx>\d+)\])?)$")

@@ -17,6 +17,7 @@ from sim.scenario.ambient import AmbientSpec
 from sim.scenario.catalog import CoolingType
 from sim.scenario.facility import HallSpec
 from sim.scenario.fields import Name, Section, UtcDatetime
+from sim.scenario.grid import GridProgramsSpec
 
 
 class OutputSpec(Section):
@@ -321,6 +322,7 @@ class SiteSpec(Section):
         description="Demand-response events (time order, no overlap); the profit policy "
         "takes the credit when it beats running.",
     )
+    grid_programs: GridProgramsSpec = Field(default_factory=GridProgramsSpec)
 
 
 class Scenario(Section):
