@@ -1,0 +1,213 @@
+"""The facility against analytic results: first-order thermal response, throttling, trips,
+and the energy balance site = IT + cooling.
+
+Ambient paths are hourly CSV files, so every expected value is computed by hand from the
+model's equations (docs/model.md §6) and compared at float precision.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import SCENARIOS, make_scenario
+
+from sim import load_scenario, run_one
+from sim.model.thermal import ExpSeries, HallLimits, HallThermal, throttle_factor
+
+START = pd.Timestamp("2024-07-01T00:00:00Z")
+S21_KW = 3.5
+S21_THS = 200.0
+
+
+def ambient_csv(tmp_path: Path, hours: int, temp_at: dict[int, float]) -> str:
+    """An hourly ambient CSV from START: ``temp_at[h]`` holds from hour h on."""
+    temps, current = [], None
+    for h in range(hours):
+        current = temp_at.get(h, current)
+        temps.append(current)
+    stamps = pd.date_range(START, periods=hours, freq="h").strftime("%Y-%m-%dT%H:%M:%SZ")
+    path = tmp_path / "ambient.csv"
+    pd.DataFrame({"timestamp_utc": stamps, "ambient_temp_c": temps}).to_csv(path, index=False)
+    return str(path)
+
+
+def hall_site(tmp_path: Path, hours: int, temp_at: dict[int, float], **hall: object):
+    """One air hall of 1,000 S21s (3.5 MW) on a CSV ambient, fixed price, static policy."""
+    spec = {"name": "h1", "cooling": "air", "heat_rejection_kw": 7_000.0, **hall}
+    return make_scenario(
+        start_utc=START.isoformat(),
+        end_utc=(START + pd.Timedelta(hours=hours)).isoformat(),
+        site={
+            "grid_capacity_kw": 20_000,
+            "ambient": {"model": "csv", "csv_path": ambient_csv(tmp_path, hours, temp_at)},
+            "halls": [spec],
+        },
+        mining={"groups": [{"model": "Antminer S21", "count": 1000, "hall": "h1"}]},
+    )
+
+
+def test_exp_series_integrates_the_exponential_exactly() -> None:
+    series = ExpSeries(np.array([0.0, 100.0]), np.array([10.0, 30.0]), np.array([20.0, 5.0]), 50.0)
+    # value: 20 − 10 e^{−t/50} on [0, 100), then 5 + 25 e^{−(t−100)/50}
+    assert series.at(np.array([50.0]))[0] == pytest.approx(20 - 10 * math.exp(-1), rel=1e-12)
+    first = 20 * 100 - 10 * 50 * (1 - math.exp(-2))
+    second = 5 * 60 + 25 * 50 * (1 - math.exp(-60 / 50))
+    assert series.integrate(np.array([0.0, 100.0, 160.0])) == pytest.approx(
+        [first, second], rel=1e-12
+    )
+
+
+def test_thermal_step_response_matches_the_first_order_solution(tmp_path: Path) -> None:
+    tau, rise = 1_800.0, 3.0
+    scenario = hall_site(
+        tmp_path,
+        24,
+        {0: 20.0, 10: 30.0},
+        time_constant_s=tau,
+        load_rise_c=rise,
+        asic_throttle_temp_c=60.0,
+        asic_shutdown_temp_c=70.0,
+    )
+    result = run_one(scenario)
+    ts = result.timeseries
+    load = 1_000 * S21_KW / 7_000.0  # heat over capacity (no derate below 30 °C design)
+    start, before, after = 22.0, 22.0 + rise * load, 32.0 + rise * load
+    step_s = 10 * 3_600.0
+
+    def integral(t0: float, t1: float) -> float:
+        """∫ T dt of the analytic solution: from `start` towards `before`, then `after`."""
+        total = 0.0
+        at_step = before + (start - before) * math.exp(-step_s / tau)
+        for a, b, t_ref, t_init, target in (
+            (t0, min(t1, step_s), 0.0, start, before),
+            (max(t0, step_s), t1, step_s, at_step, after),
+        ):
+            if b > a:
+                gap = t_init - target
+                total += target * (b - a) + gap * tau * (
+                    math.exp(-(a - t_ref) / tau) - math.exp(-(b - t_ref) / tau)
+                )
+        return total
+
+    expected = [integral(t, t + 3_600.0) / 3_600.0 for t in ts["time_s"]]
+    np.testing.assert_allclose(ts["h1_inlet_temp_c"], expected, rtol=1e-10)
+    assert (ts["throttled_hours"] == 0).all()
+
+
+def test_a_heat_wave_throttles_hashrate_and_power_exactly_as_the_curve_says(
+    tmp_path: Path,
+) -> None:
+    # 42 °C outside + 2 °C approach, no load rise: the inlet sits at 44 °C from the start,
+    # so the S21s run at f = (47 − 44)/(47 − 40) = 3/7 of full hashrate and power.
+    scenario = hall_site(
+        tmp_path, 48, {0: 42.0}, load_rise_c=0.0, design_ambient_c=45.0, ambient_approach_c=2.0
+    )
+    result = run_one(scenario)
+    ts = result.timeseries
+    f = throttle_factor(44.0, 40.0, 47.0)
+    assert f == pytest.approx(3 / 7)
+    np.testing.assert_allclose(ts["h1_inlet_temp_c"], 44.0, rtol=1e-12)
+    np.testing.assert_allclose(ts["site_hashrate_ths"], 1_000 * S21_THS * f, rtol=1e-12)
+    np.testing.assert_allclose(ts["asic_power_kw"], 1_000 * S21_KW * f, rtol=1e-12)
+    np.testing.assert_allclose(ts["throttled_hashrate_ths"], 1_000 * S21_THS * (1 - f), rtol=1e-12)
+    # revenue lost to heat is what the throttled 4/7 would have earned: 4/3 of what 3/7 did
+    np.testing.assert_allclose(
+        ts["heat_lost_revenue_usd"], ts["mining_revenue_usd"] * (1 - f) / f, rtol=1e-9
+    )
+    assert ts["throttled_hours"].sum() == pytest.approx(48.0)
+    assert (ts["curtailed_kw"] == 0).all()  # the cooling had room: the loss is heat, not policy
+
+
+def test_a_trip_happens_at_the_exact_crossing_time_and_restart_waits_for_a_cool_tick(
+    tmp_path: Path,
+) -> None:
+    tau = 600.0
+    scenario = hall_site(
+        tmp_path,
+        16,
+        {0: 20.0, 5: 50.0, 10: 20.0},
+        time_constant_s=tau,
+        load_rise_c=0.0,
+        design_ambient_c=55.0,
+    )
+    result = run_one(scenario)
+    events = result.events.set_index("event")
+    # inlet relaxes from 22 °C towards 52 °C from 5 h: it reaches 47 °C at τ·ln(30/5)
+    trip = events.loc["thermal_trip", "time_s"]
+    assert trip == pytest.approx(5 * 3_600 + tau * math.log(30 / 5), rel=1e-12)
+    # the first tick (every 900 s) after 5 h had the inlet at 52 − 30·e^{−1.5}: throttled
+    throttle = events.loc["thermal_throttle"]
+    assert throttle["time_s"] == 5 * 3_600 + 900
+    assert throttle["value"] == pytest.approx(
+        throttle_factor(52 - 30 * math.exp(-900 / tau), 40.0, 47.0), rel=1e-12
+    )
+    # from 10 h it cools towards 22 °C and is at 40 °C after τ·ln(30/18) ≈ 306 s: the units
+    # restart at the next tick, 10 h + 900 s (the inlet held 52 °C while they were off)
+    assert events.loc["thermal_recover", "time_s"] == 10 * 3_600 + 900
+    ts = result.timeseries.set_index("time_s")
+    assert ts.loc[6 * 3_600 : 9 * 3_600, "site_hashrate_ths"].eq(0).all()
+    assert ts.loc[11 * 3_600 :, "site_hashrate_ths"].eq(1_000 * S21_THS).all()
+    assert result.summary["thermal_trips"].iloc[0] == 1
+
+
+@pytest.fixture(scope="module")
+def heatwave() -> pd.DataFrame:
+    """The heat-wave scenario over its heat wave, with spot prices."""
+    overrides = [
+        "start_utc=2024-07-14T00:00:00Z",
+        "end_utc=2024-07-24T00:00:00Z",
+        "site.energy.model=spot",
+    ]
+    return run_one(load_scenario(SCENARIOS / "heatwave.yaml", overrides)).timeseries
+
+
+def test_site_energy_is_it_plus_cooling_and_cost_is_energy_times_price(
+    heatwave: pd.DataFrame,
+) -> None:
+    ts = heatwave
+    assert ts["throttled_hours"].sum() > 0  # the wave bites
+    # bins are differences of running integrals (≈10^11 kW·s here): float precision is
+    # ≈2^-52 · 10^11 / 3,600 s ≈ 10^-8 kW per row
+    close = {"rtol": 1e-12, "atol": 1e-6}
+    np.testing.assert_allclose(
+        ts["site_power_kw"], ts["it_power_kw"] + ts["cooling_power_kw"], **close
+    )
+    np.testing.assert_allclose(ts["it_power_kw"], ts["asic_power_kw"] + ts["gpu_power_kw"], **close)
+    halls = [c for c in ts.columns if c.endswith("_cooling_power_kw")]
+    np.testing.assert_allclose(ts["cooling_power_kw"], ts[halls].sum(axis=1), **close)
+    # hourly rows and hourly spot prices: each row's cost is its energy × its price
+    energy_kwh = ts["asic_energy_kwh"] + ts["gpu_energy_kwh"] + ts["cooling_energy_kwh"]
+    np.testing.assert_allclose(
+        ts["energy_cost_usd"], energy_kwh * ts["energy_price_usd_per_mwh"] / 1_000, rtol=1e-9
+    )
+    pue = ts["site_power_kw"] / ts["it_power_kw"]
+    np.testing.assert_allclose(ts["pue"], pue, rtol=1e-12)
+    assert (ts["pue"] >= 1.0).all()
+
+
+def test_the_policy_keeps_every_halls_heat_within_its_cooling(heatwave: pd.DataFrame) -> None:
+    for hall in ("hall-a", "hall-b", "hall-h", "hall-ai"):
+        heat, capacity = heatwave[f"{hall}_heat_kw"], heatwave[f"{hall}_cooling_capacity_kw"]
+        # hourly means of the heat stay within the (hourly constant) capacity
+        assert (heat <= capacity * (1 + 1e-9)).all(), hall
+
+
+def test_hall_thermal_fast_and_slow_paths_agree() -> None:
+    """The vectorised windows and the tick-by-tick Python step give the same temperatures."""
+    limits = HallLimits(900.0, 3.0, np.array([40.0]), np.array([47.0]))
+    ticks = np.arange(0.0, 86_400.0, 900.0)
+    rng = np.random.default_rng(5)
+    supply = 25.0 + rng.normal(0, 3, ticks.size)
+    capacity = np.full(ticks.size, 1_000.0)
+    heat = np.full((ticks.size, 1), 800.0)
+    fast = HallThermal(limits, 25.0)
+    fast.advance(ticks, 86_400.0, supply, capacity, heat)
+    slow = HallThermal(limits, 25.0)
+    for k, t in enumerate(ticks):  # one tick per call: the window never exceeds one tick
+        slow._step(t, 900.0, supply[k], capacity[k], heat[k])
+    edges = np.arange(0.0, 86_401.0, 3_600.0)
+    np.testing.assert_allclose(fast.series().mean(edges), slow.series().mean(edges), rtol=1e-12)
