@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import SCENARIOS
 
@@ -76,3 +77,31 @@ def test_demand_response_credit_is_load_kept_off_times_the_credit() -> None:
     assert profit.summary["dr_credit_usd"].iloc[0] == pytest.approx(ts["dr_credit_usd"].sum())
     dr = profit.events[profit.events["event"] == "demand_response"]
     assert len(dr) == 1 and dr["value"].iloc[0] == 5_000
+
+
+@pytest.fixture(scope="module")
+def hybrid_policies() -> dict[str, pd.DataFrame]:
+    """The hybrid site over a hot July week, once per policy, on the same random numbers."""
+    week = ["start_utc=2024-07-08T00:00:00Z", "end_utc=2024-07-15T00:00:00Z"]
+    return {
+        name: run_one(
+            load_scenario(SCENARIOS / "hybrid.yaml", [*week, f"site.policy.name={name}"])
+        ).timeseries
+        for name in ("static", "ai_first", "profit")
+    }
+
+
+def test_the_hybrid_site_runs_with_each_policy_and_they_differ_in_who_gives_way(
+    hybrid_policies: dict[str, pd.DataFrame],
+) -> None:
+    nodes = 512
+    for name, ts in hybrid_policies.items():
+        # cooling power counts against the 100 MW interconnect under every policy
+        assert ts["site_power_kw"].max() <= 100_000 * (1 + 1e-9), name
+    static, ai_first = hybrid_policies["static"], hybrid_policies["ai_first"]
+    # hot afternoons: static (ASICs listed first) sheds GPU nodes, ai_first never does and
+    # curtails ASICs instead
+    assert (static["gpu_nodes_powered"] < nodes).any()
+    assert (ai_first["gpu_nodes_powered"] == nodes).all()
+    assert (hybrid_policies["profit"]["gpu_nodes_powered"] == nodes).all()
+    assert ai_first["curtailed_kw"].sum() > static["curtailed_kw"].sum()
