@@ -11,6 +11,7 @@ clock speeds as SimPy events at their exact times (trips happen between ticks).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Generator
 from functools import partial
 
@@ -28,6 +29,49 @@ from sim.scenario.schema import Scenario
 from sim.units import SECONDS_PER_DAY, unix_seconds
 
 PH = 1e15
+
+
+class RampedCaps:
+    """The node caps a GPU cluster is meant to have, and the caps applied after the ramp.
+
+    A node runs at t only if it was wanted throughout [t − ramp, t]: switching on takes the
+    ramp, switching off is immediate (as :meth:`AsicFleet.running_units`). Points are
+    evaluated only up to the end of the batch decided so far, so a later batch can still
+    shorten a ramp that runs into it.
+    """
+
+    def __init__(self, nodes: float, ramp_s: float) -> None:
+        self.ramp_s = ramp_s
+        self._times = [0.0]
+        self._caps = [nodes]
+        self._applied = nodes
+        self._pending: list[float] = []
+
+    def _wanted(self, t_s: float) -> float:
+        return self._caps[max(bisect_right(self._times, t_s) - 1, 0)]
+
+    def want(self, t_s: float, cap: float) -> None:
+        """From ``t_s`` on the cluster is meant to have ``cap`` nodes."""
+        if cap == self._caps[-1]:
+            return
+        if self._times[-1] == t_s:
+            self._caps[-1] = cap
+        else:
+            self._times.append(t_s)
+            self._caps.append(cap)
+        self._pending += [t_s, t_s + self.ramp_s]
+
+    def due(self, until_s: float) -> list[tuple[float, float]]:
+        """Changes of the applied cap before ``until_s``: (time, nodes), in time order."""
+        points = sorted(set(self._pending))
+        self._pending = [t for t in points if t >= until_s]
+        changes = []
+        for t_s in (t for t in points if t < until_s):
+            cap = min(self._wanted(t_s), self._wanted(t_s - self.ramp_s))
+            if cap != self._applied:
+                self._applied = cap
+                changes.append((t_s, cap))
+        return changes
 
 
 def gpu_value_usd_per_mwh(scenario: Scenario, hosting: AiHosting) -> np.ndarray:
@@ -67,6 +111,7 @@ class SiteControl:
         self.events = events
         self.policy = POLICIES[spec.name]
         self.interval_s = float(spec.control_interval_s)
+        self.ramp_s = spec.ramp_s
         self.horizon_s = scenario.horizon_s
         self.grid_kw = scenario.site.grid_capacity_kw
         self.network = network
@@ -98,6 +143,7 @@ class SiteControl:
         ]
         # what each GPU cluster was last told: (node cap granted, tripped, speed)
         self._gpu_state = [(float(c.spec.nodes), False, 1.0) for c in self.clusters]
+        self._cap_plans = [RampedCaps(float(c.spec.nodes), self.ramp_s) for c in self.clusters]
         self._next_tick_s = 0.0
         self._full_speed: dict[int, bool] = {}  # per load, for throttle events
 
@@ -147,9 +193,10 @@ class SiteControl:
         asics = len(self.fleet.groups)
         if asics:
             self._log(*self.fleet.set_running(ticks, grants[:, :asics]))
+        end_s = min(self._next_tick_s, self.horizon_s)
         throttles = self.facility.advance(
             ticks,
-            min(self._next_tick_s, self.horizon_s),
+            end_s,
             self.facility.ambient_c.at(ticks),
             grants * self.unit_kw,
         )
@@ -157,36 +204,37 @@ class SiteControl:
             if change.load < asics:
                 self.fleet.set_throttle(change.t_s, change.load, change.factor)
                 self._log_heat(change, self.fleet.groups[change.load].name)
-        self._command_gpus(ticks, grants[:, asics:], throttles, asics)
+        self._command_gpus(ticks, end_s, grants[:, asics:], throttles, asics)
 
     def _command_gpus(
-        self, ticks: np.ndarray, grants: np.ndarray, throttles: list[ThrottleEvent], asics: int
+        self,
+        ticks: np.ndarray,
+        end_s: float,
+        grants: np.ndarray,
+        throttles: list[ThrottleEvent],
+        asics: int,
     ) -> None:
         """Schedule node caps and clock speeds for each GPU cluster at their exact times."""
         for i, cluster in enumerate(self.clusters):
             changed = np.flatnonzero(np.diff(grants[:, i], prepend=self._gpu_state[i][0]))
             moments = [(float(ticks[k]), 0, float(grants[k, i])) for k in changed]
-            moments += [
-                (c.t_s, 1, c.factor if not c.tripped else 0.0)
-                for c in throttles
-                if c.load == asics + i
-            ]
-            for change in throttles:
-                if change.load == asics + i:
-                    self._log_heat(change, cluster.name)
+            mine = [c for c in throttles if c.load == asics + i]
+            moments += [(c.t_s, 1, c.factor if not c.tripped else 0.0) for c in mine]
+            for change in mine:
+                self._log_heat(change, cluster.name)
             granted, tripped, speed = self._gpu_state[i]
+            plan = self._cap_plans[i]
             for t_s, kind, value in sorted(moments):
-                old = (granted, tripped, speed)
                 if kind == 0:
                     granted = value
                 else:
                     tripped = value == 0.0
-                    speed = value if value > 0.0 else speed
-                cap = 0.0 if tripped else granted
-                if cap != (0.0 if old[1] else old[0]):
-                    self._at(t_s, partial(cluster.set_node_cap, int(cap)))
-                if speed != old[2]:
-                    self._at(t_s, partial(cluster.set_speed, speed))
+                    if value > 0.0 and value != speed:
+                        speed = value
+                        self._at(t_s, partial(cluster.set_speed, speed))
+                plan.want(t_s, 0.0 if tripped else granted)
+            for t_s, cap in plan.due(end_s):
+                self._at(t_s, partial(cluster.set_node_cap, int(cap)))
             self._gpu_state[i] = (granted, tripped, speed)
 
     def _at(self, t_s: float, action: Callable[[], None]) -> None:

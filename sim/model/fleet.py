@@ -38,6 +38,7 @@ class AsicFleet:
         self.unit_hashrate_ths = np.array([g.hashrate_ths for g in self.groups])
         self.unit_power_w = np.array([g.power_w for g in self.groups])
         self.units_installed = np.array([g.count for g in self.groups], dtype=float)
+        self.ramp_s = float(scenario.site.policy.ramp_s)
         # running units per group: one row per change time (all run until told otherwise)
         self._change_times = [np.zeros(1)]
         self._running = [self.units_installed[None, :]]
@@ -60,13 +61,31 @@ class AsicFleet:
             self._latest = units[-1:]
         return np.asarray(times_s)[changed], previous[:-1][changed], units[changed]
 
-    def running_units(self) -> tuple[np.ndarray, np.ndarray]:
-        """(change times, units running per group from each change on: times × groups)."""
+    def granted_units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(change times, units granted per group from each change on: times × groups)."""
         times = np.concatenate(self._change_times)
-        running = np.vstack(self._running).reshape(times.size, len(self.groups))
+        granted = np.vstack(self._running).reshape(times.size, len(self.groups))
         # a change at t = 0 replaces the initial row
         last = np.append(times[1:] != times[:-1], True)
-        return times[last], running[last]
+        return times[last], granted[last]
+
+    def running_units(self) -> tuple[np.ndarray, np.ndarray]:
+        """(change times, units running per group: times × groups), after the ramp.
+
+        A unit runs at t only if it was granted throughout [t − ramp, t]: switching on takes
+        ``ramp_s``, switching off is immediate. Exact for a ramp no longer than the control
+        interval (at most one grant change falls inside any window).
+        """
+        times, granted = self.granted_units()
+        if self.ramp_s <= 0 or times.size < 2:
+            return times, granted
+        grid = np.union1d(times, times[1:] + self.ramp_s)
+        now = granted[np.searchsorted(times, grid, side="right") - 1]
+        before = np.searchsorted(times, grid - self.ramp_s, side="right") - 1
+        earlier = granted[np.maximum(before, 0)]
+        running = np.where((before >= 0)[:, None], np.minimum(now, earlier), now)
+        keep = np.append(True, np.any(running[1:] != running[:-1], axis=1))
+        return grid[keep], running[keep]
 
     def set_throttle(self, t_s: float, group: int, factor: float) -> None:
         """From ``t_s`` on, ``group`` runs at ``factor`` of full hashrate and power (heat)."""
@@ -118,7 +137,7 @@ class AsicFleet:
         return StepSeries(times, lost if len(self.groups) else np.zeros(times.size))
 
     def curtailed_kw(self) -> StepSeries:
-        """Nameplate power of the installed units the policy did not grant (kW)."""
+        """Nameplate power of the installed units not running: kept off or ramping (kW)."""
         times, running = self.running_units()
         idle = (self.units_installed[None, :] - running) @ (self.unit_power_w / 1_000.0)
         return StepSeries(times, idle if len(self.groups) else np.zeros(times.size))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.ambient import AmbientSpec
@@ -303,6 +303,22 @@ class PolicySpec(Section):
     control_interval_s: int = Field(
         900, ge=60, le=86_400, description="Time between the policy's decisions (s)."
     )
+    ramp_s: float = Field(
+        300.0,
+        ge=0,
+        description="Time a unit or GPU node takes from switch-on to full work (boot, fans, "
+        "clocks); switching off is immediate. At most control_interval_s. Assumption: a few "
+        "minutes for ASICs and GPU servers alike.",
+    )
+
+    @model_validator(mode="after")
+    def _ramp_within_interval(self) -> PolicySpec:
+        if self.ramp_s > self.control_interval_s:
+            raise ValueError(
+                f"ramp_s ({self.ramp_s:g}) must not exceed control_interval_s "
+                f"({self.control_interval_s})"
+            )
+        return self
 
 
 class SiteSpec(Section):

@@ -51,7 +51,16 @@ def test_profit_policy_runs_groups_only_when_they_earn_the_energy_price(runs) ->
     earning = price < 0.95 * revenue.min(axis=1)
     assert losing.sum() > 0 and earning.sum() > 0
     assert (ts.loc[losing, "asic_power_kw"] == 0).all()
-    assert (ts.loc[earning, "curtailed_kw"] == 0).all()
+    # an earning hour after a losing one starts with every unit ramping up for ramp_s
+    after_loss = earning & np.roll(losing, 1)
+    ramp_s = scenario.site.policy.ramp_s
+    installed_kw = profit.summary["installed_asic_power_kw"].iloc[0]
+    np.testing.assert_allclose(
+        ts.loc[after_loss, "curtailed_kw"], installed_kw * ramp_s / 3_600, rtol=1e-9
+    )
+    assert after_loss.sum() > 0
+    settled = earning & np.roll(earning, 1)
+    assert (ts.loc[settled, "curtailed_kw"] == 0).all()
     # energy balance: ASIC cost is Σ energy × price, hour by hour (the price is hourly)
     np.testing.assert_allclose(
         ts["asic_energy_cost_usd"], ts["asic_energy_kwh"] * price / 1_000, rtol=1e-9, atol=1e-9
