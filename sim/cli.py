@@ -99,6 +99,18 @@ def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
             f"  AI revenue      {money('ai_revenue_usd')}, "
             f"margin {money('ai_margin_usd')} after penalties and GPU energy",
         ]
+    if int(kpi["halls"]):
+        lines.append(
+            f"  facility        {kpi['halls']} hall(s), mean PUE {float(kpi['mean_pue']):.3f}, "
+            f"ambient {float(kpi['mean_ambient_temp_c']):.1f} °C mean, "
+            f"throttled {float(kpi['hours_throttled']):,.0f} h, "
+            f"{kpi['thermal_trips']} trip(s), {money('heat_lost_revenue_usd')} lost to heat"
+        )
+    if float(kpi["dr_credit_usd"]) or float(kpi["four_cp_charge_usd"]):
+        lines.append(
+            f"  grid programs   credits {money('dr_credit_usd')}, "
+            f"4CP charges {money('four_cp_charge_usd')}"
+        )
     lines += [
         f"  energy          {float(kpi['energy_mwh']):,.0f} MWh, cost {money('energy_cost_usd')}",
         f"  wall time       {wall_time_s:.2f} s (simulation)",

@@ -45,6 +45,10 @@ class AsicFleet:
         self._latest = self._running[0]
         # heat throttling: (time, group, factor of full hashrate and power) in time order
         self._throttle: list[tuple[float, int, float]] = []
+        # effective_units is asked for by several tables: kept until the fleet changes
+        self._effective: (
+            tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] | None
+        ) = None
 
     def set_running(
         self, times_s: np.ndarray, units: np.ndarray
@@ -92,7 +96,13 @@ class AsicFleet:
         self._throttle.append((t_s, group, factor))
 
     def effective_units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(change times, units granted, units × throttle factor), each times × groups."""
+        """(change times, units running, units × throttle factor), each times × groups."""
+        key = (sum(t.size for t in self._change_times), len(self._throttle))
+        if self._effective is None or self._effective[0] != key:
+            self._effective = (key, self._effective_units())
+        return self._effective[1]
+
+    def _effective_units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         times, running = self.running_units()
         if not self._throttle:
             return times, running, running

@@ -146,15 +146,25 @@ def ai_first(snapshot: PowerSnapshot) -> np.ndarray:
     return grants
 
 
+def cost_per_mwh(snapshot: PowerSnapshot) -> np.ndarray:
+    """What a MWh of each load's IT power costs the site (T, L).
+
+    Its price plus, during a demand-response event or 4CP alert, the credit forgone, both
+    on the meter: a MWh of IT in a hall also draws that hall's cooling power.
+    """
+    ticks = snapshot.ticks
+    overhead = np.hstack((snapshot.cooling_kw_per_kw, np.zeros((ticks, 1))))[:, snapshot.hall]
+    per_meter_mwh = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
+    return per_meter_mwh[:, None] * (1.0 + overhead)
+
+
 def profit(snapshot: PowerSnapshot) -> np.ndarray:
     """Run loads best earners first; an ASIC group only while it earns what a MWh costs.
 
-    A MWh burnt costs its price plus, during a demand-response event, the credit forgone.
     GPU nodes serve customers' jobs and are never curtailed for price.
     """
     revenue = snapshot.revenue_usd_per_mwh
-    cost = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
-    eligible = (revenue >= cost[:, None]) | snapshot.is_gpu[None, :]
+    eligible = (revenue >= cost_per_mwh(snapshot)) | snapshot.is_gpu[None, :]
     order = np.argsort(-revenue, axis=1, kind="stable")
     return _fill_in_order(snapshot, eligible, order)
 

@@ -147,9 +147,7 @@ class HallThermal:
             )
             k += 1
 
-    def _fast(
-        self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray
-    ) -> int:
+    def _fast(self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray) -> int:
         """Advance nominal ticks from ``k`` in windows; returns the first tick it left.
 
         Windows grow from 16 to 256 ticks, so a stretch that leaves early costs little.
@@ -200,12 +198,12 @@ class HallThermal:
         while True:
             running = [j for j in range(len(self.factors)) if self.factors[j] > 0 and heat[j] > 0]
             q = sum(heat[j] * self.factors[j] for j in running)
-            target = supply_c + lim.load_rise_c * float(_load_factor(q, capacity_kw))
+            target = supply_c + lim.load_rise_c * _load_factor_scalar(q, capacity_kw)
             self._segment(start, temp, target)
             crossing, first = end, -1
             for j in running:
                 sd = float(lim.shutdown_c[j])
-                if target > sd > temp:
+                if target > sd >= temp:  # at sd already: trips now (a shared limit)
                     when = start + lim.tau_s * math.log((target - temp) / (target - sd))
                     if when < crossing:
                         crossing, first = when, j
@@ -251,6 +249,15 @@ def _relax(a: float, start: float, targets: np.ndarray) -> np.ndarray:
 # Heat on a cooling with no capacity left: the load factor is capped so temperatures stay
 # finite (the hardware trips within seconds); policies never grant such heat.
 MAX_LOAD_FACTOR = 1_000.0
+
+
+def _load_factor_scalar(heat_kw: float, capacity_kw: float) -> float:
+    """:func:`_load_factor` of one tick, in plain floats (the slow path's inner loop)."""
+    if heat_kw <= 0:
+        return 0.0
+    if capacity_kw <= 0:
+        return MAX_LOAD_FACTOR
+    return min(heat_kw / capacity_kw, MAX_LOAD_FACTOR)
 
 
 def _load_factor(heat_kw: np.ndarray | float, capacity_kw: np.ndarray | float) -> np.ndarray:

@@ -106,7 +106,9 @@ EVENT_COLUMNS: dict[str, str] = {
     "asic_grant (the policy changed the units an ASIC group runs), node_cap (a GPU group's "
     "usable nodes changed), thermal_throttle (a group started to throttle for heat; value = "
     "its factor), thermal_recover (back at full speed), thermal_trip (a group tripped at its "
-    "shutdown temperature), sla_penalty.",
+    "shutdown temperature), four_cp_alert (the site expects a 4CP peak in this window; value "
+    "= the credit the policy weighs), four_cp_peak (a month's 4CP interval; value = the "
+    "site's mean kW then), sla_penalty.",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",

@@ -134,10 +134,25 @@ def test_profit_never_runs_an_asic_group_earning_less_than_a_mwh_costs(
 ) -> None:
     grants = profit(snapshot)
     check_budgets(snapshot, grants)
-    # a MWh burnt costs its price plus the demand-response credit forgone
-    cost = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
-    losing = (snapshot.revenue_usd_per_mwh < cost[:, None]) & ~snapshot.is_gpu[None, :]
+    # a MWh of IT costs its price plus the demand-response credit forgone, on the meter: with
+    # its hall's cooling
+    overhead = np.hstack((snapshot.cooling_kw_per_kw, np.zeros((snapshot.ticks, 1))))
+    meter = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
+    cost = meter[:, None] * (1 + overhead[:, snapshot.hall])
+    losing = (snapshot.revenue_usd_per_mwh < cost) & ~snapshot.is_gpu[None, :]
     assert np.all(grants[losing] == 0)
+    # and one that earns more than its cost is held back only by a budget
+    earning = (snapshot.revenue_usd_per_mwh >= cost) | snapshot.is_gpu[None, :]
+    short = earning & (grants < snapshot.units_available)
+    spare_grid = snapshot.grid_kw - site_power_kw(snapshot, grants)
+    heat = heat_by_hall(snapshot, grants)
+    capacity = np.hstack((snapshot.hall_capacity_kw, np.full((snapshot.ticks, 1), np.inf)))
+    for t, g in zip(*np.nonzero(short), strict=True):
+        hall = snapshot.hall[g]
+        unit = snapshot.unit_power_kw[g]
+        no_grid = spare_grid[t] < unit * (1 + overhead[t, hall]) * (1 + 1e-9) + EPS
+        no_cooling = capacity[t, hall] - heat[t, hall] < unit * (1 + 1e-9) + EPS
+        assert no_grid or no_cooling
 
 
 def test_revenue_per_mwh_of_an_s21_at_a_50_dollar_hashprice() -> None:

@@ -211,3 +211,15 @@ def test_hall_thermal_fast_and_slow_paths_agree() -> None:
         slow._step(t, 900.0, supply[k], capacity[k], heat[k])
     edges = np.arange(0.0, 86_401.0, 3_600.0)
     np.testing.assert_allclose(fast.series().mean(edges), slow.series().mean(edges), rtol=1e-12)
+
+
+def test_groups_sharing_a_shutdown_temperature_trip_together() -> None:
+    """Once the first trips at its limit the inlet is at the second one's limit too."""
+    limits = HallLimits(600.0, 0.0, np.array([40.0, 40.0]), np.array([47.0, 47.0]))
+    thermal = HallThermal(limits, 22.0)
+    ticks = np.array([0.0])
+    thermal.advance(ticks, 3_600.0, np.array([52.0]), np.array([1e6]), np.array([[1.0, 1.0]]))
+    trips = [c for c in thermal.changes if c.tripped]
+    expected = 600.0 * math.log(30 / 5)
+    assert [c.group for c in trips] == [0, 1]
+    assert [c.t_s for c in trips] == pytest.approx([expected, expected], rel=1e-12)
