@@ -215,7 +215,8 @@ GROUP_COLUMNS: dict[str, str] = {
     "units_running": "ASIC units running, or GPU nodes powered (within the node cap), mean.",
     "power_kw": "Wall power of the group, mean (kW).",
     "energy_kwh": "Energy used by the group in the day (kWh).",
-    "curtailed_kw": "ASIC nameplate power kept off by the policy, mean (kW; 0 for GPUs).",
+    "curtailed_kw": "Power kept off by the policy (or ramping up), mean: ASIC nameplate, or "
+    "GPU node peak for nodes outside the node cap (kW).",
     "hashrate_ths": "Hashrate of the running units, mean (TH/s; empty for GPUs).",
     "gpus_busy": "GPUs allocated to running jobs, mean (empty for ASICs).",
     "revenue_usd": "Mining revenue (FPPS: the group's hashes × value per hash, net of pool "

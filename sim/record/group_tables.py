@@ -76,7 +76,9 @@ def groups_table(
             "units_running": cluster.nodes_powered().mean(edges_s),
             "power_kw": power.mean(edges_s),
             "energy_kwh": power.integrate(edges_s) / SECONDS_PER_HOUR,
-            "curtailed_kw": np.zeros(len(dates)),
+            "curtailed_kw": (cluster.spec.nodes - cluster.nodes_powered().mean(edges_s))
+            * cluster.node.peak_power_w
+            / 1_000.0,
             "hashrate_ths": np.full(len(dates), np.nan),
             "gpus_busy": cluster.busy_gpus().mean(edges_s),
             "revenue_usd": cluster.on_demand_usd_rate().integrate(edges_s)
