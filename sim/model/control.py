@@ -18,12 +18,13 @@ from functools import partial
 import numpy as np
 import simpy
 
-from sim.model.facility import Facility, ThrottleEvent
+from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
 from sim.model.network import BitcoinNetwork
 from sim.model.policy import POLICIES, PowerSnapshot, revenue_per_mwh
 from sim.model.steps import StepSeries
+from sim.model.thermal import ThrottleChanges
 from sim.record.events import EventLog
 from sim.scenario.schema import Scenario
 from sim.units import SECONDS_PER_DAY, unix_seconds
@@ -145,7 +146,7 @@ class SiteControl:
         self._gpu_state = [(float(c.spec.nodes), False, 1.0) for c in self.clusters]
         self._cap_plans = [RampedCaps(float(c.spec.nodes), self.ramp_s) for c in self.clusters]
         self._next_tick_s = 0.0
-        self._full_speed: dict[int, bool] = {}  # per load, for throttle events
+        self._full_speed: dict[int, bool] = {}  # per heat class, for throttle events
 
     def snapshot(self, ticks_s: np.ndarray) -> PowerSnapshot:
         """The policy's view at ``ticks_s`` (all within the chain drawn so far)."""
@@ -200,10 +201,11 @@ class SiteControl:
             self.facility.ambient_c.at(ticks),
             grants * self.unit_kw,
         )
-        for change in throttles:
-            if change.load < asics:
-                self.fleet.set_throttle(change.t_s, change.load, change.factor)
-                self._log_heat(change, self.fleet.groups[change.load].name)
+        self._log_heat(throttles)
+        on_asics = ~self.facility.class_is_gpu[throttles.cls]
+        self.fleet.set_throttle(
+            throttles.t_s[on_asics], throttles.cls[on_asics], throttles.factor[on_asics]
+        )
         self._command_gpus(ticks, end_s, grants[:, asics:], throttles, asics)
 
     def _command_gpus(
@@ -211,17 +213,17 @@ class SiteControl:
         ticks: np.ndarray,
         end_s: float,
         grants: np.ndarray,
-        throttles: list[ThrottleEvent],
+        throttles: ThrottleChanges,
         asics: int,
     ) -> None:
         """Schedule node caps and clock speeds for each GPU cluster at their exact times."""
         for i, cluster in enumerate(self.clusters):
             changed = np.flatnonzero(np.diff(grants[:, i], prepend=self._gpu_state[i][0]))
             moments = [(float(ticks[k]), 0, float(grants[k, i])) for k in changed]
-            mine = [c for c in throttles if c.load == asics + i]
-            moments += [(c.t_s, 1, c.factor if not c.tripped else 0.0) for c in mine]
-            for change in mine:
-                self._log_heat(change, cluster.name)
+            mine = throttles.cls == self.facility.load_class[asics + i]
+            factors = np.where(throttles.tripped[mine], 0.0, throttles.factor[mine])
+            times = throttles.t_s[mine].tolist()
+            moments += [(t, 1, f) for t, f in zip(times, factors.tolist(), strict=True)]
             granted, tripped, speed = self._gpu_state[i]
             plan = self._cap_plans[i]
             for t_s, kind, value in sorted(moments):
@@ -242,24 +244,51 @@ class SiteControl:
         self.env.timeout(max(t_s - self.env.now, 0.0)).callbacks.append(lambda _: action())
 
     def _log(self, times_s: np.ndarray, before: np.ndarray, after: np.ndarray) -> None:
-        """One ``asic_grant`` event per group whose running units changed."""
-        for t_s, old, new in zip(times_s, before, after, strict=True):
-            for group, was, now in zip(self.fleet.groups, old, new, strict=True):
-                if was != now:
-                    detail = f"{int(was)} → {int(now)} of {group.count} units"
-                    self.events.add(t_s, "asic_grant", group.name, now, "units", detail)
+        """One ``asic_grant`` event per tick at which the policy changed some group's units.
 
-    def _log_heat(self, change: ThrottleEvent, name: str) -> None:
-        """Trips, the start of throttling and the return to full speed as events."""
-        was = self._full_speed.get(change.load, True)
-        now = change.factor == 1.0
-        self._full_speed[change.load] = now
-        if change.tripped:
-            self.events.add(change.t_s, "thermal_trip", name, 0.0, "factor", "shutdown temp")
-        elif was and not now:
-            self.events.add(change.t_s, "thermal_throttle", name, change.factor, "factor", "")
-        elif now and not was:
-            self.events.add(change.t_s, "thermal_recover", name, 1.0, "factor", "")
+        The value is the units granted at the site; the detail counts the groups that
+        changed and shows the first (per-group grants by day are in groups.csv).
+        """
+        if not times_s.size:
+            return
+        moved = before != after
+        first = np.argmax(moved, axis=1)
+        rows = np.arange(times_s.size)
+        columns = zip(
+            times_s.tolist(),
+            after.sum(axis=1).tolist(),
+            moved.sum(axis=1).tolist(),
+            first.tolist(),
+            before[rows, first].tolist(),
+            after[rows, first].tolist(),
+            strict=True,
+        )
+        names = [group.name for group in self.fleet.groups]
+        for t_s, total, count, g, was, now in columns:
+            detail = f"{names[g]} {int(was)} → {int(now)}"
+            if count > 1:
+                detail += f" and {count - 1} more group(s)"
+            self.events.add(t_s, "asic_grant", "asics", total, "units", detail)
+
+    def _log_heat(self, changes: ThrottleChanges) -> None:
+        """Per class: trips, the start of throttling and the return to full speed."""
+        names = self.facility.class_names
+        for t_s, cls, factor, tripped in zip(
+            changes.t_s.tolist(),
+            changes.cls.tolist(),
+            changes.factor.tolist(),
+            changes.tripped.tolist(),
+            strict=True,
+        ):
+            was_full = self._full_speed.get(cls, True)
+            full = factor == 1.0
+            self._full_speed[cls] = full
+            if tripped:
+                self.events.add(t_s, "thermal_trip", names[cls], 0.0, "factor", "shutdown temp")
+            elif was_full and not full:
+                self.events.add(t_s, "thermal_throttle", names[cls], factor, "factor", "")
+            elif full and not was_full:
+                self.events.add(t_s, "thermal_recover", names[cls], 1.0, "factor", "")
 
     def run(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: decide each batch of ticks as the chain becomes known."""

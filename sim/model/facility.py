@@ -14,27 +14,20 @@ The control loop asks for these at its ticks and advances each hall's thermal st
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from sim.model.steps import StepSeries
-from sim.model.thermal import ExpSeries, HallLimits, HallThermal
+from sim.model.thermal import ExpSeries, HallLimits, HallThermal, ThrottleChanges
 from sim.scenario.facility import HallSpec
 
 
-@dataclass(frozen=True)
-class ThrottleEvent:
-    """From ``t_s`` on, load ``load`` runs at ``factor`` of full speed (0 when tripped)."""
-
-    t_s: float
-    load: int
-    factor: float
-    tripped: bool
-
-
 class Facility:
-    """The site's halls and the load groups (ASIC groups, then GPU groups) placed in them."""
+    """The site's halls and the load groups (ASIC groups, then GPU groups) placed in them.
+
+    The hardware of one kind in one hall (its ASIC groups, or its GPU groups) shares limits
+    and so throttles and trips together: a *class*. Thermal work is per class, so its cost
+    does not grow with the number of groups.
+    """
 
     def __init__(
         self,
@@ -51,6 +44,27 @@ class Facility:
             [names.index(h) if h is not None else len(halls) for h in load_halls], dtype=int
         )
         self.members = [np.flatnonzero(self.load_hall == h) for h in range(len(halls))]
+        classes = sorted(
+            {(int(h), bool(g)) for h, g in zip(self.load_hall, load_is_gpu, strict=True)}
+            - {(len(halls), False), (len(halls), True)}
+        )
+        self.class_hall = np.array([h for h, _ in classes], dtype=int)
+        self.class_is_gpu = np.array([g for _, g in classes], dtype=bool)
+        self.class_names = [f"{names[h]} {'GPUs' if g else 'ASICs'}" for h, g in classes]
+        # each load's class (−1 outside halls) and the loads × classes membership matrix
+        self.load_class = np.array(
+            [
+                classes.index((int(h), bool(g))) if h < len(halls) else -1
+                for h, g in zip(self.load_hall, load_is_gpu, strict=True)
+            ],
+            dtype=int,
+        )
+        # loads in halls sorted by class, and where each class starts, to sum heat per class
+        inside = np.flatnonzero(self.load_class >= 0)
+        self._by_class = inside[np.argsort(self.load_class[inside], kind="stable")]
+        self._class_starts = np.searchsorted(
+            self.load_class[self._by_class], np.arange(len(classes))
+        )
 
         def column(field: str) -> np.ndarray:
             return np.array([getattr(hall, field) for hall in halls], dtype=float)
@@ -66,9 +80,10 @@ class Facility:
             [hall.chilled for hall in halls], -np.inf, column("ambient_approach_c")
         )
         self.thermal = []
+        self.hall_classes = [np.flatnonzero(self.class_hall == h) for h in range(len(halls))]
         start_supply = self._supply(ambient_c.at(0.0))
         for h, hall in enumerate(halls):
-            gpu = load_is_gpu[self.members[h]]
+            gpu = self.class_is_gpu[self.hall_classes[h]]
             limits = HallLimits(
                 tau_s=hall.time_constant_s,
                 load_rise_c=hall.load_rise_c,
@@ -93,24 +108,26 @@ class Facility:
 
     def advance(
         self, ticks_s: np.ndarray, end_s: float, ambient_c: np.ndarray, heat_kw: np.ndarray
-    ) -> list[ThrottleEvent]:
+    ) -> ThrottleChanges:
         """Advance every hall over the ticks; ``heat_kw`` (T, L) is each load's full heat.
 
-        Returns the throttle factor changes and trips, in time order.
+        Returns the new throttle factor changes and trips of every class, in time order.
         """
         capacity = self.capacity_kw(ambient_c)
         supply = self._supply(ambient_c)
-        events = []
+        class_heat = (
+            np.add.reduceat(heat_kw[:, self._by_class], self._class_starts, axis=1)
+            if self._by_class.size
+            else np.zeros((ticks_s.size, 0))
+        )
+        batches = []
         for h, thermal in enumerate(self.thermal):
-            members = self.members[h]
-            thermal.advance(ticks_s, end_s, supply[:, h], capacity[:, h], heat_kw[:, members])
-            events += [
-                ThrottleEvent(c.t_s, int(members[c.group]), c.factor, c.tripped)
-                for c in thermal.changes[self._reported[h] :]
-            ]
-            self._reported[h] = len(thermal.changes)
-        events.sort(key=lambda e: e.t_s)
-        return events
+            own = self.hall_classes[h]
+            thermal.advance(ticks_s, end_s, supply[:, h], capacity[:, h], class_heat[:, own])
+            new = thermal.changes(self._reported[h])
+            self._reported[h] = thermal.change_count
+            batches.append(ThrottleChanges(new.t_s, own[new.cls], new.factor, new.tripped))
+        return _merged(batches)
 
     def inlet_c(self, hall: int) -> ExpSeries:
         """A hall's inlet temperature over the run."""
@@ -127,22 +144,41 @@ class Facility:
         return StepSeries(amb.times_s, self.cooling_kw_per_kw(amb.values)[:, hall])
 
     def throttled_any(self) -> StepSeries:
-        """1 while hardware in some hall runs below full speed (throttled or tripped), else 0."""
-        changes = sorted(
-            (c.t_s, h, c.group, c.factor)
-            for h, thermal in enumerate(self.thermal)
-            for c in thermal.changes
+        """1 while some class runs below full speed (throttled or tripped), else 0."""
+        changes = _merged(
+            [
+                ThrottleChanges(c.t_s, self.hall_classes[h][c.cls], c.factor, c.tripped)
+                for h, thermal in enumerate(self.thermal)
+                for c in [thermal.changes()]
+            ]
         )
-        slow: set[tuple[int, int]] = set()
+        slow: set[int] = set()
         times, values = [0.0], [0.0]
-        for t_s, hall, group, factor in changes:
+        for t_s, cls, factor in zip(
+            changes.t_s.tolist(), changes.cls.tolist(), changes.factor.tolist(), strict=True
+        ):
             if factor < 1.0:
-                slow.add((hall, group))
+                slow.add(cls)
             else:
-                slow.discard((hall, group))
+                slow.discard(cls)
             if times[-1] == t_s:
                 values[-1] = float(bool(slow))
             else:
                 times.append(t_s)
                 values.append(float(bool(slow)))
         return StepSeries(np.array(times), np.array(values))
+
+
+def _merged(batches: list[ThrottleChanges]) -> ThrottleChanges:
+    """Changes of several halls in one time order (stable: a hall's own order is kept)."""
+    if not batches:
+        empty = np.zeros(0)
+        return ThrottleChanges(empty, empty.astype(int), empty, empty.astype(bool))
+    t = np.concatenate([b.t_s for b in batches])
+    order = np.argsort(t, kind="stable")
+    return ThrottleChanges(
+        t[order],
+        np.concatenate([b.cls for b in batches])[order],
+        np.concatenate([b.factor for b in batches])[order],
+        np.concatenate([b.tripped for b in batches])[order],
+    )

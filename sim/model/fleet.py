@@ -30,7 +30,12 @@ class AsicGroup:
 class AsicFleet:
     """All ASIC groups of the site and the units each one runs over time."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, throttle_class: np.ndarray | None = None) -> None:
+        """The groups of ``scenario``, all running.
+
+        ``throttle_class[g]`` is group g's heat class: the hardware of one kind in one hall,
+        which throttles together (−1 outside halls).
+        """
         specs = known_asics(dict(scenario))
         self.groups = [
             AsicGroup(g.label, g.model, g.count, *specs[g.model]) for g in scenario.mining.groups
@@ -43,8 +48,10 @@ class AsicFleet:
         self._change_times = [np.zeros(1)]
         self._running = [self.units_installed[None, :]]
         self._latest = self._running[0]
-        # heat throttling: (time, group, factor of full hashrate and power) in time order
-        self._throttle: list[tuple[float, int, float]] = []
+        n = len(self.groups)
+        self.throttle_class = np.full(n, -1) if throttle_class is None else throttle_class
+        # heat throttling per class: batches of (time, class, factor of full hashrate and power)
+        self._throttle: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         # effective_units is asked for by several tables: kept until the fleet changes
         self._effective: (
             tuple[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] | None
@@ -91,13 +98,21 @@ class AsicFleet:
         keep = np.append(True, np.any(running[1:] != running[:-1], axis=1))
         return grid[keep], running[keep]
 
-    def set_throttle(self, t_s: float, group: int, factor: float) -> None:
-        """From ``t_s`` on, ``group`` runs at ``factor`` of full hashrate and power (heat)."""
-        self._throttle.append((t_s, group, factor))
+    def set_throttle(self, t_s: np.ndarray, cls: np.ndarray, factor: np.ndarray) -> None:
+        """From ``t_s[i]`` on, the groups of class ``cls[i]`` run at ``factor[i]``.
+
+        The factor scales hashrate and power (heat throttling; 0 on a trip); times increase
+        per class.
+        """
+        if t_s.size:
+            self._throttle.append((t_s, cls, factor))
 
     def effective_units(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(change times, units running, units × throttle factor), each times × groups."""
-        key = (sum(t.size for t in self._change_times), len(self._throttle))
+        """(change times, units running, units × throttle factor), each times × groups.
+
+        Several tables ask for it, so it is kept until the fleet changes.
+        """
+        key = (len(self._change_times), len(self._throttle))
         if self._effective is None or self._effective[0] != key:
             self._effective = (key, self._effective_units())
         return self._effective[1]
@@ -106,20 +121,20 @@ class AsicFleet:
         times, running = self.running_units()
         if not self._throttle:
             return times, running, running
-        t, group, factor = (np.array(column) for column in zip(*self._throttle, strict=True))
+        t, cls, factor = (np.concatenate(column) for column in zip(*self._throttle, strict=True))
         grid = np.union1d(times, t)
         granted = running[np.searchsorted(times, grid, side="right") - 1]
         factors = np.ones_like(granted)
-        for g in range(len(self.groups)):
-            mine = group == g
-            if mine.any():
-                at = np.searchsorted(t[mine], grid, side="right") - 1
-                factors[:, g] = np.where(at >= 0, factor[mine][np.maximum(at, 0)], 1.0)
+        for c in np.unique(cls):
+            mine = cls == c
+            at = np.searchsorted(t[mine], grid, side="right") - 1
+            column = np.where(at >= 0, factor[mine][np.maximum(at, 0)], 1.0)
+            factors[:, self.throttle_class == c] = column[:, None]
         return grid, granted, granted * factors
 
     def group_units(self, index: int) -> StepSeries:
-        """Units of one group granted over the run."""
-        times, running = self.running_units()
+        """Units of one group running over the run (granted, after the ramp)."""
+        times, running, _ = self.effective_units()
         return StepSeries(times, running[:, index])
 
     def group_effective_units(self, index: int) -> StepSeries:
@@ -148,7 +163,7 @@ class AsicFleet:
 
     def curtailed_kw(self) -> StepSeries:
         """Nameplate power of the installed units not running: kept off or ramping (kW)."""
-        times, running = self.running_units()
+        times, running, _ = self.effective_units()
         idle = (self.units_installed[None, :] - running) @ (self.unit_power_w / 1_000.0)
         return StepSeries(times, idle if len(self.groups) else np.zeros(times.size))
 

@@ -92,7 +92,6 @@ class Site:
         plan = plan_grid_programs(
             programs, energy_price, scenario.start_utc, scenario.horizon_s, streams
         )
-        fleet = AsicFleet(scenario)
         hosting = AiHosting(env, scenario, streams, events)
         facility = Facility(
             list(site.halls),
@@ -103,6 +102,7 @@ class Site:
             np.arange(len(scenario.mining.groups) + len(scenario.ai.groups))
             >= len(scenario.mining.groups),
         )
+        fleet = AsicFleet(scenario, facility.load_class[: len(scenario.mining.groups)])
         markets = {
             "btc_price_usd": btc_price,
             "energy_price_usd_per_mwh": energy_price,

@@ -18,7 +18,7 @@ step in Python.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -71,46 +71,53 @@ def throttle_factor(temp_c: float, throttle_c: float, shutdown_c: float) -> floa
 
 @dataclass(frozen=True)
 class HallLimits:
-    """One hall's thermal constants and the limits of each hardware group in it."""
+    """One hall's thermal constants and the limits of each hardware class in it.
+
+    A class is the hardware that shares limits: a hall's ASIC groups, or its GPU groups.
+    """
 
     tau_s: float
     load_rise_c: float
-    throttle_c: np.ndarray  # (J,) per group in the hall
-    shutdown_c: np.ndarray  # (J,)
+    throttle_c: np.ndarray  # (C,) per class in the hall
+    shutdown_c: np.ndarray  # (C,)
 
 
-@dataclass
-class ThrottleChange:
-    """From ``t_s`` on, group ``group`` (index within the hall) runs at ``factor``."""
+@dataclass(frozen=True)
+class ThrottleChanges:
+    """From ``t_s[i]`` on, class ``cls[i]`` runs at ``factor[i]`` (0 and ``tripped`` on a trip)."""
 
-    t_s: float
-    group: int
-    factor: float
-    tripped: bool
+    t_s: np.ndarray
+    cls: np.ndarray
+    factor: np.ndarray
+    tripped: np.ndarray
 
 
-@dataclass
 class HallThermal:
     """The thermal state of one hall, advanced tick batch by tick batch."""
 
-    limits: HallLimits
-    temp_c: float
-    factors: list[float] = field(default_factory=list)
-    tripped: list[bool] = field(default_factory=list)
-    seg_t: list[np.ndarray] = field(default_factory=list)
-    seg_start: list[np.ndarray] = field(default_factory=list)
-    seg_target: list[np.ndarray] = field(default_factory=list)
-    changes: list[ThrottleChange] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        groups = self.limits.throttle_c.size
-        self.factors = [1.0] * groups
-        self.tripped = [False] * groups
-        self._throttle_min = float(self.limits.throttle_c.min(initial=math.inf))
-        self._shutdown_min = float(self.limits.shutdown_c.min(initial=math.inf))
+    def __init__(self, limits: HallLimits, temp_c: float) -> None:
+        self.limits = limits
+        self.temp_c = temp_c
+        classes = limits.throttle_c.size
+        self.factors = [1.0] * classes
+        self.tripped = [False] * classes
+        self._slowed: set[int] = set()  # classes throttled or tripped
+        self._throttle = [float(x) for x in limits.throttle_c]
+        self._shutdown = [float(x) for x in limits.shutdown_c]
+        self._throttle_min = min(self._throttle, default=math.inf)
+        self._shutdown_min = min(self._shutdown, default=math.inf)
+        # segments of the inlet temperature: (start time, start value, target)
+        self._seg_t: list[float] = []
+        self._seg_start: list[float] = []
+        self._seg_target: list[float] = []
+        # throttle factor changes, in time order
+        self._ch_t: list[float] = []
+        self._ch_class: list[int] = []
+        self._ch_factor: list[float] = []
+        self._ch_tripped: list[bool] = []
 
     def _nominal(self) -> bool:
-        return not any(self.tripped) and all(f == 1.0 for f in self.factors)
+        return not self._slowed
 
     def advance(
         self,
@@ -122,8 +129,8 @@ class HallThermal:
     ) -> None:
         """Advance over ticks ``ticks_s`` (the last one ends at ``end_s``).
 
-        ``supply_c`` and ``capacity_kw`` hold over each tick; ``heat_kw`` (ticks × groups) is
-        each group's heat at full speed under its grant.
+        ``supply_c`` and ``capacity_kw`` hold over each tick; ``heat_kw`` (ticks × classes)
+        is each class's heat at full speed under its grant.
         """
         n = ticks_s.size
         if n == 0:
@@ -133,18 +140,17 @@ class HallThermal:
         rise = self.limits.load_rise_c * _load_factor(full_heat, capacity_kw)
         full_target = supply_c + rise
         k = 0
+        rows: list[list[float]] | None = None  # plain floats for the Python steps
         while k < n:
             if self._nominal():
                 k = self._fast(k, ticks_s, durations, full_target)
                 if k >= n:
                     break
-            self._step(
-                float(ticks_s[k]),
-                float(durations[k]),
-                float(supply_c[k]),
-                float(capacity_kw[k]),
-                heat_kw[k],
-            )
+            if rows is None:
+                rows = heat_kw.tolist()
+                ticks, steps = ticks_s.tolist(), durations.tolist()
+                supplies, capacities = supply_c.tolist(), capacity_kw.tolist()
+            self._step(ticks[k], steps[k], supplies[k], capacities[k], rows[k])
             k += 1
 
     def _fast(self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray) -> int:
@@ -154,6 +160,7 @@ class HallThermal:
         """
         step, window, n = durations[k], 16, ticks_s.size
         a = math.exp(-step / self.limits.tau_s)
+        k = self._cold(k, ticks_s, durations, targets, a)
         while k < n:
             stop_at = min(k + window, n)
             x = targets[k:stop_at]
@@ -166,9 +173,9 @@ class HallThermal:
             )
             stop = int(np.argmax(unsafe)) if unsafe.any() else x.size
             if stop:
-                self.seg_t.append(ticks_s[k : k + stop])
-                self.seg_start.append(starts[:stop])
-                self.seg_target.append(x[:stop])
+                self._seg_t += ticks_s[k : k + stop].tolist()
+                self._seg_start += starts[:stop].tolist()
+                self._seg_target += x[:stop].tolist()
                 self.temp_c = float(starts[stop]) if stop < x.size else float(end_temps[-1])
             k += stop
             if stop < x.size:
@@ -176,18 +183,55 @@ class HallThermal:
             window = min(window * 4, MAX_WINDOW)
         return k
 
+    def _cold(
+        self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray, a: float
+    ) -> int:
+        """Advance the ticks from ``k`` that provably stay nominal; returns the first other.
+
+        The inlet moves towards each tick's target, so it never exceeds the larger of where
+        it starts and the targets so far: while that bound is at most the lowest throttle
+        temperature, no target reaches a shutdown temperature and ticks are regular, nothing
+        can throttle or trip, and the stretch needs no checking.
+        """
+        rest = targets[k:]
+        bound = np.maximum.accumulate(np.concatenate(([self.temp_c], rest[:-1])))
+        unsafe = (
+            (bound > self._throttle_min)
+            | (rest >= self._shutdown_min)
+            | (durations[k:] != durations[k])
+        )
+        stop = k + (int(np.argmax(unsafe)) if unsafe.any() else rest.size)
+        while k < stop:
+            end = min(k + MAX_WINDOW, stop)
+            end_temps = _relax(a, self.temp_c, targets[k:end])
+            self._seg_t += ticks_s[k:end].tolist()
+            self._seg_start.append(self.temp_c)
+            self._seg_start += end_temps[:-1].tolist()
+            self._seg_target += targets[k:end].tolist()
+            self.temp_c = float(end_temps[-1])
+            k = end
+        return k
+
     def _set(self, t_s: float, j: int, factor: float, tripped: bool) -> None:
         if factor != self.factors[j] or tripped != self.tripped[j]:
             self.factors[j], self.tripped[j] = factor, tripped
-            self.changes.append(ThrottleChange(t_s, j, factor, tripped))
+            if factor == 1.0 and not tripped:
+                self._slowed.discard(j)
+            else:
+                self._slowed.add(j)
+            self._ch_t.append(t_s)
+            self._ch_class.append(j)
+            self._ch_factor.append(factor)
+            self._ch_tripped.append(tripped)
 
     def _step(
-        self, t_s: float, duration_s: float, supply_c: float, capacity_kw: float, heat: np.ndarray
+        self, t_s: float, duration_s: float, supply_c: float, capacity_kw: float, heat: list[float]
     ) -> None:
         """One tick in Python: throttle at its start, then trips at exact crossing times."""
-        lim, temp = self.limits, self.temp_c
-        for j in range(len(self.factors)):
-            thr, sd = float(lim.throttle_c[j]), float(lim.shutdown_c[j])
+        tau, temp = self.limits.tau_s, self.temp_c
+        classes = range(len(self.factors))
+        for j in classes:
+            thr, sd = self._throttle[j], self._shutdown[j]
             if self.tripped[j] and temp > thr:
                 continue  # stays off until cooled to its throttle temperature
             if heat[j] > 0 and temp >= sd:
@@ -196,34 +240,45 @@ class HallThermal:
                 self._set(t_s, j, throttle_factor(temp, thr, sd), False)
         start, end = t_s, t_s + duration_s
         while True:
-            running = [j for j in range(len(self.factors)) if self.factors[j] > 0 and heat[j] > 0]
+            running = [j for j in classes if self.factors[j] > 0 and heat[j] > 0]
             q = sum(heat[j] * self.factors[j] for j in running)
-            target = supply_c + lim.load_rise_c * _load_factor_scalar(q, capacity_kw)
-            self._segment(start, temp, target)
+            target = supply_c + self.limits.load_rise_c * _load_factor_scalar(q, capacity_kw)
+            self._seg_t.append(start)
+            self._seg_start.append(temp)
+            self._seg_target.append(target)
             crossing, first = end, -1
             for j in running:
-                sd = float(lim.shutdown_c[j])
+                sd = self._shutdown[j]
                 if target > sd >= temp:  # at sd already: trips now (a shared limit)
-                    when = start + lim.tau_s * math.log((target - temp) / (target - sd))
+                    when = start + tau * math.log((target - temp) / (target - sd))
                     if when < crossing:
                         crossing, first = when, j
             if first < 0:
                 break
             self._set(crossing, first, 0.0, True)
-            start, temp = crossing, float(lim.shutdown_c[first])
-        self.temp_c = target + (temp - target) * math.exp(-(end - start) / lim.tau_s)
+            start, temp = crossing, self._shutdown[first]
+        self.temp_c = target + (temp - target) * math.exp(-(end - start) / tau)
 
-    def _segment(self, t_s: float, start_c: float, target_c: float) -> None:
-        self.seg_t.append(np.array([t_s]))
-        self.seg_start.append(np.array([start_c]))
-        self.seg_target.append(np.array([target_c]))
+    def changes(self, since: int = 0) -> ThrottleChanges:
+        """The throttle factor changes from the ``since``-th on."""
+        return ThrottleChanges(
+            np.array(self._ch_t[since:], dtype=float),
+            np.array(self._ch_class[since:], dtype=int),
+            np.array(self._ch_factor[since:], dtype=float),
+            np.array(self._ch_tripped[since:], dtype=bool),
+        )
+
+    @property
+    def change_count(self) -> int:
+        """Throttle factor changes so far."""
+        return len(self._ch_t)
 
     def series(self) -> ExpSeries:
         """The inlet temperature over everything advanced so far."""
         return ExpSeries(
-            np.concatenate(self.seg_t),
-            np.concatenate(self.seg_start),
-            np.concatenate(self.seg_target),
+            np.array(self._seg_t),
+            np.array(self._seg_start),
+            np.array(self._seg_target),
             self.limits.tau_s,
         )
 

@@ -103,12 +103,13 @@ EVENT_COLUMNS: dict[str, str] = {
     "time_s": "When the event happened, seconds since start_utc (s).",
     "timestamp_utc": "When the event happened (UTC).",
     "event": "Kind: halving, difficulty_adjustment, demand_response (an event starts), "
-    "asic_grant (the policy changed the units an ASIC group runs), node_cap (a GPU group's "
-    "usable nodes changed), thermal_throttle (a group started to throttle for heat; value = "
-    "its factor), thermal_recover (back at full speed), thermal_trip (a group tripped at its "
-    "shutdown temperature), four_cp_alert (the site expects a 4CP peak in this window; value "
-    "= the credit the policy weighs), four_cp_peak (a month's 4CP interval; value = the "
-    "site's mean kW then), sla_penalty.",
+    "asic_grant (the policy changed some ASIC groups' units at a tick; value = units granted "
+    "at the site, detail = the first group that changed), node_cap (a GPU group's "
+    "usable nodes changed), thermal_throttle (a hall's ASICs or GPUs started to throttle for "
+    "heat; value = their factor), thermal_recover (back at full speed), thermal_trip (they "
+    "tripped at their shutdown temperature), four_cp_alert (the site expects a 4CP peak in "
+    "this window; value = the credit the policy weighs), four_cp_peak (a month's 4CP "
+    "interval; value = the site's mean kW then), sla_penalty.",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",

@@ -208,7 +208,7 @@ def test_hall_thermal_fast_and_slow_paths_agree() -> None:
     fast.advance(ticks, 86_400.0, supply, capacity, heat)
     slow = HallThermal(limits, 25.0)
     for k, t in enumerate(ticks):  # one tick per call: the window never exceeds one tick
-        slow._step(t, 900.0, supply[k], capacity[k], heat[k])
+        slow._step(t, 900.0, supply[k], capacity[k], heat[k].tolist())
     edges = np.arange(0.0, 86_401.0, 3_600.0)
     np.testing.assert_allclose(fast.series().mean(edges), slow.series().mean(edges), rtol=1e-12)
 
@@ -219,7 +219,64 @@ def test_groups_sharing_a_shutdown_temperature_trip_together() -> None:
     thermal = HallThermal(limits, 22.0)
     ticks = np.array([0.0])
     thermal.advance(ticks, 3_600.0, np.array([52.0]), np.array([1e6]), np.array([[1.0, 1.0]]))
-    trips = [c for c in thermal.changes if c.tripped]
+    changes = thermal.changes()
     expected = 600.0 * math.log(30 / 5)
-    assert [c.group for c in trips] == [0, 1]
-    assert [c.t_s for c in trips] == pytest.approx([expected, expected], rel=1e-12)
+    assert changes.cls[changes.tripped].tolist() == [0, 1]
+    assert changes.t_s[changes.tripped] == pytest.approx([expected, expected], rel=1e-12)
+
+
+def test_a_hot_liquid_cooled_gpu_hall_slows_every_job_by_the_throttle_factor(
+    tmp_path: Path,
+) -> None:
+    # 40 °C outside + 8 °C approach, no load rise: coolant at 48 °C from the start, so GPUs
+    # (hydro limits 45 → 55 °C) run at f = (55 − 48)/10 = 0.7 of full clock throughout
+    hours = 72
+    scenario = make_scenario(
+        start_utc=START.isoformat(),
+        end_utc=(START + pd.Timedelta(hours=hours)).isoformat(),
+        site={
+            "grid_capacity_kw": 5_000,
+            "ambient": {"model": "csv", "csv_path": ambient_csv(tmp_path, hours, {0: 40.0})},
+            "halls": [
+                {
+                    "name": "dlc",
+                    "cooling": "hydro",
+                    "heat_rejection_kw": 1_000.0,
+                    "load_rise_c": 0.0,
+                    "design_ambient_c": 45.0,
+                }
+            ],
+        },
+        mining={"groups": []},
+        gpu_node_types=[
+            {
+                "name": "dlc-node",
+                "gpus_per_node": 8,
+                "gpu_power_w": 700,
+                "host_power_w": 4_600,
+                "idle_power_w": 3_060,
+                "cooling": "hydro",
+            }
+        ],
+        ai={
+            "groups": [{"name": "gpus", "node_type": "dlc-node", "nodes": 16, "hall": "dlc"}],
+            "job_classes": [
+                {
+                    "name": "jobs",
+                    "arrivals_per_hour": 4,
+                    "gpus": {"values": [8]},
+                    "duration": {"distribution": "constant", "mean_s": 7_200},
+                    "price_usd_per_gpu_hour": 2.0,
+                }
+            ],
+        },
+    )
+    result = run_one(scenario)
+    f = throttle_factor(48.0, 45.0, 55.0)
+    assert f == pytest.approx(0.7)
+    done = result.jobs[result.jobs["status"] == "completed"]
+    assert len(done) > 100
+    # every job needs 2 h of work and gets 0.7 of it per hour: 2/0.7 h of wall time
+    np.testing.assert_allclose(done["run_s"], 7_200 / f, rtol=1e-9)
+    # customers pay for work: 8 GPUs × 2 h × $2 per job, however long it took
+    np.testing.assert_allclose(done["revenue_usd"], 8 * 2 * 2.0, rtol=1e-9)
