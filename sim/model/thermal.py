@@ -106,7 +106,9 @@ class HallThermal:
         self._shutdown = [float(x) for x in limits.shutdown_c]
         self._throttle_min = min(self._throttle, default=math.inf)
         self._shutdown_min = min(self._shutdown, default=math.inf)
-        # segments of the inlet temperature: (start time, start value, target)
+        # segments of the inlet temperature (start time, start value, target): numpy chunks
+        # from the vectorised paths, and plain floats from the Python steps until flushed
+        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._seg_t: list[float] = []
         self._seg_start: list[float] = []
         self._seg_target: list[float] = []
@@ -150,6 +152,10 @@ class HallThermal:
                 rows = heat_kw.tolist()
                 ticks, steps = ticks_s.tolist(), durations.tolist()
                 supplies, capacities = supply_c.tolist(), capacity_kw.tolist()
+            if len(self.factors) == 1:
+                k = self._throttled(k, ticks, steps, supplies, capacities, rows)
+                if k >= n:
+                    break
             self._step(ticks[k], steps[k], supplies[k], capacities[k], rows[k])
             k += 1
 
@@ -173,9 +179,7 @@ class HallThermal:
             )
             stop = int(np.argmax(unsafe)) if unsafe.any() else x.size
             if stop:
-                self._seg_t += ticks_s[k : k + stop].tolist()
-                self._seg_start += starts[:stop].tolist()
-                self._seg_target += x[:stop].tolist()
+                self._chunk(ticks_s[k : k + stop], starts[:stop], x[:stop])
                 self.temp_c = float(starts[stop]) if stop < x.size else float(end_temps[-1])
             k += stop
             if stop < x.size:
@@ -204,10 +208,8 @@ class HallThermal:
         while k < stop:
             end = min(k + MAX_WINDOW, stop)
             end_temps = _relax(a, self.temp_c, targets[k:end])
-            self._seg_t += ticks_s[k:end].tolist()
-            self._seg_start.append(self.temp_c)
-            self._seg_start += end_temps[:-1].tolist()
-            self._seg_target += targets[k:end].tolist()
+            starts = np.concatenate(([self.temp_c], end_temps[:-1]))
+            self._chunk(ticks_s[k:end], starts, targets[k:end])
             self.temp_c = float(end_temps[-1])
             k = end
         return k
@@ -223,6 +225,44 @@ class HallThermal:
             self._ch_class.append(j)
             self._ch_factor.append(factor)
             self._ch_tripped.append(tripped)
+
+    def _throttled(
+        self,
+        k: int,
+        ticks: list[float],
+        steps: list[float],
+        supplies: list[float],
+        capacities: list[float],
+        rows: list[list[float]],
+    ) -> int:
+        """Steps of a one-class hall throttling inside its band; returns the first other.
+
+        The same arithmetic as :meth:`_step`, inlined for the common case (the inlet between
+        the throttle and shutdown temperatures, heat granted, no trip possible in the tick),
+        which is most of the ticks a hot hall spends in Python.
+        """
+        thr, sd = self._throttle[0], self._shutdown[0]
+        tau, rise, temp = self.limits.tau_s, self.limits.load_rise_c, self.temp_c
+        n = len(ticks)
+        while k < n and not self.tripped[0] and thr < temp < sd:
+            heat, capacity = rows[k][0], capacities[k]
+            if heat <= 0:
+                break
+            factor = min(max((sd - temp) / (sd - thr), 0.0), 1.0)
+            q = heat * factor
+            load = min(q / capacity, MAX_LOAD_FACTOR) if capacity > 0 else MAX_LOAD_FACTOR
+            target = supplies[k] + rise * load
+            if target > sd:
+                break  # may trip inside the tick: the general step handles it
+            t_s = ticks[k]
+            self._set(t_s, 0, factor, False)
+            self._seg_t.append(t_s)
+            self._seg_start.append(temp)
+            self._seg_target.append(target)
+            temp = target + (temp - target) * math.exp(-((t_s + steps[k]) - t_s) / tau)
+            k += 1
+        self.temp_c = temp
+        return k
 
     def _step(
         self, t_s: float, duration_s: float, supply_c: float, capacity_kw: float, heat: list[float]
@@ -259,6 +299,19 @@ class HallThermal:
             start, temp = crossing, self._shutdown[first]
         self.temp_c = target + (temp - target) * math.exp(-(end - start) / tau)
 
+    def _flush(self) -> None:
+        """Move the Python steps' segments into a numpy chunk."""
+        if self._seg_t:
+            self._chunks.append(
+                (np.array(self._seg_t), np.array(self._seg_start), np.array(self._seg_target))
+            )
+            self._seg_t, self._seg_start, self._seg_target = [], [], []
+
+    def _chunk(self, t_s: np.ndarray, starts: np.ndarray, targets: np.ndarray) -> None:
+        """Record segments computed in numpy, after any pending Python ones."""
+        self._flush()
+        self._chunks.append((t_s, starts, targets))
+
     def changes(self, since: int = 0) -> ThrottleChanges:
         """The throttle factor changes from the ``since``-th on."""
         return ThrottleChanges(
@@ -275,12 +328,12 @@ class HallThermal:
 
     def series(self) -> ExpSeries:
         """The inlet temperature over everything advanced so far."""
-        return ExpSeries(
-            np.array(self._seg_t),
-            np.array(self._seg_start),
-            np.array(self._seg_target),
-            self.limits.tau_s,
-        )
+        self._flush()
+        if not self._chunks:  # never advanced: the inlet rests where it started
+            start = np.array([self.temp_c])
+            return ExpSeries(np.zeros(1), start, start, self.limits.tau_s)
+        t, starts, targets = (np.concatenate(parts) for parts in zip(*self._chunks, strict=True))
+        return ExpSeries(t, starts, targets, self.limits.tau_s)
 
 
 MAX_WINDOW = 256
