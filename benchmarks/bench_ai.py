@@ -1,8 +1,9 @@
 """Benchmark AI hosting: dcsim's GPU cluster against a bare SimPy M/M/c of the same size.
 
-Run by hand (``.venv/bin/python benchmarks/bench_ai.py``); it takes about two minutes on a
+Run by hand (``.venv/bin/python benchmarks/bench_ai.py``); it takes about a minute on a
 2-core machine. Add ``--json PATH`` to keep the figures and ``--profile`` to also print where
-``site.run()`` spends its time on the AI scenario (outside the timings).
+``site.run()`` spends its time on the AI scenario and what ``site.py``'s event counting costs
+it (outside the timings).
 
 Why compare with a bare M/M/c
 -----------------------------
@@ -54,6 +55,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+import sim.model.site as site_module
 from sim.model.site import Site
 from sim.runner import run_one
 from sim.scenario import load_scenario, scenario_from_mapping
@@ -101,6 +103,7 @@ IDLE_ROUNDS = 7
 IDLE_TARGET = 1.20  # per-job time on the larger cluster over the smaller, at most
 NODE_TYPE = "HGX H100 8-GPU"
 PROFILE_TOP = 10
+COUNTING_PAIRS = 5  # site.run() with and without site.py's event counting, with --profile
 
 
 def rotated(items: list[Any], shift: int) -> list[Any]:
@@ -364,6 +367,37 @@ def profile_site_run(top: int) -> dict[str, Any]:
     }
 
 
+def counting_overhead(pairs: int) -> dict[str, Any]:
+    """What ``site.py``'s ``CountingEnvironment`` (an ``env.step`` override) costs ``site.run()``.
+
+    The same ``Site.build`` + ``site.run()`` on the AI scenario with the counting environment
+    and with a plain ``simpy.Environment`` (events not counted), in ``pairs`` back-to-back
+    pairs of alternating order. The figure is the median of the per-pair differences.
+    """
+
+    class PlainEnvironment(simpy.Environment):
+        events_processed = 0  # what the manifest reads; not counted here
+
+    scenario = load_scenario(AI_SCENARIO)
+    counting = site_module.CountingEnvironment
+    environments = {"counting": counting, "plain": PlainEnvironment}
+    times: dict[str, list[float]] = {"counting": [], "plain": []}
+    try:
+        for i in range(pairs):
+            for key in rotated(list(environments), i):
+                site_module.CountingEnvironment = environments[key]  # type: ignore[misc]
+                times[key].append(timed(partial(site_run, scenario)))
+    finally:
+        site_module.CountingEnvironment = counting  # type: ignore[misc]
+    differences = [a - b for a, b in zip(times["counting"], times["plain"], strict=True)]
+    return {
+        "counting_s": statistics.median(times["counting"]),
+        "plain_s": statistics.median(times["plain"]),
+        "overhead_s": statistics.median(differences),
+        "pair_differences_s": differences,
+    }
+
+
 def print_profile(profile: dict[str, Any]) -> None:
     """The profile as two small text tables."""
     total = profile["total_tottime_s"]
@@ -470,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help=f"also print the top {PROFILE_TOP} functions of site.run() by tottime",
+        help=f"also print the top {PROFILE_TOP} functions of site.run() by tottime and what "
+        "site.py's event counting costs",
     )
     args = parser.parse_args(argv)
 
@@ -516,6 +551,12 @@ def main(argv: list[str] | None = None) -> int:
         print()
         profile = profile_site_run(PROFILE_TOP)
         print_profile(profile)
+        profile["counting_environment"] = overhead = counting_overhead(COUNTING_PAIRS)
+        print(
+            f"CountingEnvironment: site.run() {overhead['counting_s']:.3f} s, with a plain "
+            f"simpy.Environment {overhead['plain_s']:.3f} s: it costs "
+            f"{overhead['overhead_s']:.3f} s (median of {COUNTING_PAIRS} paired differences)"
+        )
     passed = all_passed(rows)
     if args.json is not None:
         document = {

@@ -43,6 +43,44 @@ class Arrivals:
         return cls(**{name: values[order] for name, values in fields.items()})
 
 
+@dataclass(frozen=True)
+class HourBins:
+    """A window cut into bins at UTC hour boundaries, each with one arrival rate.
+
+    Attributes
+    ----------
+    edges_s : np.ndarray
+        Bin edges (s since the start of the run): the window's start, the hour boundaries
+        inside it and its end.
+    widths_s : np.ndarray
+        Bin widths (s).
+    calendar_ : tuple[np.ndarray, np.ndarray]
+        UTC hour of day (0–23) and weekday (0 = Monday) of each bin.
+    """
+
+    edges_s: np.ndarray
+    widths_s: np.ndarray
+    calendar_: tuple[np.ndarray, np.ndarray]
+
+    @classmethod
+    def of(cls, start_unix_s: float, start_s: float, end_s: float) -> HourBins:
+        """The bins of ``[start_s, end_s)`` for a run that starts at ``start_unix_s``."""
+        offset = -start_unix_s % SECONDS_PER_HOUR
+        first = offset + np.ceil((start_s - offset) / SECONDS_PER_HOUR) * SECONDS_PER_HOUR
+        inner = np.arange(first, end_s, SECONDS_PER_HOUR)
+        inner = inner[(inner > start_s) & (inner < end_s)]
+        edges = np.concatenate(([start_s], inner, [end_s]))  # sorted and distinct
+        return cls(edges, np.diff(edges), cls.calendar(start_unix_s, edges[:-1]))
+
+    @staticmethod
+    def calendar(start_unix_s: float, hour_starts_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """UTC hour of day and weekday (0 = Monday) of the hours starting at these times."""
+        unix_hours = np.floor((start_unix_s + hour_starts_s) / SECONDS_PER_HOUR)
+        hour_of_day = (unix_hours % 24).astype(int)
+        weekday = ((unix_hours // 24 + 3) % 7).astype(int)  # 1970-01-01 was a Thursday
+        return hour_of_day, weekday
+
+
 def _normalised(profile: list[float]) -> np.ndarray:
     values = np.asarray(profile, dtype=float)
     return values / values.mean()
@@ -67,26 +105,27 @@ class JobClassDemand:
 
     def rate_per_hour(self, hour_starts_s: np.ndarray) -> np.ndarray:
         """Arrival rate (1/h) in the UTC hours starting at ``hour_starts_s``."""
-        unix_hours = np.floor((self._start_unix_s + hour_starts_s) / SECONDS_PER_HOUR)
-        hour_of_day = (unix_hours % 24).astype(int)
-        weekday = ((unix_hours // 24 + 3) % 7).astype(int)  # 1970-01-01 was a Thursday
-        growth = (1.0 + self.spec.growth_per_year) ** (hour_starts_s / SECONDS_PER_YEAR)
-        return (
-            self.spec.arrivals_per_hour
-            * self._diurnal[hour_of_day]
-            * self._weekly[weekday]
-            * growth
-        )
+        return self._rate(HourBins.calendar(self._start_unix_s, hour_starts_s), hour_starts_s)
 
-    def arrivals(self, start_s: float, end_s: float) -> Arrivals:
-        """Jobs submitted in ``[start_s, end_s)``; windows must be drawn in time order."""
-        # bins aligned to UTC hours so each has one rate
-        offset = -self._start_unix_s % SECONDS_PER_HOUR
-        first = offset + np.ceil((start_s - offset) / SECONDS_PER_HOUR) * SECONDS_PER_HOUR
-        inner = np.arange(first, end_s, SECONDS_PER_HOUR)
-        edges = np.unique(np.concatenate(([start_s], inner[inner > start_s], [end_s])))
-        widths = np.diff(edges)
-        expected = self.rate_per_hour(edges[:-1]) * widths / SECONDS_PER_HOUR
+    def _rate(
+        self, calendar: tuple[np.ndarray, np.ndarray], hour_starts_s: np.ndarray
+    ) -> np.ndarray:
+        hour_of_day, weekday = calendar
+        rate = self.spec.arrivals_per_hour * self._diurnal[hour_of_day] * self._weekly[weekday]
+        if self.spec.growth_per_year == 0.0:
+            return rate  # the growth factor is exactly 1
+        return rate * (1.0 + self.spec.growth_per_year) ** (hour_starts_s / SECONDS_PER_YEAR)
+
+    def arrivals(self, start_s: float, end_s: float, bins: HourBins | None = None) -> Arrivals:
+        """Jobs submitted in ``[start_s, end_s)``; windows must be drawn in time order.
+
+        ``bins`` are the window's hour bins, if already made (they are the same for every
+        class of a scenario).
+        """
+        if bins is None:
+            bins = HourBins.of(self._start_unix_s, start_s, end_s)
+        edges, widths = bins.edges_s, bins.widths_s
+        expected = self._rate(bins.calendar_, edges[:-1]) * widths / SECONDS_PER_HOUR
         counts = self._arrival_rng.poisson(expected)
         starts = np.repeat(edges[:-1], counts)
         times = np.sort(starts + np.repeat(widths, counts) * self._arrival_rng.random(counts.sum()))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import simpy
 
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.model.contracts import SlaPeriod, contract_rooms, sla_periods
-from sim.model.demand import Arrivals, JobClassDemand, trace_arrivals
+from sim.model.demand import Arrivals, HourBins, JobClassDemand, trace_arrivals
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
 from sim.scenario.ai_checks import known_gpu_nodes
@@ -53,7 +53,23 @@ class AiHosting:
             if ai.trace is not None
             else None
         )
+        # per class: cluster, GPUs per node, price, checkpoint interval, contract and its GPUs
+        self._terms = [
+            (
+                cluster,
+                cluster.node.gpus_per_node,
+                spec.price_usd_per_gpu_hour,
+                spec.checkpoint_interval_s,
+                spec.contract or "",
+                self._contracted_gpus.get(spec.contract or "", 0),
+            )
+            for spec, index in zip(self.classes, self._class_cluster, strict=True)
+            for cluster in [self.clusters[index]]
+        ]
+        self._pending: Iterator[tuple[float, int, int, float, float]] = iter(())
+        self._window_end_s = 0.0
         self._next_id = 0
+        self._timeout = env.timeout  # bound once: SimPy binds it anew on every lookup
         self.sla_period_s = ai.sla_period_days * SECONDS_PER_DAY
         self.sla: list[SlaPeriod] = []
 
@@ -63,7 +79,8 @@ class AiHosting:
         return sum(c.spec.nodes * c.node.peak_power_w for c in self.clusters) / 1_000.0
 
     def _window(self, start_s: float, end_s: float) -> Arrivals:
-        batches = [demand.arrivals(start_s, end_s) for demand in self._demand]
+        bins = HourBins.of(self.start_unix_s, start_s, end_s)  # the same for every class
+        batches = [demand.arrivals(start_s, end_s, bins) for demand in self._demand]
         if self._trace is not None:
             t = self._trace.submit_s
             keep = (t >= start_s) & (t < end_s)
@@ -79,51 +96,71 @@ class AiHosting:
         return Arrivals.merge(batches)
 
     def _submit(self, job_class: int, gpus: int, duration_s: float, patience_s: float) -> None:
-        spec = self.classes[job_class]
-        cluster = self.clusters[self._class_cluster[job_class]]
-        per_node = cluster.node.gpus_per_node
+        cluster, per_node, price, checkpoint_s, name, contracted = self._terms[job_class]
         # a tenant's work runs first, unbilled, up to the contracted GPUs; a burst beyond
         # them queues as on-demand work and is billed at the class's price
-        name = spec.contract or ""
-        contracted = self._contracted_gpus.get(name, 0)
         within = bool(name) and cluster.reserved_gpus.get(name, 0) + gpus <= contracted
         record = JobRecord(
-            job_id=self._next_id,
-            job_class=job_class,
-            submit_s=self.env.now,
-            gpus=gpus,
-            nodes=1 if gpus <= per_node else -(-gpus // per_node),
-            duration_s=duration_s,
-            patience_s=patience_s,
-            price_usd_per_gpu_hour=spec.price_usd_per_gpu_hour,
-            checkpoint_interval_s=spec.checkpoint_interval_s,
-            priority=RESERVED if within else ON_DEMAND,
-            contract=name if within else "",
+            self._next_id,
+            job_class,
+            self.env.now,
+            gpus,
+            1 if gpus <= per_node else -(-gpus // per_node),
+            duration_s,
+            patience_s,
+            price,
+            checkpoint_s,
+            RESERVED if within else ON_DEMAND,
+            name if within else "",
         )
         self._next_id += 1
         cluster.submit(record)
 
     def arrive(self) -> Generator[simpy.Event, None, None]:
-        """SimPy process: submit every job at its time, drawing arrivals a day at a time."""
-        start = 0.0
-        while start < self.horizon_s:
-            end = min(start + SECONDS_PER_DAY, self.horizon_s)
-            batch = self._window(start, end)
-            columns = zip(
-                batch.submit_s.tolist(),
-                batch.job_class.tolist(),
-                batch.gpus.tolist(),
-                batch.duration_s.tolist(),
-                batch.patience_s.tolist(),
-                strict=True,
-            )
-            for submit_s, job_class, gpus, duration_s, patience_s in columns:
-                # wait for the next job's submission
-                yield self.env.timeout(submit_s - self.env.now)
-                self._submit(job_class, gpus, duration_s, patience_s)
-            start = end
+        """SimPy process: draw the first day of arrivals at time 0; callbacks do the rest.
+
+        Each arrival is a timeout whose callback submits the job and waits for the next one;
+        after a day's last arrival a timeout waits for the end of the day and draws the next
+        day. No process resumes per job. (Starting this as a process keeps the first draw
+        where it always was among the events at time 0.)
+        """
+        self._open_window(0.0)
+        yield from ()  # nothing to wait for: the callbacks take over
+
+    def _open_window(self, start_s: float) -> None:
+        """Draw the arrivals of one day from ``start_s`` and wait for the first."""
+        end_s = min(start_s + SECONDS_PER_DAY, self.horizon_s)
+        batch = self._window(start_s, end_s)
+        self._window_end_s = end_s
+        self._pending = zip(
+            batch.submit_s.tolist(),
+            batch.job_class.tolist(),
+            batch.gpus.tolist(),
+            batch.duration_s.tolist(),
+            batch.patience_s.tolist(),
+            strict=True,
+        )
+        self._wait_for_next()
+
+    def _wait_for_next(self) -> None:
+        """Wait for the day's next arrival, or for the day's end after the last one."""
+        arrival = next(self._pending, None)
+        now = self.env.now
+        if arrival is None:
             # wait for the end of the window before drawing the next one
-            yield self.env.timeout(max(start - self.env.now, 0.0))
+            self._timeout(max(self._window_end_s - now, 0.0)).callbacks.append(self._window_ends)
+        else:
+            # wait for the next job's submission (the timeout carries the job)
+            self._timeout(arrival[0] - now, arrival).callbacks.append(self._arrival)
+
+    def _arrival(self, event: simpy.Event) -> None:
+        _, job_class, gpus, duration_s, patience_s = event._value  # the job it carries
+        self._submit(job_class, gpus, duration_s, patience_s)
+        self._wait_for_next()
+
+    def _window_ends(self, _: simpy.Event) -> None:
+        if self._window_end_s < self.horizon_s:
+            self._open_window(self._window_end_s)
 
     def start(self) -> None:
         """Start the arrival and maintenance processes."""

@@ -5,7 +5,8 @@ are powered (the power/cooling policy and outages set the cap). Jobs up to a nod
 nodes (best fit); larger jobs are gang jobs on whole idle nodes. Reserved work runs before
 on-demand work, FIFO within a class. When the head of the queue cannot start it gets a
 reservation at its shadow time, and a later job may jump ahead only if it cannot delay that
-start (EASY backfill).
+start (EASY backfill). Running jobs progress at the cluster's speed (1 = full clock; less when
+the GPUs are throttled), so a job's wall run time is its remaining work divided by the speed.
 
 The core is pure and deterministic: it never sleeps or schedules. Every call takes the current
 time ``now_s`` and returns what happened (placements started, jobs preempted); a SimPy process
@@ -19,13 +20,26 @@ import math
 from bisect import bisect_left, insort
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 QueueKey = tuple[int, float, int]  # (priority, submit_s, job_id): the queue order
 
+_heappop, _heappush = heapq.heappop, heapq.heappush
+_tuple_new = tuple.__new__
 
-@dataclass(frozen=True, slots=True)
-class Job:
-    """A job as the scheduler sees it; immutable, so a requeue is a ``dataclasses.replace``.
+
+class _JobFields(NamedTuple):
+    job_id: int
+    gpus: int
+    duration_s: float
+    priority: int = 1
+    submit_s: float = 0.0
+
+
+class Job(_JobFields):
+    """A job as the scheduler sees it; an immutable named tuple, checked when it is made.
+
+    A requeue with less work left is ``job._replace(duration_s=...)``.
 
     Attributes
     ----------
@@ -35,28 +49,32 @@ class Job:
         GPUs requested (>= 1). Up to ``gpus_per_node`` the job runs on one node, which it may
         share; more makes it a gang job on ``ceil(gpus / gpus_per_node)`` whole idle nodes.
     duration_s : float
-        Run time the job still needs (s, >= 0); backfill treats it as exact.
+        Work the job still needs (s at full speed, >= 0); backfill treats it as exact. Its wall
+        run time is ``duration_s / speed``.
     priority : int
         0 = reserved-contract work, 1 = on-demand; lower runs first.
     submit_s : float
         Submission time (s); the FIFO order within a priority. A requeued job keeps it.
     """
 
-    job_id: int
-    gpus: int
-    duration_s: float
-    priority: int = 1
-    submit_s: float = 0.0
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        if self.gpus < 1:
-            raise ValueError(f"job {self.job_id}: gpus must be >= 1 (got {self.gpus})")
-        if not (math.isfinite(self.duration_s) and self.duration_s >= 0.0):
-            raise ValueError(
-                f"job {self.job_id}: duration_s must be finite and >= 0 (got {self.duration_s})"
-            )
-        if not math.isfinite(self.submit_s):
-            raise ValueError(f"job {self.job_id}: submit_s must be finite (got {self.submit_s})")
+    def __new__(
+        cls,
+        job_id: int,
+        gpus: int,
+        duration_s: float,
+        priority: int = 1,
+        submit_s: float = 0.0,
+    ) -> Job:
+        """Make a job; raise ValueError if its GPUs, work or submit time are invalid."""
+        if gpus < 1:
+            raise ValueError(f"job {job_id}: gpus must be >= 1 (got {gpus})")
+        if not 0.0 <= duration_s < math.inf:  # also rejects NaN
+            raise ValueError(f"job {job_id}: duration_s must be finite and >= 0 (got {duration_s})")
+        if not -math.inf < submit_s < math.inf:
+            raise ValueError(f"job {job_id}: submit_s must be finite (got {submit_s})")
+        return tuple.__new__(cls, (job_id, gpus, duration_s, priority, submit_s))
 
     @property
     def queue_key(self) -> QueueKey:
@@ -64,9 +82,8 @@ class Job:
         return (self.priority, self.submit_s, self.job_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where and when a job runs.
+class Placement(NamedTuple):
+    """Where and when a job runs (an immutable named tuple).
 
     Attributes
     ----------
@@ -79,7 +96,8 @@ class Placement:
     start_s : float
         Start time (s).
     end_s : float
-        ``start_s + duration_s``: when the job finishes if nothing interrupts it (s).
+        When the job finishes if nothing interrupts it and the speed stays as it is (s):
+        ``start_s + duration_s / speed`` at the start, moved by every speed change.
     """
 
     job_id: int
@@ -101,7 +119,7 @@ class Preempted:
     Attributes
     ----------
     job : Job
-        The job as it was started (``duration_s`` is the run time it needed then).
+        The job as it was started (``duration_s`` is the work it needed then).
     placement : Placement
         The run that was cut short (``start_s`` gives the time already run).
     """
@@ -126,30 +144,36 @@ class Reservation:
     shadow_s: float
 
 
-@dataclass(slots=True)
-class _Run:
-    """A running job: what it is, where it runs, and its start order (for preemption)."""
+class _Run(NamedTuple):
+    """A running job.
+
+    Its work left at ``anchor_s`` (its start, or the last speed change) is ``left_s``, so it
+    ends at ``anchor_s + left_s / speed``.
+    """
 
     job: Job
     placement: Placement
-    seq: int
+    anchor_s: float
+    left_s: float
 
 
 class _FreeLevels:
     """Powered nodes bucketed by free GPUs (0..gpus_per_node).
 
     Each bucket is a set (membership and size in O(1)) plus a min-heap of node ids with lazy
-    deletion, so the lowest-id node of a bucket costs O(log n) amortised, never a scan.
+    deletion, so the lowest-id node of a bucket costs O(log n) amortised, never a scan. Bucket
+    0 (full nodes) keeps no heap: nothing asks for its lowest id. The scheduler's hot path
+    moves nodes between buckets itself (``Scheduler._move``).
     """
 
     def __init__(self, gpus_per_node: int) -> None:
         self.members: list[set[int]] = [set() for _ in range(gpus_per_node + 1)]
-        self._heaps: list[list[int]] = [[] for _ in range(gpus_per_node + 1)]
+        self.heaps: list[list[int]] = [[] for _ in range(gpus_per_node + 1)]
 
     def fill(self, level: int, nodes: range) -> None:
         """Put ``nodes`` (ascending) into an empty bucket."""
         self.members[level] = set(nodes)
-        self._heaps[level] = list(nodes)  # ascending, hence a heap
+        self.heaps[level] = list(nodes)  # ascending, hence a heap
 
     def count(self, level: int) -> int:
         """Number of powered nodes with ``level`` free GPUs."""
@@ -157,25 +181,15 @@ class _FreeLevels:
 
     def add(self, node: int, level: int) -> None:
         """Put a node into a bucket."""
-        members, heap = self.members[level], self._heaps[level]
+        members, heap = self.members[level], self.heaps[level]
         members.add(node)
-        heapq.heappush(heap, node)
+        _heappush(heap, node)
         if len(heap) > 2 * len(members) + 32:
             heap[:] = sorted(members)  # drop stale entries; a sorted list is a heap
 
     def remove(self, node: int, level: int) -> None:
         """Take a node out of a bucket (its heap entry goes stale)."""
         self.members[level].remove(node)
-
-    def move(self, node: int, old: int, new: int) -> None:
-        """Move a node between buckets (``remove`` then ``add``, inlined: it is the hot path)."""
-        members = self.members
-        members[old].remove(node)
-        new_members, heap = members[new], self._heaps[new]
-        new_members.add(node)
-        heapq.heappush(heap, node)
-        if len(heap) > 2 * len(new_members) + 32:
-            heap[:] = sorted(new_members)  # drop stale entries; a sorted list is a heap
 
     def lowest(
         self, level: int, count: int = 1, reject: Callable[[int], bool] | None = None
@@ -184,33 +198,48 @@ class _FreeLevels:
 
         The nodes stay in the bucket. Cost is O((count + rejected + stale) log n).
         """
-        heap, members = self._heaps[level], self.members[level]
+        heap, members = self.heaps[level], self.members[level]
         if count == 1 and reject is None:
             while heap:
                 if heap[0] in members:
                     return [heap[0]]
-                heapq.heappop(heap)
+                _heappop(heap)
             return []
+        if count == 1:
+            held_back: list[int] = []
+            lowest: list[int] = []
+            while heap:
+                node = heap[0]
+                if node not in members:
+                    _heappop(heap)  # stale entry: drop it
+                elif reject is not None and reject(node):
+                    held_back.append(_heappop(heap))
+                else:
+                    lowest.append(node)
+                    break
+            for node in held_back:
+                _heappush(heap, node)
+            return lowest
         found: list[int] = []
         held: list[int] = []
         seen: set[int] = set()
         while heap and len(found) < count:
-            node = heapq.heappop(heap)
+            node = _heappop(heap)
             if node not in members or node in seen:
                 continue  # stale or duplicate entry: drop it
             seen.add(node)
             (held if reject is not None and reject(node) else found).append(node)
         for node in found + held:
-            heapq.heappush(heap, node)
+            _heappush(heap, node)
         return found
 
     def heap_nodes(self, level: int) -> set[int]:
         """Node ids in a bucket's heap, stale ones included (for invariant checks)."""
-        return set(self._heaps[level])
+        return set(self.heaps[level])
 
 
 class _Shadow:
-    """The head's reservation during one scheduling pass.
+    """The head's reservation, kept from pass to pass while it stays valid.
 
     A node is *good* if the head could use it at the shadow time: its projected free GPUs at
     that time are at least ``need`` (the head's GPUs for a shared-node head, a whole node for
@@ -219,11 +248,11 @@ class _Shadow:
     later differ from, their free GPUs now; any other node's projection is its free GPUs now.
     """
 
-    __slots__ = ("job_id", "shadow_s", "need", "required", "good", "projected", "_free")
+    __slots__ = ("head", "shadow_s", "need", "required", "good", "projected", "_free")
 
     def __init__(
         self,
-        job_id: int,
+        head: Job,
         shadow_s: float,
         need: int,
         required: int,
@@ -231,7 +260,7 @@ class _Shadow:
         projected: dict[int, int],
         free: list[int],
     ) -> None:
-        self.job_id = job_id
+        self.head = head
         self.shadow_s = shadow_s
         self.need = need
         self.required = required
@@ -243,6 +272,10 @@ class _Shadow:
     def tight(self) -> bool:
         """True if losing one good node would delay the head."""
         return self.good <= self.required
+
+    def at_shadow(self, node: int) -> int:
+        """Projected free GPUs of a node at the shadow time."""
+        return self.projected.get(node, self._free[node])
 
     def breaks(self, node: int, gpus: int) -> bool:
         """True if ``gpus`` held on ``node`` past the shadow time would make it not good."""
@@ -261,7 +294,7 @@ class _Shadow:
 
 
 class Scheduler:
-    """Priority-FIFO GPU scheduler with EASY backfill and a node cap.
+    """Priority-FIFO GPU scheduler with EASY backfill, a node cap and a speed.
 
     Parameters
     ----------
@@ -285,17 +318,20 @@ class Scheduler:
     until the cap rises; it keeps its place. The *head* is the first job that can fit.
 
     **Pass.** After every call: while the head fits now it starts. When it does not, its
-    reservation is computed: running jobs are released in end-time order (``start_s +
-    duration_s``, ties released together) until the head fits; that end time (or ``now_s``, if
-    later) is the shadow time. Then the ``backfill_depth`` queue positions after the head are
-    examined in order; each job that fits now starts if it ends by the shadow time, or else if
-    it is placed so
-    that the head still fits at the shadow time, counting the jobs started before it in the
-    pass ("extra" resources: for a gang head, whole nodes idle at the shadow time beyond the
-    ones it needs; for a shared-node head, GPUs left over on the nodes where it would fit). A
-    long job is steered away from nodes it would spoil, if any other node fits. Only the head
-    holds a reservation. With exact durations, no cap decrease and no arrival ahead of it, the
-    head starts no later than its shadow time.
+    reservation is computed: running jobs are released in end-time order (``end_s``, ties
+    released together) until the head fits; that end time (or ``now_s``, if later) is the
+    shadow time. Then the ``backfill_depth`` queue positions after the head are examined in
+    order; each job that fits now starts if it ends by the shadow time, or else if it is
+    placed so that the head still fits at the shadow time, counting the jobs started before it
+    in the pass ("extra" resources: for a gang head, whole nodes idle at the shadow time beyond
+    the ones it needs; for a shared-node head, GPUs left over on the nodes where it would
+    fit). A long job is steered away from nodes it would spoil, if any other node fits. Only
+    the head holds a reservation. With exact durations, no cap decrease, no speed change and
+    no arrival ahead of it, the head starts no later than its shadow time.
+
+    **Speed.** Running jobs progress at ``speed`` work-seconds per second (GPU throttling); a
+    job started at ``t`` with ``duration_s`` of work ends at ``t + duration_s / speed``. A
+    speed change moves the end of every running job (``set_speed``).
 
     **Node cap.** ``node_cap`` is the number of powered nodes; jobs run only on powered nodes.
     Raising the cap powers on the lowest-id unpowered nodes. Lowering it powers off nodes: idle
@@ -303,19 +339,22 @@ class Scheduler:
     more preemptable the larger its priority number and, within a priority, the later it
     started (in start order), and a node is as preemptable as the least preemptable job on it
     (its jobs all go: jobs cannot migrate). Every job on a shed node is preempted, most
-    preemptable first;
-    nodes of a preempted gang job that become idle are powered off first, before any further
-    node is shed. Which nodes are powered is thus chosen by the jobs on them, not by node id:
-    nodes are identical, and an id-based cut would kill reserved work on high ids while
-    on-demand work on low ids runs on.
+    preemptable first; nodes of a preempted gang job that become idle are powered off first,
+    before any further node is shed. Which nodes are powered is thus chosen by the jobs on
+    them, not by node id: nodes are identical, and an id-based cut would kill reserved work on
+    high ids while on-demand work on low ids runs on.
 
     **Cost.** Nothing scans the idle nodes. Finding a best-fit node or k idle nodes costs
-    O(gpus_per_node + k log n). A pass walks the queue up to the head (past any jobs too big
-    for the cap), then at most ``backfill_depth`` positions, O(1) for a job that cannot fit
-    and O(gpus_per_node) otherwise; the reservation, computed only if some job fits, costs
-    O(running jobs that end before the head fits). Queue and end-time indexes are sorted
+    O(gpus_per_node + k log n). A submission to an empty queue starts the job (or queues it)
+    without a pass. A pass walks the queue up to the head (past any jobs too big for the cap),
+    then at most ``backfill_depth`` positions, O(1) for a job that cannot fit and
+    O(gpus_per_node) otherwise. The reservation is computed only once some job behind a
+    blocked head fits, in O(running jobs that end before the head fits), and is then kept
+    for later passes: starts behind the head update it, a job that ends by the shadow time
+    leaves it as it is, and anything else (the head starts or leaves, a job ending after the
+    shadow time stops, a cap or speed change) drops it. Queue and end-time indexes are sorted
     lists (a memmove per insert or removal). Cap changes cost O(nodes switched log n), plus
-    O(running jobs log) when busy nodes must be shed.
+    O(running jobs log) when busy nodes must be shed; a speed change costs O(running jobs log).
     """
 
     def __init__(self, node_count: int, gpus_per_node: int, backfill_depth: int = 100) -> None:
@@ -334,15 +373,15 @@ class Scheduler:
         self._levels = _FreeLevels(gpus_per_node)
         self._levels.fill(gpus_per_node, range(node_count))
         self._unpowered: list[int] = []  # min-heap, exactly the unpowered nodes
-        self._jobs_on: dict[int, set[int]] = {}  # busy node -> ids of its jobs
-        self._running: dict[int, _Run] = {}
+        self._running: dict[int, _Run] = {}  # in start order
         # (end_s, job_id, nodes, gpus_per_node_used), sorted by (end_s, job_id), which is
         # unique; the placement rides along so the reservation walk needs no lookups
         self._by_end: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
         self._queue: list[QueueKey] = []  # sorted
         self._queued: dict[int, Job] = {}
         self._busy_gpus = 0
-        self._seq = 0
+        self._speed = 1.0
+        self._shadow_kept: _Shadow | None = None  # a still-valid reservation, see _kept_shadow
         self._now_s = -math.inf
 
     # ---- calls -------------------------------------------------------------------------
@@ -368,19 +407,45 @@ class Scheduler:
             If the job needs more nodes than are installed, its id is already queued or
             running, it was submitted in the future, or time went backwards.
         """
-        self._tick(now_s)
-        self._enqueue(job, now_s)
-        return self._schedule(now_s)
+        if not now_s >= self._now_s:  # also rejects NaN
+            raise ValueError(f"time went backwards: {now_s} after {self._now_s}")
+        self._now_s = now_s
+        job_id, gpus = job.job_id, job.gpus
+        g = self._g
+        if (
+            (gpus > g and -(-gpus // g) > self._node_count)
+            or job_id in self._queued
+            or job_id in self._running
+            or job.submit_s > now_s
+        ):
+            self._check_new(job, now_s)  # raises, with the reason
+        if self._queue:
+            insort(self._queue, job.queue_key)
+            self._queued[job.job_id] = job
+            return self._schedule(now_s)
+        # Nothing waits, so the pass would only try the new job: it starts if it fits;
+        # otherwise it is the blocked head with nobody behind it to backfill.
+        if gpus <= g:
+            node = self._best_fit(gpus)
+            if node is not None:
+                self._shadow_kept = None
+                return [self._start(job, (node,), (gpus,), now_s)]
+        elif -(-gpus // g) <= self._cap:
+            fit = self._fit_now(job)
+            if fit is not None:
+                self._shadow_kept = None
+                return [self._start(job, fit[0], fit[1], now_s)]
+        self._queue.append(job.queue_key)
+        self._queued[job_id] = job
+        return []
 
     def requeue(self, job: Job, now_s: float) -> list[Placement]:
         """Queue a preempted job again; it keeps its ``submit_s``, hence its FIFO place.
 
-        The caller sets ``duration_s`` to the run time still needed (work since the last
+        The caller sets ``duration_s`` to the work still needed (work since the last
         checkpoint is lost). Same contract as :meth:`submit`.
         """
-        self._tick(now_s)
-        self._enqueue(job, now_s)
-        return self._schedule(now_s)
+        return self.submit(job, now_s)
 
     def finish(self, job_id: int, now_s: float) -> list[Placement]:
         """A running job ends (normally at its ``end_s``; earlier is allowed): free its GPUs.
@@ -396,11 +461,10 @@ class Scheduler:
             If the job is not running.
         """
         self._tick(now_s)
-        run = self._running.get(job_id)
-        if run is None:
+        if job_id not in self._running:
             raise KeyError(f"job {job_id} is not running")
-        self._release(run)
-        return self._schedule(now_s)
+        self._release(job_id)
+        return self._schedule(now_s) if self._queue else []
 
     def withdraw(self, job_id: int, now_s: float) -> tuple[Job | None, list[Placement]]:
         """A queued job leaves the queue (its customer gave up waiting).
@@ -416,6 +480,8 @@ class Scheduler:
         if job is None:
             return None, []
         del self._queue[bisect_left(self._queue, job.queue_key)]
+        if self._shadow_kept is not None and self._shadow_kept.head is job:
+            self._shadow_kept = None
         return job, self._schedule(now_s)
 
     def set_node_cap(
@@ -433,10 +499,10 @@ class Scheduler:
         now_s : float
             Current time (s).
         requeue : callable, optional
-            Given a preempted job, returns it as it should queue again (with the run time
-            still needed). The preempted jobs are queued before the pass that starts jobs,
-            so they keep their FIFO place against jobs already waiting. Without it, the
-            caller requeues them itself, after the jobs this call starts.
+            Given a preempted job, returns it as it should queue again (with the work still
+            needed). The preempted jobs are queued before the pass that starts jobs, so they
+            keep their FIFO place against jobs already waiting. Without it, the caller
+            requeues them itself, after the jobs this call starts.
 
         Returns
         -------
@@ -447,6 +513,7 @@ class Scheduler:
         self._tick(now_s)
         if not 0 <= cap <= self._node_count:
             raise ValueError(f"node cap must be in 0..{self._node_count} (got {cap})")
+        self._shadow_kept = None
         preempted: list[Preempted] = []
         if cap > self._cap:
             for _ in range(cap - self._cap):
@@ -463,6 +530,50 @@ class Scheduler:
             for stopped in preempted:
                 self._enqueue(requeue(stopped), now_s)
         return preempted, self._schedule(now_s)
+
+    def set_speed(self, speed: float, now_s: float) -> tuple[list[Placement], list[Placement]]:
+        """From now on running jobs progress at ``speed`` work-seconds per second.
+
+        Every running job keeps the work it has done and ends at ``now_s + work left /
+        speed``; jobs started later run at this speed too.
+
+        Parameters
+        ----------
+        speed : float
+            Work-seconds per second, ``0 < speed <= 1`` (1 = full clock).
+        now_s : float
+            Current time (s).
+
+        Returns
+        -------
+        tuple[list[Placement], list[Placement]]
+            The running jobs with their new end times, in start order, and the jobs started
+            by the pass that follows.
+
+        Raises
+        ------
+        ValueError
+            If ``speed`` is not in (0, 1], or time went backwards.
+        """
+        self._tick(now_s)
+        if not 0.0 < speed <= 1.0:  # also rejects NaN
+            raise ValueError(f"speed must be in (0, 1] (got {speed})")
+        old = self._speed
+        self._speed = speed
+        self._shadow_kept = None
+        moved: list[Placement] = []
+        by_end: list[tuple[float, int, tuple[int, ...], tuple[int, ...]]] = []
+        running = self._running
+        for job_id, run in running.items():
+            # a job due to end now, whose completion is not processed yet, has none left
+            left_s = max(run.left_s - (now_s - run.anchor_s) * old, 0.0)
+            placement = run.placement._replace(end_s=now_s + left_s / speed)
+            running[job_id] = _Run(run.job, placement, now_s, left_s)
+            by_end.append((placement.end_s, job_id, placement.nodes, placement.gpus_per_node_used))
+            moved.append(placement)
+        by_end.sort()
+        self._by_end = by_end
+        return moved, self._schedule(now_s)
 
     # ---- queries -----------------------------------------------------------------------
 
@@ -487,6 +598,11 @@ class Scheduler:
         return self._cap
 
     @property
+    def speed(self) -> float:
+        """Work-seconds per second of the running jobs (1 = full clock)."""
+        return self._speed
+
+    @property
     def busy_gpus(self) -> int:
         """GPUs allocated to running jobs (a gang job holds all GPUs of its nodes)."""
         return self._busy_gpus
@@ -494,7 +610,7 @@ class Scheduler:
     @property
     def busy_nodes(self) -> int:
         """Nodes running at least one job."""
-        return len(self._jobs_on)
+        return self._cap - self._levels.count(self._g)
 
     @property
     def queue_length(self) -> int:
@@ -510,6 +626,17 @@ class Scheduler:
         """The placement of a running job, or None."""
         run = self._running.get(job_id)
         return run.placement if run is not None else None
+
+    def work_left_s(self, job_id: int, now_s: float) -> float:
+        """Work a running job still needs at ``now_s`` (s at full speed).
+
+        Raises
+        ------
+        KeyError
+            If the job is not running.
+        """
+        run = self._running[job_id]
+        return run.left_s - (now_s - run.anchor_s) * self._speed
 
     def placements(self) -> list[Placement]:
         """Placements of all running jobs, in start order."""
@@ -547,8 +674,9 @@ class Scheduler:
         """True if the job fits the powered nodes once they are empty."""
         return self._nodes_needed(job.gpus) <= self._cap
 
-    def _enqueue(self, job: Job, now_s: float) -> None:
-        if self._nodes_needed(job.gpus) > self._node_count:
+    def _check_new(self, job: Job, now_s: float) -> None:
+        """Reject a job that can never run, is queued or running already, or is early."""
+        if job.gpus > self._g and -(-job.gpus // self._g) > self._node_count:
             raise ValueError(
                 f"job {job.job_id} needs {job.gpus} GPUs but the cluster has "
                 f"{self._node_count} nodes x {self._g} GPUs"
@@ -557,6 +685,9 @@ class Scheduler:
             raise ValueError(f"job {job.job_id} is already queued or running")
         if job.submit_s > now_s:
             raise ValueError(f"job {job.job_id} submitted at {job.submit_s} s, now is {now_s} s")
+
+    def _enqueue(self, job: Job, now_s: float) -> None:
+        self._check_new(job, now_s)
         insort(self._queue, job.queue_key)
         self._queued[job.job_id] = job
 
@@ -564,12 +695,17 @@ class Scheduler:
         """The fullest powered node with ``gpus`` free; with ``shadow``, one it cannot spoil."""
         levels = self._levels
         members = levels.members
-        for level in range(gpus, self._g + 1):
-            if not members[level]:
+        g = self._g
+        for level in range(gpus, g + 1):
+            bucket = members[level]
+            if not bucket:
                 continue
             if shadow is None:
-                return levels.lowest(level)[0]
-            if level == self._g:
+                heap = levels.heaps[level]
+                while heap[0] not in bucket:  # every member is in the heap: this stops
+                    _heappop(heap)  # a stale entry
+                return heap[0]
+            if level == g:
                 # Idle nodes are all spoilt, so skip them without a scan: for a gang head
                 # every idle node is good and any job makes it not whole; a blocked
                 # shared-node head means no node is idle.
@@ -581,33 +717,39 @@ class Scheduler:
 
     def _fit_now(self, job: Job) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """Nodes and GPUs per node the job would get now, or None."""
-        if job.gpus <= self._g:
-            node = self._best_fit(job.gpus)
-            return None if node is None else ((node,), (job.gpus,))
-        k = self._nodes_needed(job.gpus)
-        if self._levels.count(self._g) < k:
+        g = self._g
+        gpus = job.gpus
+        if gpus <= g:
+            node = self._best_fit(gpus)
+            return None if node is None else ((node,), (gpus,))
+        k = -(-gpus // g)
+        if len(self._levels.members[g]) < k:
             return None
-        return tuple(self._levels.lowest(self._g, k)), (self._g,) * k
+        return tuple(self._levels.lowest(g, k)), (g,) * k
 
     def _schedule(self, now_s: float) -> list[Placement]:
         """One pass: start heads while they fit, then backfill behind the blocked head."""
         started: list[Placement] = []
         queue, queued = self._queue, self._queued
+        g, cap = self._g, self._cap
         i = 0
         while i < len(queue):
             job = queued[queue[i][2]]
-            if not self._eligible(job):
-                i += 1
+            gpus = job.gpus
+            if gpus > g and -(-gpus // g) > cap:
+                i += 1  # too big for the powered nodes: passed over, keeps its place
                 continue
             fit = self._fit_now(job)
             if fit is None:
                 break
             del queue[i]
+            del queued[job.job_id]
+            self._shadow_kept = None  # the head starts
             started.append(self._start(job, fit[0], fit[1], now_s))
         else:
             return started  # no blocked head
-        if self._depth:
-            head = self._queued[queue[i][2]]
+        if self._depth and i + 1 < len(queue):
+            head = queued[queue[i][2]]
             self._backfill(head, queue[i + 1 : i + 1 + self._depth], now_s, started)
         return started
 
@@ -625,7 +767,8 @@ class Scheduler:
         levels = self._levels
         idle = levels.members[g]
         queued = self._queued
-        shadow: _Shadow | None = None  # computed only once some candidate fits
+        speed = self._speed
+        shadow: _Shadow | None = None  # needed only once some candidate fits
         max_free = self._max_free()
         # The pass only ever takes resources, so a long shared-node job refused for lack of a
         # harmless node means every later long one at least as large is refused too.
@@ -644,8 +787,8 @@ class Scheduler:
                 if len(idle) < k:
                     continue
             if shadow is None:
-                shadow = self._shadow(head, now_s)
-            past_shadow = now_s + job.duration_s > shadow.shadow_s
+                shadow = self._kept_shadow(head, now_s)
+            past_shadow = now_s + job.duration_s / speed > shadow.shadow_s
             nodes: tuple[int, ...]
             used: tuple[int, ...]
             if gpus <= g:
@@ -663,8 +806,24 @@ class Scheduler:
                 nodes, used = tuple(levels.lowest(g, k)), (g,) * k
             shadow.commit(nodes, used, past_shadow)
             del self._queue[bisect_left(self._queue, key)]
+            del queued[job.job_id]
             started.append(self._start(job, nodes, used, now_s))
             max_free = self._max_free()
+
+    def _kept_shadow(self, head: Job, now_s: float) -> _Shadow:
+        """The head's reservation: the one kept from an earlier pass if still valid.
+
+        A kept reservation stays exact while nothing but these happen: jobs start behind the
+        head (each ``commit`` to it), and jobs end by its shadow time (their GPUs were already
+        counted free at that time, and every node they ran on is pinned in ``projected``).
+        Everything else drops it: see ``_release``, ``_schedule``, ``withdraw``,
+        ``set_node_cap`` and ``set_speed``. ``check_invariants`` compares it with a fresh one.
+        """
+        kept = self._shadow_kept
+        if kept is not None and kept.head is head and kept.shadow_s >= now_s:
+            return kept
+        kept = self._shadow_kept = self._shadow(head, now_s)
+        return kept
 
     def _shadow(self, head: Job, now_s: float) -> _Shadow:
         """The head's reservation: release running jobs by end time until it fits."""
@@ -690,71 +849,108 @@ class Scheduler:
                 shadow_s = max(end_s, now_s)
         if shadow_s is None:
             raise AssertionError(f"head job {head.job_id} cannot fit the powered nodes")
-        return _Shadow(head.job_id, shadow_s, need, required, good, projected, free)
+        return _Shadow(head, shadow_s, need, required, good, projected, free)
 
     def _start(
         self, job: Job, nodes: tuple[int, ...], used: tuple[int, ...], now_s: float
     ) -> Placement:
-        """Allocate; the caller has taken the job out of the queue list."""
+        """Allocate; the caller has taken the job out of the queue, if it was queued."""
         job_id = job.job_id
-        del self._queued[job_id]
-        free_now, move, jobs_on = self._free, self._levels.move, self._jobs_on
-        for node, gpus in zip(nodes, used, strict=True):
-            free = free_now[node]
-            move(node, free, free - gpus)
-            free_now[node] = free - gpus
-            holders = jobs_on.get(node)
-            if holders is None:
-                jobs_on[node] = {job_id}
-            else:
-                holders.add(job_id)
-        placement = Placement(job_id, nodes, used, now_s, now_s + job.duration_s)
-        self._seq += 1
-        self._running[job_id] = _Run(job, placement, self._seq)
-        insort(self._by_end, (placement.end_s, job_id, nodes, used))
-        self._busy_gpus += sum(used)
+        if len(nodes) == 1:
+            self._move(nodes[0], -used[0])
+        else:  # a gang job takes whole idle nodes
+            self._switch_whole(nodes, busy=True)
+        duration_s = job.duration_s
+        end_s = now_s + duration_s / self._speed
+        # tuple.__new__ skips the named tuples' Python-level __new__: this is the hot path
+        placement = _tuple_new(Placement, (job_id, nodes, used, now_s, end_s))
+        self._running[job_id] = _tuple_new(_Run, (job, placement, now_s, duration_s))
+        insort(self._by_end, (end_s, job_id, nodes, used))
         return placement
 
-    def _release(self, run: _Run) -> None:
-        placement = run.placement
-        job_id, used = placement.job_id, placement.gpus_per_node_used
-        free_now, move, jobs_on = self._free, self._levels.move, self._jobs_on
-        for node, gpus in zip(placement.nodes, used, strict=True):
-            free = free_now[node]
-            move(node, free, free + gpus)
-            free_now[node] = free + gpus
-            jobs = jobs_on[node]
-            jobs.remove(job_id)
-            if not jobs:
-                del jobs_on[node]
-        del self._running[job_id]
+    def _release(self, job_id: int) -> _Run:
+        """Free a running job's GPUs; drop the kept reservation if they mattered to it."""
+        run = self._running.pop(job_id)
+        _, nodes, used, _, end_s = run.placement
+        if len(nodes) == 1:
+            self._move(nodes[0], used[0])
+        else:  # a gang job leaves whole idle nodes
+            self._switch_whole(nodes, busy=False)
         by_end = self._by_end
         # (end_s, job_id) sorts just before its own entry and after every earlier one
-        del by_end[bisect_left(by_end, (placement.end_s, job_id))]
-        self._busy_gpus -= sum(used)
+        del by_end[bisect_left(by_end, (end_s, job_id))]
+        kept = self._shadow_kept
+        if kept is not None and end_s > kept.shadow_s:
+            self._shadow_kept = None  # its GPUs were not counted free at the shadow time
+        return run
 
-    def _preempt_rank(self, job_id: int) -> tuple[int, int]:
-        """Larger = preempted first: larger priority number, then later start."""
-        run = self._running[job_id]
-        return (run.job.priority, run.seq)
+    def _move(self, node: int, gpus: int) -> None:
+        """``gpus`` more free GPUs (fewer if negative) on a node: move it between buckets."""
+        free = self._free[node]
+        after = free + gpus
+        levels = self._levels
+        levels.members[free].remove(node)
+        bucket = levels.members[after]
+        bucket.add(node)
+        if after:  # bucket 0 keeps no heap
+            heap = levels.heaps[after]
+            _heappush(heap, node)
+            if len(heap) > 2 * len(bucket) + 32:
+                heap[:] = sorted(bucket)  # drop stale entries; a sorted list is a heap
+        self._free[node] = after
+        self._busy_gpus -= gpus
+
+    def _switch_whole(self, nodes: tuple[int, ...], busy: bool) -> None:
+        """Whole nodes become fully busy (from idle) or idle (from fully busy), as one batch."""
+        g = self._g
+        levels = self._levels
+        free_now = self._free
+        if busy:
+            levels.members[g].difference_update(nodes)
+            levels.members[0].update(nodes)  # bucket 0 keeps no heap
+            for node in nodes:
+                free_now[node] = 0
+            self._busy_gpus += g * len(nodes)
+            return
+        levels.members[0].difference_update(nodes)
+        bucket, heap = levels.members[g], levels.heaps[g]
+        bucket.update(nodes)
+        for node in nodes:
+            _heappush(heap, node)
+            free_now[node] = g
+        if len(heap) > 2 * len(bucket) + 32:
+            heap[:] = sorted(bucket)  # drop stale entries; a sorted list is a heap
+        self._busy_gpus -= g * len(nodes)
 
     def _shed_busy(self, excess: int, preempted: list[Preempted]) -> None:
         """Power off ``excess`` busy nodes, preempting all their jobs (rule in class notes)."""
+        # larger = preempted first: larger priority number, then later start
+        rank = {
+            job_id: (run.job.priority, seq)
+            for seq, (job_id, run) in enumerate(self._running.items())
+        }
+        jobs_on: dict[int, set[int]] = {}
+        for job_id, run in self._running.items():
+            for node in run.placement.nodes:
+                jobs_on.setdefault(node, set()).add(job_id)
         ranked = sorted(
-            self._jobs_on,
-            key=lambda node: (min(map(self._preempt_rank, self._jobs_on[node])), node),
+            jobs_on,
+            key=lambda node: (min(rank[job_id] for job_id in jobs_on[node]), node),
             reverse=True,
         )
         for node in ranked:
             if excess == 0:
                 return
-            if node not in self._jobs_on:
+            if node not in jobs_on:
                 continue  # emptied, and powered off, with a gang job shed before
-            for job_id in sorted(self._jobs_on[node], key=self._preempt_rank, reverse=True):
-                run = self._running[job_id]
-                self._release(run)
+            for job_id in sorted(jobs_on[node], key=rank.__getitem__, reverse=True):
+                run = self._release(job_id)
                 preempted.append(Preempted(run.job, run.placement))
                 for freed in run.placement.nodes:
+                    holders = jobs_on[freed]
+                    holders.discard(job_id)
+                    if not holders:
+                        del jobs_on[freed]
                     if excess and self._free[freed] == self._g:
                         self._power_off(freed)
                         excess -= 1
@@ -780,7 +976,8 @@ class Scheduler:
         AssertionError
             If any GPU is double-booked, a node's free and used GPUs do not add up to
             ``gpus_per_node``, a job runs on an unpowered node, more nodes are busy or powered
-            than the cap, the bookkeeping indexes disagree, or a head that fits is waiting.
+            than the cap, the bookkeeping indexes disagree, a head that fits is waiting, or
+            the kept reservation differs from a fresh one.
         """
 
         def require(ok: bool, message: str) -> None:
@@ -789,7 +986,6 @@ class Scheduler:
 
         g, n = self._g, self._node_count
         used = [0] * n
-        holders: dict[int, set[int]] = {}
         for job_id, run in self._running.items():
             p = run.placement
             require(p.job_id == job_id == run.job.job_id, f"job {job_id}: id mismatch")
@@ -800,25 +996,23 @@ class Scheduler:
             else:
                 k = self._nodes_needed(run.job.gpus)
                 require(p.gpus_per_node_used == (g,) * k, f"gang job {job_id}: not whole nodes")
-            require(p.end_s == p.start_s + run.job.duration_s, f"job {job_id}: end time")
+            require(p.end_s == run.anchor_s + run.left_s / self._speed, f"job {job_id}: end")
+            require(p.start_s <= run.anchor_s, f"job {job_id}: anchored before its start")
             for node, gpus in zip(p.nodes, p.gpus_per_node_used, strict=True):
                 require(0 <= node < n, f"job {job_id}: node {node} does not exist")
                 require(bool(self._powered[node]), f"job {job_id} runs on unpowered node {node}")
                 used[node] += gpus
-                holders.setdefault(node, set()).add(job_id)
             require(job_id not in self._queued, f"job {job_id} both queued and running")
         for node in range(n):
             free = self._free[node]
             require(used[node] <= g, f"node {node}: {used[node]} GPUs booked of {g}")
             require(free + used[node] == g, f"node {node}: free {free} + used {used[node]} != {g}")
-            require(
-                self._jobs_on.get(node, set()) == holders.get(node, set()),
-                f"node {node}: job index disagrees",
-            )
             in_levels = [lv for lv in range(g + 1) if node in self._levels.members[lv]]
             if self._powered[node]:
                 require(in_levels == [free], f"node {node}: in buckets {in_levels}, free {free}")
-                require(node in self._levels.heap_nodes(free), f"node {node}: not in heap")
+                require(
+                    free == 0 or node in self._levels.heap_nodes(free), f"node {node}: not in heap"
+                )
             else:
                 require(not in_levels and free == g, f"unpowered node {node} is in use")
         require(sum(self._powered) == self._cap, "powered nodes != cap")
@@ -826,7 +1020,8 @@ class Scheduler:
             sorted(self._unpowered) == [i for i in range(n) if not self._powered[i]],
             "unpowered heap disagrees",
         )
-        require(len(self._jobs_on) <= self._cap, "more busy nodes than the cap")
+        require(self.busy_nodes == sum(1 for u in used if u), "busy node count disagrees")
+        require(self.busy_nodes <= self._cap, "more busy nodes than the cap")
         total = sum(used)
         require(self._busy_gpus == total, f"busy_gpus {self._busy_gpus} != {total}")
         require(total <= min(self.installed_gpus, self._cap * g), "more GPUs busy than allowed")
@@ -844,3 +1039,15 @@ class Scheduler:
         )
         head = next((job for job in self.queued() if self._eligible(job)), None)
         require(head is None or self._fit_now(head) is None, "the head fits but waits")
+        kept = self._shadow_kept
+        if kept is not None and kept.shadow_s >= self._now_s and self._eligible(kept.head):
+            fresh = self._shadow(kept.head, self._now_s)
+            require(
+                (kept.shadow_s, kept.good) == (fresh.shadow_s, fresh.good)
+                and all(
+                    kept.at_shadow(node) == fresh.at_shadow(node)
+                    for node in range(n)
+                    if self._powered[node]
+                ),
+                f"kept reservation of job {kept.head.job_id} is stale",
+            )

@@ -1,16 +1,18 @@
 """GPU scheduler core under random job mixes, time, withdrawals and node-cap changes.
 
 A driver replays random operations (submit; advance time, finishing jobs in end-time order at
-their end times; withdraw; cap down or up, requeueing preempted jobs with the work left) and
-after every scheduler call checks it against brute-force references built only from its
-public state: invariants, head-fits-starts, the shadow time, that no backfill candidate was
-wrongly left waiting, and that every head starts by its shadow time unless a cap change or an
-arrival ahead of it intervened.
+their end times; withdraw; cap down or up, requeueing preempted jobs with the work left; a new
+speed, which moves every running job's end) and after every scheduler call checks it against
+brute-force references built only from its public state: invariants, head-fits-starts, the
+shadow time, that no backfill candidate was wrongly left waiting, and that every head starts
+by its shadow time unless a cap or speed change or an arrival ahead of it intervened.
+``check_invariants`` also compares the reservation the scheduler keeps between passes with a
+fresh one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from hypothesis import given, settings
@@ -47,8 +49,9 @@ def cases(draw: st.DrawFn) -> Case:
     advance = st.tuples(st.just("advance"), st.integers(0, 8).map(float) | durations)
     withdraw = st.tuples(st.just("withdraw"), st.integers(0, 100))
     cap = st.tuples(st.just("cap"), st.integers(0, nodes), st.booleans())
+    speed = st.tuples(st.just("speed"), st.sampled_from([0.25, 0.5, 0.8, 1.0]))
     # mostly arrivals, so queues build up and backfill has candidates
-    op = st.one_of(*[submit] * 6, advance, advance, advance, withdraw, cap)
+    op = st.one_of(*[submit] * 6, advance, advance, advance, withdraw, cap, speed)
     ops = draw(st.lists(op, min_size=20, max_size=80))
     return Case(nodes, gpn, depth, ops)
 
@@ -70,8 +73,10 @@ def dense_cases(draw: st.DrawFn) -> Case:
             ops.append(("submit", gpus, float(rng.integers(1, 40)), int(rng.integers(0, 2))))
         elif u < 0.9:
             ops.append(("advance", float(rng.exponential(2.0))))
-        elif u < 0.95:
+        elif u < 0.94:
             ops.append(("withdraw", int(rng.integers(0, 100))))
+        elif u < 0.96:
+            ops.append(("speed", float(rng.choice([0.5, 0.8, 1.0]))))
         else:
             ops.append(("cap", int(rng.integers(nodes // 2, nodes + 1)), bool(rng.random() < 0.8)))
     return Case(nodes, gpn, depth, ops)
@@ -217,7 +222,21 @@ class Driver:
                 continue
             # work since the last checkpoint (up to 3 s here) is lost
             left_s = max(p.end_s - self.now, 0.0) + min(self.now - p.start_s, 3.0)
-            self.enqueue(replace(job, duration_s=left_s), self.s.requeue)
+            self.enqueue(job._replace(duration_s=left_s), self.s.requeue)
+
+    def speed(self, factor: float) -> None:
+        self.promises.clear()  # running jobs end at other times: every reservation moves
+        before = {p.job_id: p for p in self.s.placements()}
+        work_left = {i: (p.end_s - self.now) * self.s.speed for i, p in before.items()}
+        moved, started = self.s.set_speed(factor, self.now)
+        assert self.s.speed == factor
+        assert [p.job_id for p in moved] == list(before)  # every running job, in start order
+        for p in moved:
+            assert p._replace(end_s=0.0) == before[p.job_id]._replace(end_s=0.0)
+            expected = self.now + max(work_left[p.job_id], 0.0) / factor
+            assert abs(p.end_s - expected) <= 1e-9 * max(1.0, abs(expected))
+            self.placed[p.job_id] = p
+        self.after(started, ("speed", factor))
 
     # checks
 
@@ -259,7 +278,8 @@ class Driver:
         for job in examined:
             if not fits(job, free, gpn):
                 continue
-            assert self.now + job.duration_s > shadow_s, f"short job {job.job_id} left waiting"
+            ends_s = self.now + job.duration_s / s.speed
+            assert ends_s > shadow_s, f"short job {job.job_id} left waiting"
             assert not could_start_without_delaying(s, job, head, shadow_s), (
                 f"job {job.job_id} could run on extra resources but waits"
             )

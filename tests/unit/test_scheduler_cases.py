@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from sim.model.scheduler import Job, Placement, Reservation, Scheduler
@@ -158,7 +156,7 @@ def test_requeued_job_keeps_its_fifo_place() -> None:
     s.submit(Job(2, 8, 10.0, submit_s=5.0), 5.0)
     (victim,), _ = s.set_node_cap(0, 10.0)
     assert victim.placement.start_s == 0.0
-    s.requeue(replace(victim.job, duration_s=60.0), 10.0)
+    s.requeue(victim.job._replace(duration_s=60.0), 10.0)
     assert [j.job_id for j in s.queued()] == [1, 2]
     _, started = s.set_node_cap(1, 20.0)  # cap increase starts queued jobs
     assert started_ids(started) == [1] and started[0].end_s == 80.0
