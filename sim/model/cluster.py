@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Generator
 from dataclasses import dataclass, field
 
 import numpy as np
 import simpy
 
 from sim.model.scheduler import Job, Placement, Preempted, Scheduler
-from sim.model.steps import StepSeries, from_changes, total
+from sim.model.steps import StepSeries, from_changes, product, total
 from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
@@ -282,7 +281,8 @@ class GpuCluster:
 
         GPU clock throttling: every running job keeps the work it has done and its
         completion moves to ``now + work left / factor``; jobs started later run at this
-        speed too. Allocated GPUs (and so power) do not change; billing and checkpoints count
+        speed too. Allocated GPUs do not change (their load power scales with the speed, see
+        :meth:`power_kw`); billing and checkpoints count
         work, so a throttled hall earns less per wall hour. A tripped hall is not a speed of
         0 but a node cap of 0 (:meth:`set_node_cap`). Costs O(running jobs).
 
@@ -329,14 +329,6 @@ class GpuCluster:
         self._queue_change(now, +1)
         return Job(record.job_id, record.gpus, record.remaining_s, record.priority, record.submit_s)
 
-    def follow_cap_schedule(self, start_unix_s: float) -> Generator[simpy.Event, None, None]:
-        """SimPy process: apply the group's planned node-cap changes."""
-        for change in self.spec.node_cap_schedule:
-            delay = change.from_utc.timestamp() - start_unix_s - self.env.now
-            # wait for the planned change
-            yield self.env.timeout(max(delay, 0.0))
-            self.set_node_cap(change.nodes)
-
     def _derived(self, name: str, sizes: tuple[int, ...]) -> StepSeries | None:
         """A series derived earlier from a log of these sizes, if any (the log only grows)."""
         cached = self._series.get(name)
@@ -380,17 +372,24 @@ class GpuCluster:
         return self._keep("queue", sizes, series)
 
     def power_kw(self) -> StepSeries:
-        """Wall power: powered nodes at idle plus each busy GPU's share of the load (kW)."""
+        """Wall power: powered nodes at idle plus each busy GPU's share of the load (kW).
+
+        A GPU slowed by heat draws its load share times its clock speed (the power drop is
+        what throttling is for); the thermal model takes the same factor.
+        """
         log = self.log
-        sizes = (len(log.busy_t), len(log.cap_t))
+        sizes = (len(log.busy_t), len(log.cap_t), len(log.speed_t))
         cached = self._derived("power", sizes)
         if cached is not None:
             return cached
         node = self.node
         per_busy_gpu = (node.peak_power_w - node.idle_power_w) / node.gpus_per_node
+        busy = self.busy_gpus()
+        if len(log.speed_t) > 1:
+            busy = product(busy, self.speed())
         series = total(
             self.nodes_powered().scaled(node.idle_power_w / 1_000.0),
-            self.busy_gpus().scaled(per_busy_gpu / 1_000.0),
+            busy.scaled(per_busy_gpu / 1_000.0),
         )
         return self._keep("power", sizes, series)
 

@@ -163,12 +163,12 @@ class AiHosting:
             self._open_window(self._window_end_s)
 
     def start(self) -> None:
-        """Start the arrival and maintenance processes."""
+        """Start the arrival process.
+
+        Node caps, planned ones included, come from the site's control loop.
+        """
         if self.classes or self._trace is not None:
             self.env.process(self.arrive())
-        for cluster in self.clusters:
-            if cluster.spec.node_cap_schedule:
-                self.env.process(cluster.follow_cap_schedule(self.start_unix_s))
 
     def close(self, events: EventLog) -> None:
         """Book what is still running at the horizon, and the contracts' SLA periods."""

@@ -50,7 +50,8 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "gpu_hours_sold": "On-demand GPU-hours billed plus reserved GPU-hours contracted.",
     "gpu_power_kw": "Wall power of the powered GPU nodes, mean (kW).",
     "gpu_energy_kwh": "Energy used by the GPU nodes (kWh).",
-    "ai_on_demand_revenue_usd": "On-demand revenue: GPU-hours run and kept × price (USD).",
+    "ai_on_demand_revenue_usd": "On-demand revenue: GPU-hours of work kept × price (USD); a "
+    "GPU slowed by heat delivers less work per hour.",
     "ai_reserved_revenue_usd": "Reserved-contract revenue, take-or-pay (USD).",
     "sla_penalty_usd": "SLA penalties, booked at the end of each SLA period (USD).",
     "ai_revenue_usd": "ai_on_demand_revenue_usd + ai_reserved_revenue_usd (USD).",
@@ -201,10 +202,12 @@ JOB_COLUMNS: dict[str, str] = {
     "nodes": "Nodes used: 1 for jobs that fit a node, else whole nodes.",
     "wait_s": "Submit to first start, or to abandonment or the end of the run (s).",
     "run_s": "Time run, including work later lost to preemption (s).",
-    "lost_work_s": "Run time lost to preemptions (since the last checkpoint) (s).",
+    "lost_work_s": "Work lost to preemptions (since the last checkpoint), in seconds at full "
+    "clock (s).",
     "preemptions": "Times the job was preempted.",
     "status": "completed, abandoned, running or queued (at the end of the run).",
-    "revenue_usd": "On-demand revenue: allocated GPUs × kept run hours × price (USD).",
+    "revenue_usd": "On-demand revenue: allocated GPUs × hours of work kept (at full clock) × "
+    "price (USD).",
 }
 
 GROUP_COLUMNS: dict[str, str] = {

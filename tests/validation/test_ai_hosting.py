@@ -65,6 +65,7 @@ def one_job_scenario(tmp_path: Path, checkpoint_s: float | None, **ai: object):
         job_class["checkpoint_interval_s"] = checkpoint_s
     return make_scenario(
         end_utc="2024-01-02T00:00:00Z",
+        site={"policy": {"ramp_s": 0}},  # the node is back at once when the cap lifts
         mining={"groups": []},
         ai={
             "groups": [

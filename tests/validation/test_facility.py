@@ -280,3 +280,8 @@ def test_a_hot_liquid_cooled_gpu_hall_slows_every_job_by_the_throttle_factor(
     np.testing.assert_allclose(done["run_s"], 7_200 / f, rtol=1e-9)
     # customers pay for work: 8 GPUs × 2 h × $2 per job, however long it took
     np.testing.assert_allclose(done["revenue_usd"], 8 * 2 * 2.0, rtol=1e-9)
+    # a busy GPU draws its load share × the clock speed; idle power is unchanged
+    ts = result.timeseries
+    share_kw = (8 * 700 + 4_600 - 3_060) / 8 / 1_000
+    expected = 16 * 3.060 + ts["gpus_busy"] * share_kw * f
+    np.testing.assert_allclose(ts["gpu_power_kw"], expected, rtol=1e-9)
