@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import simpy
+from simpy.core import BoundClass
 
 from sim.model.ambient import ambient_steps
 from sim.model.control import SiteControl
@@ -33,6 +34,10 @@ class CountingEnvironment(simpy.Environment):
     def __init__(self) -> None:
         super().__init__()
         self.events_processed = 0
+        # SimPy binds env.timeout, env.event, … early only for its own class's attributes
+        for name, attribute in vars(simpy.Environment).items():
+            if isinstance(attribute, BoundClass):
+                setattr(self, name, getattr(self, name))
 
     def step(self) -> None:
         """Process the next event and count it."""
