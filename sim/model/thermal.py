@@ -102,6 +102,8 @@ class HallThermal:
         self.factors = [1.0] * classes
         self.tripped = [False] * classes
         self._slowed: set[int] = set()  # classes throttled or tripped
+        empty = np.zeros(0, dtype=int)
+        self._flags = (empty, empty, empty)  # this batch's hot, trip-prone and odd ticks
         self._throttle = [float(x) for x in limits.throttle_c]
         self._shutdown = [float(x) for x in limits.shutdown_c]
         self._throttle_min = min(self._throttle, default=math.inf)
@@ -141,6 +143,11 @@ class HallThermal:
         full_heat = heat_kw.sum(axis=1)
         rise = self.limits.load_rise_c * _load_factor(full_heat, capacity_kw)
         full_target = supply_c + rise
+        self._flags = (
+            np.flatnonzero(full_target > self._throttle_min),
+            np.flatnonzero(full_target >= self._shutdown_min),
+            np.flatnonzero(durations != durations[0]),
+        )
         k = 0
         rows: list[list[float]] | None = None  # plain floats for the Python steps
         while k < n:
@@ -153,9 +160,11 @@ class HallThermal:
                 ticks, steps = ticks_s.tolist(), durations.tolist()
                 supplies, capacities = supply_c.tolist(), capacity_kw.tolist()
             if len(self.factors) == 1:
-                k = self._throttled(k, ticks, steps, supplies, capacities, rows)
+                k, restored = self._throttled(k, ticks, steps, supplies, capacities, rows)
                 if k >= n:
                     break
+                if restored:
+                    continue  # cooled down: the nominal path takes this tick
             self._step(ticks[k], steps[k], supplies[k], capacities[k], rows[k])
             k += 1
 
@@ -197,14 +206,18 @@ class HallThermal:
         temperature, no target reaches a shutdown temperature and ticks are regular, nothing
         can throttle or trip, and the stretch needs no checking.
         """
-        rest = targets[k:]
-        bound = np.maximum.accumulate(np.concatenate(([self.temp_c], rest[:-1])))
-        unsafe = (
-            (bound > self._throttle_min)
-            | (rest >= self._shutdown_min)
-            | (durations[k:] != durations[k])
+        if self.temp_c > self._throttle_min:
+            return k
+        # tick j is safe if no target before it is hot, its own target cannot trip, and the
+        # ticks are regular; the batch's flagged ticks are indexed once in advance()
+        n = targets.size
+        hot, trip, odd = self._flags
+        stop = min(
+            _first_at_or_after(hot, k, n) + 1,
+            _first_at_or_after(trip, k, n),
+            _first_at_or_after(odd, k, n),
+            n,
         )
-        stop = k + (int(np.argmax(unsafe)) if unsafe.any() else rest.size)
         while k < stop:
             end = min(k + MAX_WINDOW, stop)
             end_temps = _relax(a, self.temp_c, targets[k:end])
@@ -234,8 +247,11 @@ class HallThermal:
         supplies: list[float],
         capacities: list[float],
         rows: list[list[float]],
-    ) -> int:
-        """Steps of a one-class hall throttling inside its band; returns the first other.
+    ) -> tuple[int, bool]:
+        """Steps of a one-class hall throttling inside its band.
+
+        Returns the first tick it did not take, and whether that tick found the hall cooled
+        to full speed again (then the nominal path takes it).
 
         The same arithmetic as :meth:`_step`, inlined for the common case (the inlet between
         the throttle and shutdown temperatures, heat granted, no trip possible in the tick),
@@ -262,7 +278,11 @@ class HallThermal:
             temp = target + (temp - target) * math.exp(-((t_s + steps[k]) - t_s) / tau)
             k += 1
         self.temp_c = temp
-        return k
+        if k < n and not self.tripped[0] and temp <= thr and self.factors[0] != 1.0:
+            # cooled down: back at full speed from this tick, which the nominal path takes
+            self._set(ticks[k], 0, 1.0, False)
+            return k, True
+        return k, False
 
     def _step(
         self, t_s: float, duration_s: float, supply_c: float, capacity_kw: float, heat: list[float]
@@ -337,6 +357,12 @@ class HallThermal:
 
 
 MAX_WINDOW = 256
+
+
+def _first_at_or_after(flagged: np.ndarray, k: int, none: int) -> int:
+    """The first flagged index at or after ``k`` (``none`` if there is none)."""
+    i = int(np.searchsorted(flagged, k))
+    return int(flagged[i]) if i < flagged.size else none
 
 
 @lru_cache(maxsize=16)
