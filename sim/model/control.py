@@ -30,6 +30,7 @@ from sim.scenario.schema import Scenario
 from sim.units import SECONDS_PER_DAY, unix_seconds
 
 PH = 1e15
+NO_THROTTLING = ThrottleChanges(np.zeros(0), np.zeros(0, int), np.zeros(0), np.zeros(0, bool))
 
 
 class RampedCaps:
@@ -195,17 +196,16 @@ class SiteControl:
         if asics:
             self._log(*self.fleet.set_running(ticks, grants[:, :asics]))
         end_s = min(self._next_tick_s, self.horizon_s)
-        throttles = self.facility.advance(
-            ticks,
-            end_s,
-            self.facility.ambient_c.at(ticks),
-            grants * self.unit_kw,
-        )
-        self._log_heat(throttles)
-        on_asics = ~self.facility.class_is_gpu[throttles.cls]
-        self.fleet.set_throttle(
-            throttles.t_s[on_asics], throttles.cls[on_asics], throttles.factor[on_asics]
-        )
+        throttles = NO_THROTTLING
+        if self.facility.halls:  # else there is no thermal state to follow
+            throttles = self.facility.advance(
+                ticks, end_s, self.facility.ambient_c.at(ticks), grants * self.unit_kw
+            )
+            self._log_heat(throttles)
+            on_asics = ~self.facility.class_is_gpu[throttles.cls]
+            self.fleet.set_throttle(
+                throttles.t_s[on_asics], throttles.cls[on_asics], throttles.factor[on_asics]
+            )
         self._command_gpus(ticks, end_s, grants[:, asics:], throttles, asics)
 
     def _command_gpus(

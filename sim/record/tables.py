@@ -66,6 +66,15 @@ class MiningSeries:
     site_reward_usd: np.ndarray
 
 
+def _heat_lost_usd_rate(
+    throttled_hs: StepSeries, value_per_hash: StepSeries, btc_price: StepSeries
+) -> StepSeries:
+    """Expected value of the hashrate lost to heat (USD/s, before pool fees)."""
+    if not throttled_hs.values.any():  # nothing throttled: skip the long product
+        return StepSeries.constant(0.0)
+    return product(throttled_hs, value_per_hash, btc_price)
+
+
 def mining_series(site: Site) -> MiningSeries:
     """Derive the revenue and cost series of a finished run."""
     net, fleet, mining = site.network, site.fleet, site.scenario.mining
@@ -106,7 +115,7 @@ def mining_series(site: Site) -> MiningSeries:
         energy_cost_rate=product(power, site.energy_price_usd_per_mwh).scaled(
             1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
         ),
-        heat_lost_usd_rate=product(
+        heat_lost_usd_rate=_heat_lost_usd_rate(
             fleet.throttled_hashrate_hs(), value_per_hash, site.btc_price_usd
         ).scaled(keep if not solo else 1.0),
         hashprice_rate=product(value_per_hash, site.btc_price_usd).scaled(SECONDS_PER_DAY * PH),
