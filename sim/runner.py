@@ -106,7 +106,7 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
         daily=daily,
         groups=groups_table(
             site,
-            series.value_per_hash,
+            series.usd_per_hash,
             series.site_reward_usd,
             series.block_times_s,
             daily["date"],

@@ -26,7 +26,7 @@ def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]
 
 def groups_table(
     site: Site,
-    value_per_hash: StepSeries,
+    usd_per_hash: StepSeries,
     solo_reward_usd: np.ndarray,
     block_times_s: np.ndarray,
     dates: pd.Series,
@@ -42,7 +42,7 @@ def groups_table(
         working = fleet.group_effective_units(index)  # after heat throttling
         power = working.scaled(group.power_w / 1_000.0)
         hashrate = working.scaled(group.hashrate_ths * HASHES_PER_THS)
-        fpps = product(hashrate, value_per_hash, site.btc_price_usd).integrate(edges_s) * keep
+        fpps = product(hashrate, usd_per_hash).integrate(edges_s) * keep
         # solo: the site's blocks, split by the group's share of the site's hashrate then
         share = hashrate.at(block_times_s) / np.maximum(site_hs.at(block_times_s), 1e-300)
         which = np.minimum(

@@ -48,6 +48,7 @@ class MiningSeries:
 
     chain: dict[str, StepSeries]
     value_per_hash: StepSeries  # expected BTC per hash, before pool fees
+    usd_per_hash: StepSeries  # its value at the BTC price then (USD per hash)
     site_hashrate_hs: StepSeries
     power_kw: StepSeries
     curtailed_kw: StepSeries
@@ -66,13 +67,11 @@ class MiningSeries:
     site_reward_usd: np.ndarray
 
 
-def _heat_lost_usd_rate(
-    throttled_hs: StepSeries, value_per_hash: StepSeries, btc_price: StepSeries
-) -> StepSeries:
+def _heat_lost_usd_rate(throttled_hs: StepSeries, usd_per_hash: StepSeries) -> StepSeries:
     """Expected value of the hashrate lost to heat (USD/s, before pool fees)."""
     if not throttled_hs.values.any():  # nothing throttled: skip the long product
         return StepSeries.constant(0.0)
-    return product(throttled_hs, value_per_hash, btc_price)
+    return product(throttled_hs, usd_per_hash)
 
 
 def mining_series(site: Site) -> MiningSeries:
@@ -90,8 +89,9 @@ def mining_series(site: Site) -> MiningSeries:
     hashrate = fleet.hashrate_hs()
     power = fleet.power_kw()
     keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 0.0
+    usd_per_hash = product(value_per_hash, site.btc_price_usd)
     btc_rate = product(hashrate, value_per_hash)
-    usd_rate = product(btc_rate, site.btc_price_usd)
+    usd_rate = product(hashrate, usd_per_hash)
     times_s = net.blocks.column("times_s")
     heights = net.blocks.column("heights", np.int64)
     fees = net.blocks.column("fees_btc")
@@ -102,6 +102,7 @@ def mining_series(site: Site) -> MiningSeries:
     return MiningSeries(
         chain=chain,
         value_per_hash=value_per_hash,
+        usd_per_hash=usd_per_hash,
         site_hashrate_hs=hashrate,
         power_kw=power,
         curtailed_kw=fleet.curtailed_kw(),
@@ -115,10 +116,10 @@ def mining_series(site: Site) -> MiningSeries:
         energy_cost_rate=product(power, site.energy_price_usd_per_mwh).scaled(
             1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
         ),
-        heat_lost_usd_rate=_heat_lost_usd_rate(
-            fleet.throttled_hashrate_hs(), value_per_hash, site.btc_price_usd
-        ).scaled(keep if not solo else 1.0),
-        hashprice_rate=product(value_per_hash, site.btc_price_usd).scaled(SECONDS_PER_DAY * PH),
+        heat_lost_usd_rate=_heat_lost_usd_rate(fleet.throttled_hashrate_hs(), usd_per_hash).scaled(
+            keep if not solo else 1.0
+        ),
+        hashprice_rate=usd_per_hash.scaled(SECONDS_PER_DAY * PH),
         block_times_s=times_s,
         block_fees_btc=fees,
         site_found=found,
