@@ -1,10 +1,16 @@
-"""Properties of the site power policies over random snapshots (pure functions, no SimPy)."""
+"""Properties of the site power policies over random snapshots (pure functions, no SimPy).
+
+The policies skip the greedy fill on ticks with room for everything and fill by columns when
+the order is the same at each tick; ``reference_*`` below is the plain fill they replaced,
+kept verbatim as the oracle: every policy must return the same grants, bit for bit.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -13,6 +19,108 @@ from sim.model.policy import POLICIES, PowerSnapshot, ai_first, profit, revenue_
 
 FINITE = {"allow_nan": False, "allow_infinity": False}
 EPS = 1e-6
+
+
+# --- the oracle: the policies as they were before the fast fill, verbatim --------------------
+
+
+@dataclass
+class ReferenceBudgets:
+    grid_kw: np.ndarray
+    hall_kw: np.ndarray
+    overhead: np.ndarray
+
+    @classmethod
+    def of(cls, snapshot: PowerSnapshot) -> ReferenceBudgets:
+        ticks = snapshot.ticks
+        return cls(
+            grid_kw=snapshot.grid_kw.astype(float).copy(),
+            hall_kw=np.hstack((snapshot.hall_capacity_kw, np.full((ticks, 1), np.inf))),
+            overhead=np.hstack((snapshot.cooling_kw_per_kw, np.zeros((ticks, 1)))),
+        )
+
+    def fill(self, snapshot: PowerSnapshot, groups: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+        ticks = np.arange(snapshot.ticks)
+        grants = np.zeros(groups.shape)
+        for rank in range(groups.shape[1]):
+            group = groups[:, rank]
+            hall = snapshot.hall[group]
+            unit_kw = snapshot.unit_power_kw[group]
+            grid_unit_kw = unit_kw * (1.0 + self.overhead[ticks, hall])
+            fits = np.minimum(
+                np.floor(np.maximum(self.grid_kw, 0.0) / grid_unit_kw),
+                np.floor(np.maximum(self.hall_kw[ticks, hall], 0.0) / unit_kw),
+            )
+            granted = np.minimum(wanted[ticks, group], fits)
+            grants[:, rank] = granted
+            self.grid_kw -= granted * grid_unit_kw
+            self.hall_kw[ticks, hall] -= granted * unit_kw
+        return grants
+
+
+def reference_fill_in_order(
+    snapshot: PowerSnapshot, eligible: np.ndarray, order: np.ndarray
+) -> np.ndarray:
+    wanted = np.where(eligible, snapshot.units_available, 0.0)
+    grants = np.zeros_like(wanted)
+    ranked = ReferenceBudgets.of(snapshot).fill(snapshot, order, wanted)
+    np.put_along_axis(grants, order, ranked, axis=1)
+    return grants
+
+
+def reference_listed(snapshot: PowerSnapshot, first: np.ndarray) -> np.ndarray:
+    order = np.argsort(~first, kind="stable")
+    return np.broadcast_to(order, (snapshot.ticks, order.size))
+
+
+def reference_static(snapshot: PowerSnapshot) -> np.ndarray:
+    everyone = np.ones(snapshot.units_available.shape, dtype=bool)
+    return reference_fill_in_order(snapshot, everyone, reference_listed(snapshot, ~snapshot.is_gpu))
+
+
+def reference_ai_first(snapshot: PowerSnapshot) -> np.ndarray:
+    gpus = np.flatnonzero(snapshot.is_gpu)
+    asics = np.flatnonzero(~snapshot.is_gpu)
+    budgets = ReferenceBudgets.of(snapshot)
+    ticks = np.arange(snapshot.ticks)
+    grants = np.zeros(snapshot.units_available.shape)
+    gpu_order = np.broadcast_to(gpus, (snapshot.ticks, gpus.size))
+    grants[:, gpus] = budgets.fill(snapshot, gpu_order, snapshot.units_available)
+    for group in gpus:
+        short = grants[:, group] < snapshot.units_available[:, group]
+        hall = snapshot.hall[group]
+        grid_unit_kw = snapshot.unit_power_kw[group] * (1.0 + budgets.overhead[ticks, hall])
+        budgets.hall_kw[short, hall] = 0.0
+        budgets.grid_kw[short & (budgets.grid_kw < grid_unit_kw)] = 0.0
+    asic_order = np.broadcast_to(asics, (snapshot.ticks, asics.size))
+    grants[:, asics] = budgets.fill(snapshot, asic_order, snapshot.units_available)
+    return grants
+
+
+def reference_cost_per_mwh(snapshot: PowerSnapshot) -> np.ndarray:
+    ticks = snapshot.ticks
+    overhead = np.hstack((snapshot.cooling_kw_per_kw, np.zeros((ticks, 1))))[:, snapshot.hall]
+    per_meter_mwh = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
+    return per_meter_mwh[:, None] * (1.0 + overhead)
+
+
+def reference_profit(snapshot: PowerSnapshot) -> np.ndarray:
+    revenue = snapshot.revenue_usd_per_mwh
+    eligible = (revenue >= reference_cost_per_mwh(snapshot)) | snapshot.is_gpu[None, :]
+    order = np.argsort(-revenue, axis=1, kind="stable")
+    return reference_fill_in_order(snapshot, eligible, order)
+
+
+REFERENCE = {"static": reference_static, "ai_first": reference_ai_first, "profit": reference_profit}
+
+
+def assert_same_bits(got: np.ndarray, expected: np.ndarray) -> None:
+    assert got.dtype == expected.dtype
+    assert got.shape == expected.shape
+    assert got.tobytes() == expected.tobytes(), np.argwhere(
+        got.view(np.uint8).reshape(*got.shape, -1)
+        != expected.view(np.uint8).reshape(*got.shape, -1)
+    )[:5]
 
 
 @st.composite
@@ -153,6 +261,169 @@ def test_profit_never_runs_an_asic_group_earning_less_than_a_mwh_costs(
         no_grid = spare_grid[t] < unit * (1 + overhead[t, hall]) * (1 + 1e-9) + EPS
         no_cooling = capacity[t, hall] - heat[t, hall] < unit * (1 + 1e-9) + EPS
         assert no_grid or no_cooling
+
+
+# --- the fast fill returns exactly what the plain fill did ------------------------------------
+
+ROOMY = [1.5, 3.0, 10.0]
+"""Budgets as a multiple of each tick's demand: room for everything."""
+TIGHT = [0.0, 0.3, 0.9, 1 - 1e-9, 1 - 1e-12, 1 - 1e-15, 1.0, 1 + 1e-15, 1 + 1e-12, 1 + 1e-9, 1.1]
+"""…and from none to within rounding of the demand, on either side."""
+
+
+def demand_kw(snapshot: PowerSnapshot) -> tuple[np.ndarray, np.ndarray]:
+    """Grid (T,) and per-hall (T, H) power if every available unit runs."""
+    heat = heat_by_hall(snapshot, snapshot.units_available)
+    return site_power_kw(snapshot, snapshot.units_available), heat[:, :-1]
+
+
+@st.composite
+def busy_sites(draw: st.DrawFn) -> PowerSnapshot:
+    """Sites like the simulator's: room for everything at most ticks, tight at a few.
+
+    Up to 40 ticks, 24 loads (GPU groups or none), 4 halls (some empty, some loads outside);
+    unit powers and revenues often repeat (ties), ASIC revenue follows one price (the same
+    order at each tick) while GPU revenue does not. At a tight tick the grid and each hall get
+    from nothing to about their demand, often within rounding of it.
+    """
+    ticks = draw(st.integers(1, 40))
+    loads = draw(st.integers(1, 24))
+    halls = draw(st.integers(0, 4))
+    is_gpu = draw(arrays(bool, loads)) & draw(st.booleans())
+    unit_kw = draw(
+        arrays(
+            float,
+            loads,
+            elements=st.sampled_from([0.5, 3.01, 3.068, 3.5, 5.676, 10.2])
+            | st.floats(0.1, 12.0, **FINITE),
+        )
+    )
+    installed = draw(arrays(float, loads, elements=st.integers(0, 400).map(float)))
+    if draw(st.booleans()):
+        available = np.tile(installed, (ticks, 1))
+    else:
+        available = draw(arrays(float, (ticks, loads), elements=st.integers(0, 40).map(float)))
+    efficiency_value = draw(
+        arrays(
+            float,
+            loads,
+            elements=st.sampled_from([60.0, 90.0, 120.0]) | st.floats(0, 400, **FINITE),
+        )
+    )
+    hashprice = draw(arrays(float, ticks, elements=st.floats(0.2, 3.0, **FINITE)))
+    revenue = np.where(is_gpu, efficiency_value, hashprice[:, None] * efficiency_value)
+    snapshot = PowerSnapshot(
+        energy_price_usd_per_mwh=draw(arrays(float, ticks, elements=st.floats(-50, 300, **FINITE))),
+        revenue_usd_per_mwh=revenue,
+        units_available=available,
+        unit_power_kw=unit_kw,
+        is_gpu=is_gpu,
+        hall=draw(arrays(int, loads, elements=st.integers(0, halls))),
+        grid_kw=np.zeros(ticks),
+        hall_capacity_kw=np.zeros((ticks, halls)),
+        cooling_kw_per_kw=draw(
+            arrays(
+                float,
+                (ticks, halls),
+                elements=st.sampled_from([0.0, 0.05, 0.3]) | st.floats(0.0, 0.6, **FINITE),
+            )
+        ),
+        curtail_credit_usd_per_mwh=draw(
+            arrays(float, ticks, elements=st.sampled_from([0.0, 0.0, 50.0, 500.0]))
+        ),
+    )
+    grid, heat = demand_kw(snapshot)
+    tight = draw(arrays(bool, ticks))
+    roomy = st.sampled_from(ROOMY)
+    grid_share = np.where(
+        tight,
+        draw(arrays(float, ticks, elements=st.sampled_from(ROOMY + TIGHT))),
+        draw(arrays(float, ticks, elements=roomy)),
+    )
+    hall_share = np.where(
+        tight[:, None],
+        draw(arrays(float, (ticks, halls), elements=st.sampled_from(ROOMY + TIGHT))),
+        draw(arrays(float, (ticks, halls), elements=roomy)),
+    )
+    return replace(snapshot, grid_kw=grid * grid_share, hall_capacity_kw=heat * hall_share)
+
+
+SPECIAL = [0.0, -0.0, 2.5, -0.5, -1.0, 1e300, np.inf, -np.inf, np.nan, 5e-324]
+
+
+@st.composite
+def odd_sites(draw: st.DrawFn) -> PowerSnapshot:
+    """Busy sites with odd values here and there: −0, fractions, negatives, inf, NaN, tiny."""
+    snapshot = draw(busy_sites())
+
+    def spoil(values: np.ndarray) -> np.ndarray:
+        where = draw(arrays(bool, values.shape)) & draw(st.booleans())
+        odd = draw(arrays(float, values.shape, elements=st.sampled_from(SPECIAL)))
+        return np.where(where, odd, values)
+
+    return replace(
+        snapshot,
+        units_available=spoil(snapshot.units_available),
+        unit_power_kw=spoil(snapshot.unit_power_kw),
+        grid_kw=spoil(snapshot.grid_kw),
+        hall_capacity_kw=spoil(snapshot.hall_capacity_kw),
+        cooling_kw_per_kw=spoil(snapshot.cooling_kw_per_kw),
+        revenue_usd_per_mwh=spoil(snapshot.revenue_usd_per_mwh),
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(busy_sites(), st.sampled_from(sorted(POLICIES)))
+def test_policies_grant_what_the_plain_fill_granted_bit_for_bit(
+    snapshot: PowerSnapshot, name: str
+) -> None:
+    assert_same_bits(POLICIES[name](snapshot), REFERENCE[name](snapshot))
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots(), st.sampled_from(sorted(POLICIES)))
+def test_policies_match_the_plain_fill_on_any_site(snapshot: PowerSnapshot, name: str) -> None:
+    assert_same_bits(POLICIES[name](snapshot), REFERENCE[name](snapshot))
+
+
+@settings(max_examples=300, deadline=None)
+@given(odd_sites(), st.sampled_from(sorted(POLICIES)))
+def test_policies_match_the_plain_fill_on_odd_values(snapshot: PowerSnapshot, name: str) -> None:
+    with np.errstate(all="ignore"):
+        assert_same_bits(POLICIES[name](snapshot), REFERENCE[name](snapshot))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("gpus", [0, 3])
+def test_policies_match_the_plain_fill_on_a_large_site(seed: int, gpus: int) -> None:
+    # 600 ticks, 150 groups in 10 halls; halls run short at ≈3 % of ticks, the grid at ≈1 %
+    rng = np.random.default_rng(seed)
+    ticks, loads, halls = 600, 150, 10
+    is_gpu = np.arange(loads) >= loads - gpus
+    unit_kw = rng.choice([3.068, 3.5, 5.676, 10.2], loads)
+    snapshot = PowerSnapshot(
+        energy_price_usd_per_mwh=rng.uniform(-20, 120, ticks),
+        revenue_usd_per_mwh=np.where(
+            is_gpu, 300.0, rng.uniform(0.5, 2, (ticks, 1)) * rng.choice([40.0, 70.0], loads)
+        ),
+        units_available=np.tile(rng.integers(20, 41, loads).astype(float), (ticks, 1)),
+        unit_power_kw=unit_kw,
+        is_gpu=is_gpu,
+        hall=np.sort(rng.integers(0, halls + 1, loads)),
+        grid_kw=np.zeros(ticks),
+        hall_capacity_kw=np.zeros((ticks, halls)),
+        cooling_kw_per_kw=rng.uniform(0.05, 0.4, (ticks, halls)),
+        curtail_credit_usd_per_mwh=np.where(rng.random(ticks) < 0.1, 500.0, 0.0),
+    )
+    grid, heat = demand_kw(snapshot)
+    snapshot = replace(
+        snapshot,
+        grid_kw=grid * np.where(rng.random(ticks) < 0.01, rng.uniform(0.5, 1.0, ticks), 1.3),
+        hall_capacity_kw=heat
+        * np.where(rng.random((ticks, halls)) < 0.003, rng.uniform(0.3, 1.0, (ticks, halls)), 1.05),
+    )
+    for name, policy in POLICIES.items():
+        assert_same_bits(policy(snapshot), REFERENCE[name](snapshot))
 
 
 def test_revenue_per_mwh_of_an_s21_at_a_50_dollar_hashprice() -> None:
