@@ -14,7 +14,7 @@ import pandas as pd
 from sim.model import consensus as rules
 from sim.model.site import Site
 from sim.model.steps import StepSeries, product
-from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_sum
+from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_index
 from sim.record.columns import (
     BLOCK_COLUMNS,
     DAILY_COLUMNS,
@@ -135,12 +135,17 @@ def interval_table(
     start = edges_s[:-1]
     duration = np.diff(edges_s)
     chain = series.chain
-    revenue_btc = series.fpps_btc_rate.integrate(edges_s) + bin_sum(
-        series.block_times_s, edges_s, series.site_reward_btc
-    )
-    revenue_usd = series.fpps_usd_rate.integrate(edges_s) + bin_sum(
-        series.block_times_s, edges_s, series.site_reward_usd
-    )
+    block_bins = bin_index(series.block_times_s, edges_s)  # shared by every block column
+
+    def per_bin(weights: np.ndarray | None = None, only: np.ndarray | None = None) -> np.ndarray:
+        """Sum of ``weights`` (or count) of the blocks (``only`` those flagged) per bin."""
+        bins = block_bins if only is None else block_bins[only]
+        if weights is not None and only is not None:
+            weights = weights[only]
+        return np.bincount(bins, weights=weights, minlength=duration.size)[: duration.size]
+
+    revenue_btc = series.fpps_btc_rate.integrate(edges_s) + per_bin(series.site_reward_btc)
+    revenue_usd = series.fpps_usd_rate.integrate(edges_s) + per_bin(series.site_reward_usd)
     asic_cost = series.energy_cost_rate.integrate(edges_s)
     gpu = ai_columns(ai, site.energy_price_usd_per_mwh, edges_s)
     plant = facility_columns(facility, site.energy_price_usd_per_mwh, edges_s)
@@ -153,8 +158,8 @@ def interval_table(
         "difficulty": chain["difficulty"].at(start),
         "subsidy_btc": chain["subsidy_btc"].at(start),
         "expected_fees_btc_per_block": chain["expected_fees_btc"].at(start),
-        "blocks_found": bin_sum(series.block_times_s, edges_s).astype(np.int64),
-        "network_fees_btc": bin_sum(series.block_times_s, edges_s, series.block_fees_btc),
+        "blocks_found": per_bin().astype(np.int64),
+        "network_fees_btc": per_bin(series.block_fees_btc),
         "btc_price_usd": site.btc_price_usd.mean(edges_s),
         "network_hashrate_ehs": site.network.hashrate.mean(edges_s) / HASHES_PER_EHS,
         "hashprice_usd_per_ph_day": series.hashprice_rate.mean(edges_s),
@@ -165,9 +170,7 @@ def interval_table(
         "asic_energy_kwh": series.power_kw.integrate(edges_s) / SECONDS_PER_HOUR,
         "curtailed_kw": series.curtailed_kw.mean(edges_s),
         "dr_credit_usd": series.dr_credit_rate.integrate(edges_s),
-        "site_blocks_found": bin_sum(series.block_times_s[series.site_found], edges_s).astype(
-            np.int64
-        ),
+        "site_blocks_found": per_bin(only=series.site_found).astype(np.int64),
         "btc_mined": revenue_btc,
         "mining_revenue_usd": revenue_usd,
         "pool_fee_usd": series.gross_usd_rate.integrate(edges_s)
