@@ -13,6 +13,7 @@ from typing import Any
 
 from sim.errors import Issue
 from sim.model.consensus import implied_hashrate_hs
+from sim.model.grid_programs import partial_four_cp_months
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.catalog import BUILTIN_ASICS
 from sim.scenario.facility_checks import FACILITY_CHECKS
@@ -203,6 +204,27 @@ def _demand_response(parts: Parts) -> list[Issue]:
     return issues
 
 
+def _four_cp_months(parts: Parts) -> list[Issue]:
+    """A 4CP month only partly inside the run would silently carry no peak and no charge."""
+    site: SiteSpec | None = parts.get("site")
+    start, end = parts.get("start_utc"), parts.get("end_utc")
+    if site is None or start is None or end is None or end <= start:
+        return []
+    four_cp = site.grid_programs.four_cp
+    if four_cp is None:
+        return []
+    partial = partial_four_cp_months(four_cp, start, (end - start).total_seconds())
+    if not partial:
+        return []
+    return [
+        Issue(
+            "site.grid_programs.four_cp.months",
+            f"4CP month(s) {', '.join(partial)} only partly inside the run would have no peak "
+            "and no charge; start and end the run on month boundaries or leave them out",
+        )
+    ]
+
+
 CHECKS: tuple[Check, ...] = (
     _dates,
     _epoch_start,
@@ -213,6 +235,7 @@ CHECKS: tuple[Check, ...] = (
     _series_files,
     _energy_price,
     _demand_response,
+    _four_cp_months,
     *AI_CHECKS,
     *FACILITY_CHECKS,
 )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from helpers import SCENARIOS
 from pydantic import ValidationError
 
 from sim.model.grid_programs import (
@@ -30,8 +31,10 @@ from sim.model.grid_programs import (
     price_triggered_windows,
     scheduled_spans,
 )
+from sim.errors import ScenarioError
 from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
+from sim.scenario import load_scenario
 from sim.scenario.grid import FourCpSpec, GridProgramsSpec, PriceTriggeredDrSpec
 from sim.scenario.loader import issues_from_validation
 from sim.scenario.schema import DemandResponseSpec
@@ -371,3 +374,11 @@ def test_plan_and_event_rows() -> None:
     quiet = RandomStreams(0)
     assert plan_grid_programs(GridProgramsSpec(), price, JUNE, DAY, quiet) == GridPlan([], [], [])
     assert quiet.names == []  # no 4CP, no stream
+
+
+def test_a_scenario_cutting_through_a_4cp_month_is_rejected_with_the_field_path() -> None:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(SCENARIOS / "spot_curtailment.yaml", ["end_utc=2026-07-15T00:00:00Z"])
+    (issue,) = caught.value.issues
+    assert issue.path == "site.grid_programs.four_cp.months"
+    assert "2026-07" in issue.message
