@@ -10,6 +10,7 @@ import pytest
 from helpers import SCENARIOS
 from pydantic import ValidationError
 
+from sim.errors import ScenarioError
 from sim.model.grid_programs import (
     PEAK_INTERVAL_S,
     CreditSpan,
@@ -31,7 +32,6 @@ from sim.model.grid_programs import (
     price_triggered_windows,
     scheduled_spans,
 )
-from sim.errors import ScenarioError
 from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
 from sim.scenario import load_scenario
