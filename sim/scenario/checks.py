@@ -13,7 +13,6 @@ from typing import Any
 
 from sim.errors import Issue
 from sim.model.consensus import implied_hashrate_hs
-from sim.model.grid_programs import partial_four_cp_months
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.catalog import BUILTIN_ASICS
 from sim.scenario.facility_checks import FACILITY_CHECKS
@@ -206,6 +205,9 @@ def _demand_response(parts: Parts) -> list[Issue]:
 
 def _four_cp_months(parts: Parts) -> list[Issue]:
     """A 4CP month only partly inside the run would silently carry no peak and no charge."""
+    # imported here: grid_programs imports the scenario package, which imports these checks
+    from sim.model.grid_programs import partial_four_cp_months
+
     site: SiteSpec | None = parts.get("site")
     start, end = parts.get("start_utc"), parts.get("end_utc")
     if site is None or start is None or end is None or end <= start:
