@@ -37,9 +37,10 @@ class RampedCaps:
     """The node caps a GPU cluster is meant to have, and the caps applied after the ramp.
 
     A node runs at t only if it was wanted throughout [t − ramp, t]: switching on takes the
-    ramp, switching off is immediate (as :meth:`AsicFleet.running_units`). Points are
-    evaluated only up to the end of the batch decided so far, so a later batch can still
-    shorten a ramp that runs into it.
+    ramp, switching off is immediate (as :meth:`AsicFleet.running_units`; here trips between
+    ticks can bring changes closer than the ramp, so the whole window counts). The site is
+    running at t = 0: no ramp then. Points are evaluated only up to the end of the batch
+    decided so far, so a later batch can still shorten a ramp that runs into it.
     """
 
     def __init__(self, nodes: float, ramp_s: float) -> None:
@@ -49,8 +50,11 @@ class RampedCaps:
         self._applied = nodes
         self._pending: list[float] = []
 
-    def _wanted(self, t_s: float) -> float:
-        return self._caps[max(bisect_right(self._times, t_s) - 1, 0)]
+    def _running(self, t_s: float) -> float:
+        """Nodes wanted throughout [t − ramp, t]: the least cap wanted in that window."""
+        first = max(bisect_right(self._times, t_s - self.ramp_s) - 1, 0)
+        last = max(bisect_right(self._times, t_s) - 1, 0)
+        return min(self._caps[first : last + 1])
 
     def want(self, t_s: float, cap: float) -> None:
         """From ``t_s`` on the cluster is meant to have ``cap`` nodes."""
@@ -69,7 +73,7 @@ class RampedCaps:
         self._pending = [t for t in points if t >= until_s]
         changes = []
         for t_s in (t for t in points if t < until_s):
-            cap = min(self._wanted(t_s), self._wanted(t_s - self.ramp_s))
+            cap = self._running(t_s)
             if cap != self._applied:
                 self._applied = cap
                 changes.append((t_s, cap))
