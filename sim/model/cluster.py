@@ -20,18 +20,21 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import simpy
 
 from sim.model.scheduler import Job, Placement, Preempted, Scheduler
-from sim.model.steps import StepSeries, from_changes, product, total
+from sim.model.steps import StepSeries, from_changes, product, spread_over_spans, total
 from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
 
 RESERVED, ON_DEMAND = 0, 1  # scheduler priorities: reserved-contract work runs first
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -122,7 +125,7 @@ class GpuCluster:
         self.reserved_gpus: dict[str, int] = {}
         self.log = ClusterLog(cap_t=[0.0], cap_nodes=[group.nodes])
         # series derived from the log, with the log sizes they were derived at
-        self._series: dict[str, tuple[tuple[int, ...], StepSeries]] = {}
+        self._series: dict[str, tuple[tuple[int, ...], Any]] = {}
         self._speed = 1.0  # work-seconds per second of running jobs, as the scheduler's
         self._timeout = env.timeout  # bound once: SimPy binds it anew on every lookup
 
@@ -329,14 +332,13 @@ class GpuCluster:
         self._queue_change(now, +1)
         return Job(record.job_id, record.gpus, record.remaining_s, record.priority, record.submit_s)
 
-    def _derived(self, name: str, sizes: tuple[int, ...]) -> StepSeries | None:
-        """A series derived earlier from a log of these sizes, if any (the log only grows)."""
+    def _cached(self, name: str, sizes: tuple[int, ...], make: Callable[[], T]) -> T:
+        """What ``make`` derives from logs of these sizes, made once (the logs only grow)."""
         cached = self._series.get(name)
-        return cached[1] if cached is not None and cached[0] == sizes else None
-
-    def _keep(self, name: str, sizes: tuple[int, ...], series: StepSeries) -> StepSeries:
-        self._series[name] = (sizes, series)
-        return series
+        if cached is None or cached[0] != sizes:
+            cached = (sizes, make())
+            self._series[name] = cached
+        return cast(T, cached[1])
 
     def usable_gpus(self) -> StepSeries:
         """GPUs within the node cap over the run."""
@@ -354,22 +356,20 @@ class GpuCluster:
     def busy_gpus(self) -> StepSeries:
         """GPUs allocated to running jobs over the run."""
         log = self.log
-        sizes = (len(log.busy_t),)
-        cached = self._derived("busy", sizes)
-        if cached is not None:
-            return cached
-        series = from_changes(_floats(log.busy_t), _floats(log.busy_delta))
-        return self._keep("busy", sizes, series)
+        return self._cached(
+            "busy",
+            (len(log.busy_t),),
+            lambda: from_changes(_floats(log.busy_t), _floats(log.busy_delta)),
+        )
 
     def queue_length(self) -> StepSeries:
         """Jobs waiting over the run."""
         log = self.log
-        sizes = (len(log.queue_t),)
-        cached = self._derived("queue", sizes)
-        if cached is not None:
-            return cached
-        series = from_changes(_floats(log.queue_t), _floats(log.queue_delta))
-        return self._keep("queue", sizes, series)
+        return self._cached(
+            "queue",
+            (len(log.queue_t),),
+            lambda: from_changes(_floats(log.queue_t), _floats(log.queue_delta)),
+        )
 
     def power_kw(self) -> StepSeries:
         """Wall power: powered nodes at idle plus each busy GPU's share of the load (kW).
@@ -378,20 +378,20 @@ class GpuCluster:
         what throttling is for); the thermal model takes the same factor.
         """
         log = self.log
-        sizes = (len(log.busy_t), len(log.cap_t), len(log.speed_t))
-        cached = self._derived("power", sizes)
-        if cached is not None:
-            return cached
+        return self._cached(
+            "power", (len(log.busy_t), len(log.cap_t), len(log.speed_t)), self._power_kw
+        )
+
+    def _power_kw(self) -> StepSeries:
         node = self.node
         per_busy_gpu = (node.peak_power_w - node.idle_power_w) / node.gpus_per_node
         busy = self.busy_gpus()
-        if len(log.speed_t) > 1:
+        if len(self.log.speed_t) > 1:
             busy = product(busy, self.speed())
-        series = total(
+        return total(
             self.nodes_powered().scaled(node.idle_power_w / 1_000.0),
             busy.scaled(per_busy_gpu / 1_000.0),
         )
-        return self._keep("power", sizes, series)
 
     def on_demand_usd_rate(self) -> StepSeries:
         """On-demand revenue (USD/s), each billed span's revenue spread evenly over it."""
@@ -401,23 +401,19 @@ class GpuCluster:
         """On-demand GPU-seconds billed per second, spread like the revenue."""
         return self._billing()[1]
 
-    def _billing(self) -> tuple[StepSeries, StepSeries]:
+    def _billing(self) -> tuple[StepSeries, ...]:
+        """(revenue USD/s, GPU-seconds billed per s), each span's amounts spread over it."""
         log = self.log
-        sizes = (len(log.seg_start),)
-        revenue, billed = self._derived("revenue", sizes), self._derived("billed", sizes)
-        if revenue is None or billed is None:
-            # as steps.spread_over_spans, with the spans converted once for both amounts
-            start, end = _floats(log.seg_start), _floats(log.seg_end)
-            keep = end > start  # empty spans drop
-            start, end = start[keep], end[keep]
-            times, width = np.concatenate((start, end)), end - start
-            revenue_rate = _floats(log.seg_revenue_usd)[keep] / width
-            billed_rate = _floats(log.seg_billed_gpu_s)[keep] / width
-            revenue = from_changes(times, np.concatenate((revenue_rate, -revenue_rate)))
-            billed = from_changes(times, np.concatenate((billed_rate, -billed_rate)))
-            self._keep("revenue", sizes, revenue)
-            self._keep("billed", sizes, billed)
-        return revenue, billed
+        return self._cached(
+            "billing",
+            (len(log.seg_start),),
+            lambda: spread_over_spans(
+                _floats(log.seg_start),
+                _floats(log.seg_end),
+                _floats(log.seg_revenue_usd),
+                _floats(log.seg_billed_gpu_s),
+            ),
+        )
 
     def close(self, horizon_s: float) -> None:
         """End of run: book the open segments of running jobs as kept up to the horizon."""

@@ -91,9 +91,17 @@ def from_changes(times_s: np.ndarray, deltas: np.ndarray, start_s: float = 0.0) 
     return StepSeries(t[last], level[last])
 
 
-def spread_over_spans(start_s: list[float], end_s: list[float], amounts: list[float]) -> StepSeries:
-    """A rate that spreads each amount evenly over its span ``[start, end)`` (empty spans drop)."""
-    s, e, a = (np.asarray(x, dtype=float) for x in (start_s, end_s, amounts))
+def spread_over_spans(
+    start_s: np.ndarray, end_s: np.ndarray, *amounts: np.ndarray
+) -> tuple[StepSeries, ...]:
+    """Rates that spread amounts evenly over their spans, one series per ``amounts``.
+
+    Each amount is spread over its span ``[start, end)``; empty spans drop. The spans are
+    converted once for all the amounts.
+    """
+    s, e = np.asarray(start_s, dtype=float), np.asarray(end_s, dtype=float)
     keep = e > s
-    rate = a[keep] / (e[keep] - s[keep])
-    return from_changes(np.concatenate((s[keep], e[keep])), np.concatenate((rate, -rate)))
+    s, e = s[keep], e[keep]
+    times, width = np.concatenate((s, e)), e - s
+    rates = (np.asarray(a, dtype=float)[keep] / width for a in amounts)
+    return tuple(from_changes(times, np.concatenate((rate, -rate))) for rate in rates)
