@@ -42,9 +42,6 @@ recorded at the start and at the end.
 
 from __future__ import annotations
 
-import cProfile
-import hashlib
-import pstats
 import statistics
 import sys
 import time
@@ -67,10 +64,11 @@ from common import (
     Check,
     all_passed,
     argument_parser,
+    code_state,
     describe,
     environment,
     environment_line,
-    git,
+    profile,
     ratio_row,
     run_stages,
     table,
@@ -298,73 +296,19 @@ def measure_idle_nodes() -> dict[str, Any]:
 # ---- profile ----------------------------------------------------------------------------
 
 
-def module_group(filename: str) -> str:
-    """Which part of the code a profiled function belongs to."""
-    path = filename.replace("\\", "/")
-    if "/sim/model/scheduler.py" in path:
-        return "scheduler"
-    if "/sim/model/cluster.py" in path or "/sim/model/hosting.py" in path:
-        return "cluster/hosting"
-    if "/sim/model/demand.py" in path:
-        return "demand"
-    if "/sim/" in path and "site-packages" not in path:
-        return "sim (other)"
-    if "/simpy/" in path:
-        return "simpy"
-    if "/numpy/" in path:
-        return "numpy"
-    return "other"
+# Module groups of the GPU hosting code in profiles.
+AI_PARTS = (
+    ("/sim/model/scheduler.py", "scheduler"),
+    ("/sim/model/cluster.py", "cluster/hosting"),
+    ("/sim/model/hosting.py", "cluster/hosting"),
+    ("/sim/model/demand.py", "demand"),
+)
 
 
 def profile_site_run(top: int) -> dict[str, Any]:
-    """cProfile of ``site.run()`` on the AI scenario: top functions and time per group.
-
-    A built-in function (``heapq.heappush``, ``list.append`` …) has no module of its own; its
-    time is charged to the groups of its callers, in proportion to what each caller spent.
-    """
+    """cProfile of ``site.run()`` on the AI scenario (see ``common.profile``)."""
     scenario = load_scenario(AI_SCENARIO)
-    site = Site.build(scenario, scenario.seed)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    site.run()
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    groups: dict[str, float] = {}
-    rows: list[dict[str, Any]] = []
-    for (filename, line, name), (_, calls, tottime, cumtime, callers) in raw.items():
-        if filename == "~":  # built-in: charge its callers' groups
-            by_caller = {module_group(caller[0]): 0.0 for caller in callers}
-            spent = sum(entry[2] for entry in callers.values()) or 1.0
-            for caller, entry in callers.items():
-                by_caller[module_group(caller[0])] += tottime * entry[2] / spent
-            for group, seconds in by_caller.items():
-                groups[group] = groups.get(group, 0.0) + seconds
-            group = "builtin, called from " + "/".join(
-                sorted(by_caller, key=lambda g: -by_caller[g])
-            )
-            where = name
-        else:
-            group = module_group(filename)
-            groups[group] = groups.get(group, 0.0) + tottime
-            short = filename.split("site-packages/")[-1].split("/main/")[-1]
-            where = f"{short}:{line} {name}"
-        rows.append(
-            {
-                "function": where,
-                "group": group,
-                "calls": calls,
-                "tottime_s": tottime,
-                "cumtime_s": cumtime,
-            }
-        )
-    rows.sort(key=lambda row: -row["tottime_s"])
-    total = sum(groups.values())
-    return {
-        "total_tottime_s": total,
-        "top": rows[:top],
-        "groups_s": dict(sorted(groups.items(), key=lambda item: -item[1])),
-    }
+    return profile(Site.build(scenario, scenario.seed).run, AI_PARTS, top)
 
 
 def counting_overhead(pairs: int) -> dict[str, Any]:
@@ -483,19 +427,6 @@ def checks(results: dict[str, Any]) -> list[Check]:
             )
         )
     return rows
-
-
-def code_state() -> dict[str, Any]:
-    """Commit, modified files under sim/ and a hash of the sim/ sources as they are now."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "sim").rglob("*.py")):
-        digest.update(str(path.relative_to(REPO)).encode())
-        digest.update(path.read_bytes())
-    return {
-        "git_commit": git("rev-parse", "--short", "HEAD"),
-        "sim_modified": git("status", "--porcelain", "--", "sim").splitlines(),
-        "sim_sources_sha256": digest.hexdigest()[:12],
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,10 +43,7 @@ recorded at the start and at the end.
 
 from __future__ import annotations
 
-import cProfile
 import gc
-import hashlib
-import pstats
 import statistics
 import sys
 import time
@@ -70,10 +67,11 @@ from common import (
     Check,
     all_passed,
     argument_parser,
+    code_state,
     describe,
     environment,
     environment_line,
-    git,
+    profile,
     ratio_row,
     run_stages,
     table,
@@ -257,63 +255,21 @@ def measure_run_one(repeats: int, large: bool, quick: bool) -> dict[str, Any]:
 # ---- profile ----------------------------------------------------------------------------
 
 
-def module_group(filename: str) -> str:
-    """Which part of the code a profiled function belongs to."""
-    path = filename.replace("\\", "/")
-    for part, group in (
-        ("/sim/model/thermal.py", "thermal"),
-        ("/sim/model/facility.py", "facility"),
-        ("/sim/model/policy.py", "policy"),
-        ("/sim/model/control.py", "control"),
-        ("/sim/model/fleet.py", "fleet"),
-        ("/sim/record/events.py", "event log"),
-    ):
-        if part in path:
-            return group
-    if "/sim/" in path and "site-packages" not in path:
-        return "sim (other)"
-    if "/simpy/" in path:
-        return "simpy"
-    if "/numpy/" in path:
-        return "numpy"
-    if path.startswith("<string>"):  # dataclass and NamedTuple __init__/__new__
-        return "dataclass/namedtuple init"
-    return "other"
+# Module groups of the site's control loop in profiles.
+SITE_PARTS = (
+    ("/sim/model/thermal.py", "thermal"),
+    ("/sim/model/facility.py", "facility"),
+    ("/sim/model/policy.py", "policy"),
+    ("/sim/model/control.py", "control"),
+    ("/sim/model/fleet.py", "fleet"),
+    ("/sim/record/events.py", "event log"),
+)
 
 
 def profile_site_run(scenario: Scenario, top: int) -> dict[str, Any]:
-    """cProfile of ``site.run()``: top functions by tottime and time per module group.
-
-    A built-in function (``list.append``, ``max`` …) has no module of its own; its time is
-    charged to the groups of its callers, in proportion to what each caller spent in it.
-    """
+    """cProfile of ``site.run()`` (see ``common.profile``)."""
     site = Site.build(scenario, scenario.seed)
-    profiler = cProfile.Profile()
-    profiler.enable()
-    site.run()
-    profiler.disable()
-    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    groups: dict[str, float] = {}
-    rows: list[dict[str, Any]] = []
-    for (filename, line, name), (_, calls, tottime, cumtime, callers) in raw.items():
-        if filename == "~":
-            spent = sum(entry[2] for entry in callers.values()) or 1.0
-            for caller, entry in callers.items():
-                group = module_group(caller[0])
-                groups[group] = groups.get(group, 0.0) + tottime * entry[2] / spent
-            where = name
-        else:
-            groups[module_group(filename)] = groups.get(module_group(filename), 0.0) + tottime
-            short = filename.split("site-packages/")[-1].split("/main/")[-1]
-            where = f"{short}:{line} {name}"
-        rows.append({"function": where, "calls": calls, "tottime_s": tottime, "cumtime_s": cumtime})
-    rows.sort(key=lambda row: -row["tottime_s"])
-    return {
-        "groups": len(scenario.mining.groups),
-        "total_tottime_s": sum(groups.values()),
-        "top": rows[:top],
-        "groups_s": dict(sorted(groups.items(), key=lambda item: -item[1])),
-    }
+    return {"groups": len(scenario.mining.groups), **profile(site.run, SITE_PARTS, top)}
 
 
 def print_profile(profile: dict[str, Any]) -> None:
@@ -375,19 +331,6 @@ def checks(results: dict[str, Any], judged: bool) -> list[Check]:
             time_row("run_one (with tables), profit, 500 groups", run_one_stats["large"], unit_s)
         )
     return rows
-
-
-def code_state() -> dict[str, Any]:
-    """Commit, modified files under sim/ and a hash of the sim/ sources as they are now."""
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "sim").rglob("*.py")):
-        digest.update(str(path.relative_to(REPO)).encode())
-        digest.update(path.read_bytes())
-    return {
-        "git_commit": git("rev-parse", "--short", "HEAD"),
-        "sim_modified": git("status", "--porcelain", "--", "sim").splitlines(),
-        "sim_sources_sha256": digest.hexdigest()[:12],
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,22 +1,26 @@
-"""Helpers shared by the hand-run benchmarks ``bench_baseline.py`` and ``bench_ai.py``.
+"""Helpers shared by the hand-run benchmarks (``bench_baseline.py``, ``bench_ai.py``, …).
 
 The scripts are run as ``.venv/bin/python benchmarks/bench_*.py``, which puts this folder on
 ``sys.path``, so they import this module as ``common``. It holds what both need: the timing
 helper and the summary of samples, the speed unit (1,000,000 bare SimPy timeouts, sampled
-between the stages), the machine/package/git metadata, the results table and the JSON file.
+between the stages), the machine/package/git metadata and the state of the code under test,
+a profile grouped by module, the results table and the JSON file.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
+import hashlib
 import json
 import os
 import platform
+import pstats
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -84,6 +88,77 @@ def run_stages(stages: list[tuple[str, str, Callable[[], dict[str, Any]]]]) -> d
     return {"speed_unit": describe(unit_samples), **results}
 
 
+# ---- profile ----------------------------------------------------------------------------
+
+
+def module_group(filename: str, parts: Sequence[tuple[str, str]]) -> str:
+    """Which part of the code a profiled function belongs to: the first of ``parts``
+    (path fragment, group) whose fragment is in ``filename``, else a coarse group."""
+    path = filename.replace("\\", "/")
+    for part, group in parts:
+        if part in path:
+            return group
+    if "/sim/" in path and "site-packages" not in path:
+        return "sim (other)"
+    if "/simpy/" in path:
+        return "simpy"
+    if "/numpy/" in path:
+        return "numpy"
+    if path.startswith("<string>"):  # dataclass and NamedTuple __init__/__new__
+        return "dataclass/namedtuple init"
+    return "other"
+
+
+def profile(
+    run: Callable[[], object], parts: Sequence[tuple[str, str]], top: int
+) -> dict[str, Any]:
+    """cProfile of ``run()``: the top functions by tottime and the time per module group.
+
+    A built-in function (``list.append``, ``heapq.heappush`` …) has no module of its own; its
+    time is charged to the groups of its callers, in proportion to what each caller spent in
+    it, and its row names them.
+    """
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run()
+    profiler.disable()
+    raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    groups: dict[str, float] = {}
+    rows: list[dict[str, Any]] = []
+    for (filename, line, name), (_, calls, tottime, cumtime, callers) in raw.items():
+        if filename == "~":
+            by_caller = {module_group(caller[0], parts): 0.0 for caller in callers}
+            spent = sum(entry[2] for entry in callers.values()) or 1.0
+            for caller, entry in callers.items():
+                by_caller[module_group(caller[0], parts)] += tottime * entry[2] / spent
+            for group, seconds in by_caller.items():
+                groups[group] = groups.get(group, 0.0) + seconds
+            group = "builtin, called from " + "/".join(
+                sorted(by_caller, key=lambda g: -by_caller[g])
+            )
+            where = name
+        else:
+            group = module_group(filename, parts)
+            groups[group] = groups.get(group, 0.0) + tottime
+            short = filename.split("site-packages/")[-1].split("/main/")[-1]
+            where = f"{short}:{line} {name}"
+        rows.append(
+            {
+                "function": where,
+                "group": group,
+                "calls": calls,
+                "tottime_s": tottime,
+                "cumtime_s": cumtime,
+            }
+        )
+    rows.sort(key=lambda row: -row["tottime_s"])
+    return {
+        "total_tottime_s": sum(groups.values()),
+        "top": rows[:top],
+        "groups_s": dict(sorted(groups.items(), key=lambda item: -item[1])),
+    }
+
+
 # ---- environment ------------------------------------------------------------------------
 
 
@@ -95,6 +170,23 @@ def git(*args: str) -> str:
         ).stdout.rstrip()  # not strip(): porcelain lines start with a space
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def code_state() -> dict[str, Any]:
+    """Commit, modified files under sim/ and a hash of the sim/ sources as they are now.
+
+    Taken at the start and at the end of a benchmark: another session may edit ``sim/``
+    while it runs.
+    """
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "sim").rglob("*.py")):
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return {
+        "git_commit": git("rev-parse", "--short", "HEAD"),
+        "sim_modified": git("status", "--porcelain", "--", "sim").splitlines(),
+        "sim_sources_sha256": digest.hexdigest()[:12],
+    }
 
 
 def environment(with_commit: bool = False) -> dict[str, Any]:
