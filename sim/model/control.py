@@ -153,8 +153,11 @@ class SiteControl:
         self._next_tick_s = 0.0
         self._full_speed: dict[int, bool] = {}  # per heat class, for throttle events
 
-    def snapshot(self, ticks_s: np.ndarray) -> PowerSnapshot:
-        """The policy's view at ``ticks_s`` (all within the chain drawn so far)."""
+    def snapshot(self, ticks_s: np.ndarray, ambient_c: np.ndarray) -> PowerSnapshot:
+        """The policy's view at ``ticks_s`` (all within the chain drawn so far).
+
+        ``ambient_c`` is the ambient temperature at those ticks.
+        """
         hashprice = (
             self.network.value_per_hash_at(ticks_s)
             * self.btc_price.at(ticks_s)
@@ -163,7 +166,6 @@ class SiteControl:
         )
         asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)
         n = ticks_s.size
-        ambient = self.facility.ambient_c.at(ticks_s)
         available = np.hstack(
             [np.broadcast_to(self.fleet.units_installed, (n, len(self.fleet.groups)))]
             + [plan.at(ticks_s)[:, None] for plan in self.planned_nodes]
@@ -178,8 +180,8 @@ class SiteControl:
             is_gpu=self.is_gpu,
             hall=self.facility.load_hall,
             grid_kw=np.full(n, self.grid_kw),
-            hall_capacity_kw=self.facility.capacity_kw(ambient),
-            cooling_kw_per_kw=self.facility.cooling_kw_per_kw(ambient),
+            hall_capacity_kw=self.facility.capacity_kw(ambient_c),
+            cooling_kw_per_kw=self.facility.cooling_kw_per_kw(ambient_c),
             curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
         )
 
@@ -194,7 +196,8 @@ class SiteControl:
         self._next_tick_s = float(ticks[-1] + self.interval_s)
         if not self.unit_kw.size:
             return
-        snapshot = self.snapshot(ticks)
+        ambient = self.facility.ambient_c.at(ticks)
+        snapshot = self.snapshot(ticks, ambient)
         grants = self.policy(snapshot)
         asics = len(self.fleet.groups)
         if asics:
@@ -203,7 +206,7 @@ class SiteControl:
         throttles = NO_THROTTLING
         if self.facility.halls:  # else there is no thermal state to follow
             throttles = self.facility.advance(
-                ticks, end_s, self.facility.ambient_c.at(ticks), grants * self.unit_kw
+                ticks, end_s, ambient, snapshot.hall_capacity_kw, grants * self.unit_kw
             )
             self._log_heat(throttles)
             on_asics = ~self.facility.class_is_gpu[throttles.cls]

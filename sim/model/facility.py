@@ -107,13 +107,19 @@ class Facility:
         return self._k_free + self._k_slope * np.maximum(ambient_c[:, None] - self._free_c, 0.0)
 
     def advance(
-        self, ticks_s: np.ndarray, end_s: float, ambient_c: np.ndarray, heat_kw: np.ndarray
+        self,
+        ticks_s: np.ndarray,
+        end_s: float,
+        ambient_c: np.ndarray,
+        capacity_kw: np.ndarray,
+        heat_kw: np.ndarray,
     ) -> ThrottleChanges:
-        """Advance every hall over the ticks; ``heat_kw`` (T, L) is each load's full heat.
+        """Advance every hall over the ticks.
 
-        Returns the new throttle factor changes and trips of every class, in time order.
+        ``ambient_c`` (T,) and each hall's ``capacity_kw`` (T, H, as :meth:`capacity_kw` gives
+        it) hold at the ticks; ``heat_kw`` (T, L) is each load's full heat. Returns the new
+        throttle factor changes and trips of every class, in time order.
         """
-        capacity = self.capacity_kw(ambient_c)
         supply = self._supply(ambient_c)
         class_heat = (
             np.add.reduceat(heat_kw[:, self._by_class], self._class_starts, axis=1)
@@ -123,7 +129,7 @@ class Facility:
         batches = []
         for h, thermal in enumerate(self.thermal):
             own = self.hall_classes[h]
-            thermal.advance(ticks_s, end_s, supply[:, h], capacity[:, h], class_heat[:, own])
+            thermal.advance(ticks_s, end_s, supply[:, h], capacity_kw[:, h], class_heat[:, own])
             new = thermal.changes(self._reported[h])
             self._reported[h] = thermal.change_count
             batches.append(ThrottleChanges(new.t_s, own[new.cls], new.factor, new.tripped))
