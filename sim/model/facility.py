@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.steps import StepSeries
-from sim.model.thermal import ExpSeries, HallLimits, HallThermal, ThrottleChanges
+from sim.model.thermal import ExpSeries, HallLimits, HallThermal, ThrottleChanges, full_targets
 from sim.scenario.facility import HallSpec
 
 
@@ -92,6 +92,8 @@ class Facility:
             )
             self.thermal.append(HallThermal(limits, float(start_supply[h])))
         self._reported = [0] * len(halls)
+        self._rise = column("load_rise_c")
+        self._class_in_hall = (self.class_hall[:, None] == np.arange(len(halls))).astype(float)
 
     def _supply(self, ambient_c: np.ndarray) -> np.ndarray:
         """Supply temperature per hall (…, H) at ambient ``ambient_c`` (…, 1)."""
@@ -126,10 +128,19 @@ class Facility:
             if self._by_class.size
             else np.zeros((ticks_s.size, 0))
         )
+        targets = full_targets(supply, capacity_kw, class_heat @ self._class_in_hall, self._rise)
+        durations = np.diff(np.append(ticks_s, end_s))
         batches = []
         for h, thermal in enumerate(self.thermal):
             own = self.hall_classes[h]
-            thermal.advance(ticks_s, end_s, supply[:, h], capacity_kw[:, h], class_heat[:, own])
+            thermal.advance_batch(
+                ticks_s,
+                durations,
+                supply[:, h],
+                capacity_kw[:, h],
+                class_heat[:, own],
+                targets[:, h],
+            )
             new = thermal.changes(self._reported[h])
             self._reported[h] = thermal.change_count
             batches.append(ThrottleChanges(new.t_s, own[new.cls], new.factor, new.tripped))

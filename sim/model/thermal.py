@@ -102,8 +102,6 @@ class HallThermal:
         self.factors = [1.0] * classes
         self.tripped = [False] * classes
         self._slowed: set[int] = set()  # classes throttled or tripped
-        empty = np.zeros(0, dtype=int)
-        self._flags = (empty, empty, empty)  # this batch's hot, trip-prone and odd ticks
         self._throttle = [float(x) for x in limits.throttle_c]
         self._shutdown = [float(x) for x in limits.shutdown_c]
         self._throttle_min = min(self._throttle, default=math.inf)
@@ -136,96 +134,63 @@ class HallThermal:
         ``supply_c`` and ``capacity_kw`` hold over each tick; ``heat_kw`` (ticks × classes)
         is each class's heat at full speed under its grant.
         """
-        n = ticks_s.size
-        if n == 0:
-            return
+        targets = full_targets(supply_c, capacity_kw, heat_kw.sum(axis=1), self.limits.load_rise_c)
         durations = np.diff(np.append(ticks_s, end_s))
-        full_heat = heat_kw.sum(axis=1)
-        rise = self.limits.load_rise_c * _load_factor(full_heat, capacity_kw)
-        full_target = supply_c + rise
-        self._flags = (
-            np.flatnonzero(full_target > self._throttle_min),
-            np.flatnonzero(full_target >= self._shutdown_min),
-            np.flatnonzero(durations != durations[0]),
-        )
+        self.advance_batch(ticks_s, durations, supply_c, capacity_kw, heat_kw, targets)
+
+    def advance_batch(
+        self,
+        ticks_s: np.ndarray,
+        durations_s: np.ndarray,
+        supply_c: np.ndarray,
+        capacity_kw: np.ndarray,
+        heat_kw: np.ndarray,
+        targets_c: np.ndarray,
+    ) -> None:
+        """:meth:`advance` with each tick's duration and :func:`full_targets` given.
+
+        The facility computes those for every hall at once.
+        """
+        n = ticks_s.size
         k = 0
-        rows: list[list[float]] | None = None  # plain floats for the Python steps
+        heat: list[list[float]] | None = None  # per class: plain floats for the Python steps
         while k < n:
             if self._nominal():
-                k = self._fast(k, ticks_s, durations, full_target)
+                k = self._fast(k, ticks_s, durations_s, targets_c)
                 if k >= n:
                     break
-            if rows is None:
-                rows = heat_kw.tolist()
-                ticks, steps = ticks_s.tolist(), durations.tolist()
+            if heat is None:
+                heat = heat_kw.T.tolist()
+                ticks, steps = ticks_s.tolist(), durations_s.tolist()
                 supplies, capacities = supply_c.tolist(), capacity_kw.tolist()
-            if len(self.factors) == 1:
-                k, restored = self._throttled(k, ticks, steps, supplies, capacities, rows)
+            if len(heat) == 1:
+                k, restored = self._throttled(k, ticks, steps, supplies, capacities, heat[0])
                 if k >= n:
                     break
                 if restored:
                     continue  # cooled down: the nominal path takes this tick
-            self._step(ticks[k], steps[k], supplies[k], capacities[k], rows[k])
+            self._step(ticks[k], steps[k], supplies[k], capacities[k], [q[k] for q in heat])
             k += 1
 
     def _fast(self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray) -> int:
-        """Advance nominal ticks from ``k`` in windows; returns the first tick it left.
+        """Advance nominal ticks from ``k`` in one vectorised stretch; returns the first it left.
 
-        Windows grow from 16 to 256 ticks, so a stretch that leaves early costs little.
+        The rest of the batch is relaxed at once (a few array operations however long) and
+        cut at the first tick where something could happen: the inlet above the lowest
+        throttle temperature, a target at the lowest shutdown temperature, or a tick of
+        another length (the last one before the horizon).
         """
-        step, window, n = durations[k], 16, ticks_s.size
-        a = math.exp(-step / self.limits.tau_s)
-        k = self._cold(k, ticks_s, durations, targets, a)
-        while k < n:
-            stop_at = min(k + window, n)
-            x = targets[k:stop_at]
-            end_temps = _relax(a, self.temp_c, x)
-            starts = np.concatenate(([self.temp_c], end_temps[:-1]))
-            unsafe = (
-                (starts > self._throttle_min)
-                | (x >= self._shutdown_min)
-                | (durations[k:stop_at] != step)
-            )
-            stop = int(np.argmax(unsafe)) if unsafe.any() else x.size
-            if stop:
-                self._chunk(ticks_s[k : k + stop], starts[:stop], x[:stop])
-                self.temp_c = float(starts[stop]) if stop < x.size else float(end_temps[-1])
-            k += stop
-            if stop < x.size:
-                return k
-            window = min(window * 4, MAX_WINDOW)
-        return k
-
-    def _cold(
-        self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray, a: float
-    ) -> int:
-        """Advance the ticks from ``k`` that provably stay nominal; returns the first other.
-
-        The inlet moves towards each tick's target, so it never exceeds the larger of where
-        it starts and the targets so far: while that bound is at most the lowest throttle
-        temperature, no target reaches a shutdown temperature and ticks are regular, nothing
-        can throttle or trip, and the stretch needs no checking.
-        """
-        if self.temp_c > self._throttle_min:
-            return k
-        # tick j is safe if no target before it is hot, its own target cannot trip, and the
-        # ticks are regular; the batch's flagged ticks are indexed once in advance()
-        n = targets.size
-        hot, trip, odd = self._flags
-        stop = min(
-            _first_at_or_after(hot, k, n) + 1,
-            _first_at_or_after(trip, k, n),
-            _first_at_or_after(odd, k, n),
-            n,
-        )
-        while k < stop:
-            end = min(k + MAX_WINDOW, stop)
-            end_temps = _relax(a, self.temp_c, targets[k:end])
-            starts = np.concatenate(([self.temp_c], end_temps[:-1]))
-            self._chunk(ticks_s[k:end], starts, targets[k:end])
-            self.temp_c = float(end_temps[-1])
-            k = end
-        return k
+        step = durations[k]
+        x = targets[k:]
+        end_temps = _relax(math.exp(-step / self.limits.tau_s), self.temp_c, x)
+        starts = np.empty_like(end_temps)
+        starts[0], starts[1:] = self.temp_c, end_temps[:-1]
+        unsafe = (starts > self._throttle_min) | (x >= self._shutdown_min) | (durations[k:] != step)
+        stop = int(np.argmax(unsafe)) if unsafe.any() else x.size
+        if stop:
+            self._chunk(ticks_s[k : k + stop], starts[:stop], x[:stop])
+            self.temp_c = float(starts[stop]) if stop < x.size else float(end_temps[-1])
+        return k + stop
 
     def _set(self, t_s: float, j: int, factor: float, tripped: bool) -> None:
         if factor != self.factors[j] or tripped != self.tripped[j]:
@@ -246,39 +211,57 @@ class HallThermal:
         steps: list[float],
         supplies: list[float],
         capacities: list[float],
-        rows: list[list[float]],
+        heats: list[float],
     ) -> tuple[int, bool]:
-        """Steps of a one-class hall throttling inside its band.
+        """Steps of a one-class hall inside its throttle band.
 
         Returns the first tick it did not take, and whether that tick found the hall cooled
         to full speed again (then the nominal path takes it).
 
         The same arithmetic as :meth:`_step`, inlined for the common case (the inlet between
-        the throttle and shutdown temperatures, heat granted, no trip possible in the tick),
-        which is most of the ticks a hot hall spends in Python.
+        the throttle and shutdown temperatures and no trip within the tick, with or without
+        heat granted), which is most of the ticks a hot hall spends in Python.
         """
         thr, sd = self._throttle[0], self._shutdown[0]
         tau, rise, temp = self.limits.tau_s, self.limits.load_rise_c, self.temp_c
+        factors, slowed = self.factors, self._slowed
+        ch_t, ch_class, ch_factor = self._ch_t, self._ch_class, self._ch_factor
+        ch_tripped = self._ch_tripped
+        seg_t, seg_start, seg_target = self._seg_t, self._seg_start, self._seg_target
         n = len(ticks)
         while k < n and not self.tripped[0] and thr < temp < sd:
-            heat, capacity = rows[k][0], capacities[k]
-            if heat <= 0:
-                break
+            heat, t_s = heats[k], ticks[k]
+            end = t_s + steps[k]
             factor = min(max((sd - temp) / (sd - thr), 0.0), 1.0)
-            q = heat * factor
-            load = min(q / capacity, MAX_LOAD_FACTOR) if capacity > 0 else MAX_LOAD_FACTOR
-            target = supplies[k] + rise * load
-            if target > sd:
-                break  # may trip inside the tick: the general step handles it
-            t_s = ticks[k]
-            self._set(t_s, 0, factor, False)
-            self._seg_t.append(t_s)
-            self._seg_start.append(temp)
-            self._seg_target.append(target)
-            temp = target + (temp - target) * math.exp(-((t_s + steps[k]) - t_s) / tau)
+            if heat > 0:
+                capacity = capacities[k]
+                load = (
+                    min(heat * factor / capacity, MAX_LOAD_FACTOR)
+                    if capacity > 0
+                    else MAX_LOAD_FACTOR
+                )
+                target = supplies[k] + rise * load
+                if target > sd and t_s + tau * math.log((target - temp) / (target - sd)) < end:
+                    break  # trips inside the tick: the general step handles it
+            else:
+                target = supplies[k] + rise * 0.0
+            if factor != factors[0]:  # self._set, inlined (the class is not tripped)
+                factors[0] = factor
+                if factor == 1.0:
+                    slowed.discard(0)
+                else:
+                    slowed.add(0)
+                ch_t.append(t_s)
+                ch_class.append(0)
+                ch_factor.append(factor)
+                ch_tripped.append(False)
+            seg_t.append(t_s)
+            seg_start.append(temp)
+            seg_target.append(target)
+            temp = target + (temp - target) * math.exp(-(end - t_s) / tau)
             k += 1
         self.temp_c = temp
-        if k < n and not self.tripped[0] and temp <= thr and self.factors[0] != 1.0:
+        if k < n and not self.tripped[0] and temp <= thr and factors[0] != 1.0:
             # cooled down: back at full speed from this tick, which the nominal path takes
             self._set(ticks[k], 0, 1.0, False)
             return k, True
@@ -356,28 +339,56 @@ class HallThermal:
         return ExpSeries(t, starts, targets, self.limits.tau_s)
 
 
-MAX_WINDOW = 256
-
-
-def _first_at_or_after(flagged: np.ndarray, k: int, none: int) -> int:
-    """The first flagged index at or after ``k`` (``none`` if there is none)."""
-    i = int(np.searchsorted(flagged, k))
-    return int(flagged[i]) if i < flagged.size else none
+# The relaxation runs in blocks of BLOCK ticks, their ends chained SPAN blocks at a time.
+BLOCK = 32
+SPAN = 64
 
 
 @lru_cache(maxsize=16)
-def _relaxation_matrix(a: float) -> tuple[np.ndarray, np.ndarray]:
-    """For T_{i+1} = a·T_i + (1 − a)·x_i: the weights of x (lower triangular) and of T_0."""
-    lags = np.arange(MAX_WINDOW)[:, None] - np.arange(MAX_WINDOW)[None, :]
-    weights = np.where(lags >= 0, (1.0 - a) * a ** np.maximum(lags, 0), 0.0)
-    return weights, a ** np.arange(1, MAX_WINDOW + 1)
+def _scan_weights(a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For T_{i+1} = a·T_i + (1 − a)·x_i: the weights within a block and between blocks.
+
+    Returns the transposed in-block weights of x (``(1 − a)·a^(i−j)``, lower triangular),
+    the in-block weights of the start ``a^(i+1)``, and the same two for chaining block ends
+    (with ``a^BLOCK`` in place of ``a``, and weight 1 on each block's own end).
+    """
+
+    def lower(base: float, size: int) -> np.ndarray:
+        lags = np.arange(size)[:, None] - np.arange(size)[None, :]
+        return np.where(lags >= 0, base ** np.maximum(lags, 0), 0.0)
+
+    span_base = a**BLOCK
+    return (
+        np.ascontiguousarray(((1.0 - a) * lower(a, BLOCK)).T),
+        a ** np.arange(1, BLOCK + 1),
+        lower(span_base, SPAN),
+        span_base ** np.arange(1, SPAN + 1),
+    )
 
 
 def _relax(a: float, start: float, targets: np.ndarray) -> np.ndarray:
-    """Temperatures at the end of each tick, relaxing from ``start`` towards ``targets``."""
+    """Temperatures at the end of each tick, relaxing from ``start`` towards ``targets``.
+
+    A blocked scan of the linear recurrence: each block's response from rest is one matrix
+    product, the block ends are chained by a second, and each block then adds its start's
+    decay. Every weight is a power of ``a`` ≤ 1, so nothing overflows for any time constant.
+    """
+    in_block, start_decay, chain, chain_decay = _scan_weights(a)
     n = targets.size
-    weights, powers = _relaxation_matrix(a)
-    return weights[:n, :n] @ targets + powers[:n] * start
+    out = np.empty(n)
+    for first in range(0, n, BLOCK * SPAN):
+        part = targets[first : first + BLOCK * SPAN]
+        m = part.size
+        blocks = -(-m // BLOCK)
+        padded = np.zeros(blocks * BLOCK)
+        padded[:m] = part
+        local = padded.reshape(blocks, BLOCK) @ in_block
+        ends = chain[:blocks, :blocks] @ local[:, -1] + chain_decay[:blocks] * start
+        block_starts = np.empty(blocks)
+        block_starts[0], block_starts[1:] = start, ends[:-1]
+        out[first : first + m] = (local + block_starts[:, None] * start_decay).ravel()[:m]
+        start = float(out[first + m - 1])
+    return out
 
 
 # Heat on a cooling with no capacity left: the load factor is capped so temperatures stay
@@ -392,6 +403,16 @@ def _load_factor_scalar(heat_kw: float, capacity_kw: float) -> float:
     if capacity_kw <= 0:
         return MAX_LOAD_FACTOR
     return min(heat_kw / capacity_kw, MAX_LOAD_FACTOR)
+
+
+def full_targets(
+    supply_c: np.ndarray,
+    capacity_kw: np.ndarray,
+    heat_kw: np.ndarray,
+    load_rise_c: np.ndarray | float,
+) -> np.ndarray:
+    """Equilibrium inlet temperature with every class at full speed (broadcasting)."""
+    return supply_c + load_rise_c * _load_factor(heat_kw, capacity_kw)
 
 
 def _load_factor(heat_kw: np.ndarray | float, capacity_kw: np.ndarray | float) -> np.ndarray:

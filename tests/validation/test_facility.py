@@ -213,6 +213,57 @@ def test_hall_thermal_fast_and_slow_paths_agree() -> None:
     np.testing.assert_allclose(fast.series().mean(edges), slow.series().mean(edges), rtol=1e-12)
 
 
+def stepped(limits: HallLimits, temp_c: float, ticks, supply, capacity, heat) -> HallThermal:
+    """The reference: every tick through the general Python step."""
+    thermal = HallThermal(limits, temp_c)
+    steps = np.diff(np.append(ticks, ticks[-1] + 900.0))
+    for k, t in enumerate(ticks):
+        thermal._step(float(t), float(steps[k]), supply[k], capacity[k], heat[k].tolist())
+    return thermal
+
+
+@pytest.mark.parametrize("classes", [1, 2])
+@pytest.mark.parametrize("seed", range(4))
+def test_every_path_agrees_with_stepping_each_tick(classes: int, seed: int) -> None:
+    """Cold stretches, the throttled loop (with and without heat), trips and restarts.
+
+    A hot, noisy week of supply temperatures and on/off grants drives a hall in and out of
+    its throttle band and over its shutdown temperature; the batch advance must give the
+    same inlet and the same throttle changes as the general step taken tick by tick. Both
+    compute every tick from the same formulas, so they differ only by rounding (the
+    vectorised stretches sum in another order): 1e-9 relative.
+    """
+    rng = np.random.default_rng(seed)
+    limits = HallLimits(
+        [600.0, 1_800.0, 3_600.0, 900.0][seed],
+        5.0,
+        np.array([40.0, 38.0][:classes]),
+        np.array([47.0, 45.0][:classes]),
+    )
+    ticks = np.arange(0.0, 7 * 86_400.0, 900.0)
+    day = np.sin(2 * np.pi * ticks / 86_400.0)
+    supply = 30.0 + 9.0 * day + rng.normal(0.0, 1.5, ticks.size)
+    capacity = np.where(rng.random(ticks.size) < 0.02, 0.0, 1_000.0)
+    on = rng.random((ticks.size, classes)) < 0.85
+    heat = np.where(on, rng.uniform(400.0, 1_100.0, (ticks.size, classes)), 0.0)
+    batch = HallThermal(limits, 25.0)
+    for part in np.array_split(np.arange(ticks.size), 5):  # several batches, as the site does
+        end = ticks[part[-1]] + 900.0
+        batch.advance(ticks[part], end, supply[part], capacity[part], heat[part])
+    reference = stepped(limits, 25.0, ticks, supply, capacity, heat)
+
+    got, want = batch.changes(), reference.changes()
+    assert want.tripped.any() and (want.factor[~want.tripped] < 1.0).any()  # it got hot
+    assert got.cls.tolist() == want.cls.tolist()
+    assert got.tripped.tolist() == want.tripped.tolist()
+    np.testing.assert_allclose(got.t_s, want.t_s, rtol=1e-9)
+    np.testing.assert_allclose(got.factor, want.factor, rtol=1e-9, atol=1e-9)
+    edges = np.arange(0.0, ticks[-1] + 901.0, 900.0)
+    np.testing.assert_allclose(
+        batch.series().mean(edges), reference.series().mean(edges), rtol=1e-9
+    )
+
+
 def test_groups_sharing_a_shutdown_temperature_trip_together() -> None:
     """Once the first trips at its limit the inlet is at the second one's limit too."""
     limits = HallLimits(600.0, 0.0, np.array([40.0, 40.0]), np.array([47.0, 47.0]))
