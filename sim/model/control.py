@@ -98,6 +98,23 @@ def gpu_value_usd_per_mwh(scenario: Scenario, hosting: AiHosting) -> np.ndarray:
     return best * gpus / per_node_mwh if names else np.zeros(0)
 
 
+def _by_load(ticks: int, blocks: list[np.ndarray]) -> np.ndarray:
+    """Blocks of loads' values (each broadcast to ticks × its loads) side by side.
+
+    Each load's ticks are contiguous: the policies work load by load over the ticks, so this
+    layout spares them a transposed copy. The result may be a read-only view.
+    """
+    blocks = [block for block in blocks if block.shape[-1]]
+    if len(blocks) == 1:  # one kind of load: a view, no copy
+        return np.broadcast_to(blocks[0], (ticks, blocks[0].shape[-1]))
+    out = np.empty((ticks, sum(block.shape[-1] for block in blocks)), order="F")
+    column = 0
+    for block in blocks:
+        out[:, column : column + block.shape[-1]] = block
+        column += block.shape[-1]
+    return out
+
+
 class SiteControl:
     """Runs the scenario's power policy over the ASIC fleet and the GPU clusters."""
 
@@ -166,16 +183,13 @@ class SiteControl:
         )
         asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)
         n = ticks_s.size
-        available = np.hstack(
-            [np.broadcast_to(self.fleet.units_installed, (n, len(self.fleet.groups)))]
-            + [plan.at(ticks_s)[:, None] for plan in self.planned_nodes]
-        )
+        available = [self.fleet.units_installed] + [
+            plan.at(ticks_s)[:, None] for plan in self.planned_nodes
+        ]
         return PowerSnapshot(
             energy_price_usd_per_mwh=self.energy_price.at(ticks_s),
-            revenue_usd_per_mwh=np.hstack(
-                (asic_revenue, np.broadcast_to(self.gpu_value, (n, self.gpu_value.size)))
-            ),
-            units_available=available,
+            revenue_usd_per_mwh=_by_load(n, [asic_revenue, self.gpu_value]),
+            units_available=_by_load(n, available),
             unit_power_kw=self.unit_kw,
             is_gpu=self.is_gpu,
             hall=self.facility.load_hall,
@@ -205,8 +219,9 @@ class SiteControl:
         end_s = min(self._next_tick_s, self.horizon_s)
         throttles = NO_THROTTLING
         if self.facility.halls:  # else there is no thermal state to follow
+            heat_kw = self.facility.class_heat_kw(grants, self.unit_kw)
             throttles = self.facility.advance(
-                ticks, end_s, ambient, snapshot.hall_capacity_kw, grants * self.unit_kw
+                ticks, end_s, ambient, snapshot.hall_capacity_kw, heat_kw
             )
             self._log_heat(throttles)
             on_asics = ~self.facility.class_is_gpu[throttles.cls]

@@ -17,7 +17,14 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model.steps import StepSeries
-from sim.model.thermal import ExpSeries, HallLimits, HallThermal, ThrottleChanges, full_targets
+from sim.model.thermal import (
+    ExpSeries,
+    HallLimits,
+    HallThermal,
+    ThrottleChanges,
+    advance_nominal,
+    full_targets,
+)
 from sim.scenario.facility import HallSpec
 
 
@@ -51,7 +58,7 @@ class Facility:
         self.class_hall = np.array([h for h, _ in classes], dtype=int)
         self.class_is_gpu = np.array([g for _, g in classes], dtype=bool)
         self.class_names = [f"{names[h]} {'GPUs' if g else 'ASICs'}" for h, g in classes]
-        # each load's class (−1 outside halls) and the loads × classes membership matrix
+        # each load's class (−1 outside halls)
         self.load_class = np.array(
             [
                 classes.index((int(h), bool(g))) if h < len(halls) else -1
@@ -59,12 +66,10 @@ class Facility:
             ],
             dtype=int,
         )
-        # loads in halls sorted by class, and where each class starts, to sum heat per class
-        inside = np.flatnonzero(self.load_class >= 0)
-        self._by_class = inside[np.argsort(self.load_class[inside], kind="stable")]
-        self._class_starts = np.searchsorted(
-            self.load_class[self._by_class], np.arange(len(classes))
-        )
+        # each class's loads, to sum its heat: a slice when listed together, as sites list them
+        self._class_loads = [
+            _as_slice(np.flatnonzero(self.load_class == c)) for c in range(len(classes))
+        ]
 
         def column(field: str) -> np.ndarray:
             return np.array([getattr(hall, field) for hall in halls], dtype=float)
@@ -108,6 +113,19 @@ class Facility:
         """Cooling power per kW of heat in each hall (T, H) at ambient temperatures (T,)."""
         return self._k_free + self._k_slope * np.maximum(ambient_c[:, None] - self._free_c, 0.0)
 
+    def class_heat_kw(self, units: np.ndarray, unit_kw: np.ndarray) -> np.ndarray:
+        """Each class's heat (T, C) with ``units`` (T, L) of every load at ``unit_kw`` (L,).
+
+        Summed load by load over the ticks (the policies' grants have each load's ticks
+        contiguous), a class's loads at a time, in one pass (``einsum``; a matrix product
+        would call threaded BLAS, which spins and stalls on a busy machine).
+        """
+        per_load = units.T  # (L, T)
+        heat = np.empty((len(self._class_loads), units.shape[0]))
+        for cls, loads in enumerate(self._class_loads):
+            np.einsum("lt,l->t", per_load[loads], unit_kw[loads], out=heat[cls])
+        return heat.T
+
     def advance(
         self,
         ticks_s: np.ndarray,
@@ -119,17 +137,23 @@ class Facility:
         """Advance every hall over the ticks.
 
         ``ambient_c`` (T,) and each hall's ``capacity_kw`` (T, H, as :meth:`capacity_kw` gives
-        it) hold at the ticks; ``heat_kw`` (T, L) is each load's full heat. Returns the new
-        throttle factor changes and trips of every class, in time order.
+        it) hold at the ticks; ``heat_kw`` (T, C) is each class's full heat under the
+        grants (:meth:`class_heat_kw`). Returns the new throttle factor changes and trips of
+        every class, in time order.
         """
         supply = self._supply(ambient_c)
-        class_heat = (
-            np.add.reduceat(heat_kw[:, self._by_class], self._class_starts, axis=1)
-            if self._by_class.size
-            else np.zeros((ticks_s.size, 0))
-        )
-        targets = full_targets(supply, capacity_kw, class_heat @ self._class_in_hall, self._rise)
+        targets = full_targets(supply, capacity_kw, heat_kw @ self._class_in_hall, self._rise)
         durations = np.diff(np.append(ticks_s, end_s))
+        targets = np.ascontiguousarray(targets.T)  # (H, T)
+        # halls at full speed start together: one vectorised stretch for all of them
+        nominal = [h for h, thermal in enumerate(self.thermal) if thermal.nominal]
+        first = [0] * len(self.halls)
+        if nominal:
+            stops = advance_nominal(
+                [self.thermal[h] for h in nominal], 0, ticks_s, durations, targets[nominal]
+            )
+            for h, stop in zip(nominal, stops, strict=True):
+                first[h] = stop
         batches = []
         for h, thermal in enumerate(self.thermal):
             own = self.hall_classes[h]
@@ -138,8 +162,9 @@ class Facility:
                 durations,
                 supply[:, h],
                 capacity_kw[:, h],
-                class_heat[:, own],
-                targets[:, h],
+                heat_kw[:, own],
+                targets[h],
+                first[h],
             )
             new = thermal.changes(self._reported[h])
             self._reported[h] = thermal.change_count
@@ -184,6 +209,13 @@ class Facility:
                 times.append(t_s)
                 values.append(float(bool(slow)))
         return StepSeries(np.array(times), np.array(values))
+
+
+def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
+    """``indices`` as a slice when they are consecutive (a view instead of a copy)."""
+    if indices.size and indices[-1] - indices[0] == indices.size - 1:
+        return slice(int(indices[0]), int(indices[-1]) + 1)
+    return indices
 
 
 def _merged(batches: list[ThrottleChanges]) -> ThrottleChanges:

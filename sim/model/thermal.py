@@ -11,7 +11,7 @@ controller, like miner firmware stepping its clocks), and trips the instant the 
 reaches its shutdown temperature, restarting at the first tick with the inlet at or below
 its throttle temperature. Temperatures are exact: each stretch is stored as
 (start, T0, T_eq) and integrated in closed form. Ticks on which nothing can throttle or trip
-are advanced in vectorised windows of the linear recurrence; only ticks near the limits
+are advanced in vectorised stretches of the linear recurrence; only ticks near the limits
 step in Python.
 """
 
@@ -118,7 +118,9 @@ class HallThermal:
         self._ch_factor: list[float] = []
         self._ch_tripped: list[bool] = []
 
-    def _nominal(self) -> bool:
+    @property
+    def nominal(self) -> bool:
+        """Every class at full speed."""
         return not self._slowed
 
     def advance(
@@ -146,17 +148,19 @@ class HallThermal:
         capacity_kw: np.ndarray,
         heat_kw: np.ndarray,
         targets_c: np.ndarray,
+        first: int = 0,
     ) -> None:
-        """:meth:`advance` with each tick's duration and :func:`full_targets` given.
+        """:meth:`advance` from the tick ``first``, with durations and full targets given.
 
-        The facility computes those for every hall at once.
+        The facility computes :func:`full_targets` for every hall at once, and advances the
+        halls' nominal starts together (:func:`advance_nominal`).
         """
         n = ticks_s.size
-        k = 0
+        k = first
         heat: list[list[float]] | None = None  # per class: plain floats for the Python steps
         while k < n:
-            if self._nominal():
-                k = self._fast(k, ticks_s, durations_s, targets_c)
+            if self.nominal:
+                k = advance_nominal([self], k, ticks_s, durations_s, targets_c[None, :])[0]
                 if k >= n:
                     break
             if heat is None:
@@ -171,26 +175,6 @@ class HallThermal:
                     continue  # cooled down: the nominal path takes this tick
             self._step(ticks[k], steps[k], supplies[k], capacities[k], [q[k] for q in heat])
             k += 1
-
-    def _fast(self, k: int, ticks_s: np.ndarray, durations: np.ndarray, targets: np.ndarray) -> int:
-        """Advance nominal ticks from ``k`` in one vectorised stretch; returns the first it left.
-
-        The rest of the batch is relaxed at once (a few array operations however long) and
-        cut at the first tick where something could happen: the inlet above the lowest
-        throttle temperature, a target at the lowest shutdown temperature, or a tick of
-        another length (the last one before the horizon).
-        """
-        step = durations[k]
-        x = targets[k:]
-        end_temps = _relax(math.exp(-step / self.limits.tau_s), self.temp_c, x)
-        starts = np.empty_like(end_temps)
-        starts[0], starts[1:] = self.temp_c, end_temps[:-1]
-        unsafe = (starts > self._throttle_min) | (x >= self._shutdown_min) | (durations[k:] != step)
-        stop = int(np.argmax(unsafe)) if unsafe.any() else x.size
-        if stop:
-            self._chunk(ticks_s[k : k + stop], starts[:stop], x[:stop])
-            self.temp_c = float(starts[stop]) if stop < x.size else float(end_temps[-1])
-        return k + stop
 
     def _set(self, t_s: float, j: int, factor: float, tripped: bool) -> None:
         if factor != self.factors[j] or tripped != self.tripped[j]:
@@ -339,55 +323,95 @@ class HallThermal:
         return ExpSeries(t, starts, targets, self.limits.tau_s)
 
 
+def advance_nominal(
+    halls: list[HallThermal],
+    k: int,
+    ticks_s: np.ndarray,
+    durations_s: np.ndarray,
+    targets_c: np.ndarray,
+) -> list[int]:
+    """Advance nominal halls from tick ``k`` in one vectorised stretch each.
+
+    ``targets_c`` (halls × ticks) holds each hall's targets at full speed. The rest of the
+    batch is relaxed at once (a few array operations, however long and for however many
+    halls) and each hall's stretch is cut at its first tick where something could happen:
+    the inlet above its lowest throttle temperature, a target at its lowest shutdown
+    temperature, or a tick of another length (the last one before the horizon). Returns
+    the first tick each hall did not take.
+    """
+    step = float(durations_s[k])
+    decay = tuple(math.exp(-step / hall.limits.tau_s) for hall in halls)
+    start = np.array([hall.temp_c for hall in halls])
+    x = targets_c[:, k:]
+    end_temps = _relax(decay, start, x)
+    starts = np.empty_like(end_temps)
+    starts[:, 0], starts[:, 1:] = start, end_temps[:, :-1]
+    throttle = np.array([hall._throttle_min for hall in halls])[:, None]
+    shutdown = np.array([hall._shutdown_min for hall in halls])[:, None]
+    unsafe = (starts > throttle) | (x >= shutdown) | (durations_s[k:] != step)
+    stops = np.where(unsafe.any(axis=1), unsafe.argmax(axis=1), x.shape[1]).tolist()
+    for i, (hall, stop) in enumerate(zip(halls, stops, strict=True)):
+        if stop:
+            hall._chunk(ticks_s[k : k + stop], starts[i, :stop], x[i, :stop])
+            hall.temp_c = float(starts[i, stop] if stop < x.shape[1] else end_temps[i, -1])
+    return [k + stop for stop in stops]
+
+
 # The relaxation runs in blocks of BLOCK ticks, their ends chained SPAN blocks at a time.
 BLOCK = 32
 SPAN = 64
 
 
-@lru_cache(maxsize=16)
-def _scan_weights(a: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """For T_{i+1} = a·T_i + (1 − a)·x_i: the weights within a block and between blocks.
+@lru_cache(maxsize=64)
+def _scan_weights(decay: tuple[float, ...]) -> tuple[np.ndarray, ...]:
+    """Weights of T_{i+1} = a·T_i + (1 − a)·x_i within and between blocks, one ``a`` per hall.
 
-    Returns the transposed in-block weights of x (``(1 − a)·a^(i−j)``, lower triangular),
-    the in-block weights of the start ``a^(i+1)``, and the same two for chaining block ends
-    (with ``a^BLOCK`` in place of ``a``, and weight 1 on each block's own end).
+    Returns, stacked over the halls: the transposed in-block weights of x
+    (``(1 − a)·a^(i−j)``, lower triangular), the in-block weights of the start
+    ``a^(i+1)``, and the same two for chaining block ends (``a^BLOCK`` in place of ``a``,
+    and weight 1 on each block's own end).
     """
 
-    def lower(base: float, size: int) -> np.ndarray:
+    def lower(base: np.ndarray, size: int) -> np.ndarray:
         lags = np.arange(size)[:, None] - np.arange(size)[None, :]
-        return np.where(lags >= 0, base ** np.maximum(lags, 0), 0.0)
+        return np.where(lags >= 0, base[:, None, None] ** np.maximum(lags, 0), 0.0)
 
+    a = np.array(decay)
     span_base = a**BLOCK
     return (
-        np.ascontiguousarray(((1.0 - a) * lower(a, BLOCK)).T),
-        a ** np.arange(1, BLOCK + 1),
+        np.ascontiguousarray(((1.0 - a)[:, None, None] * lower(a, BLOCK)).transpose(0, 2, 1)),
+        a[:, None] ** np.arange(1, BLOCK + 1),
         lower(span_base, SPAN),
-        span_base ** np.arange(1, SPAN + 1),
+        span_base[:, None] ** np.arange(1, SPAN + 1),
     )
 
 
-def _relax(a: float, start: float, targets: np.ndarray) -> np.ndarray:
-    """Temperatures at the end of each tick, relaxing from ``start`` towards ``targets``.
+def _relax(decay: tuple[float, ...], start: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Temperatures at the end of each tick (halls × ticks), relaxing towards ``targets``.
 
-    A blocked scan of the linear recurrence: each block's response from rest is one matrix
+    Each hall starts at its ``start`` and decays by its own ``decay`` ``a`` per tick. A
+    blocked scan of the linear recurrence: each block's response from rest is one matrix
     product, the block ends are chained by a second, and each block then adds its start's
     decay. Every weight is a power of ``a`` ≤ 1, so nothing overflows for any time constant.
     """
-    in_block, start_decay, chain, chain_decay = _scan_weights(a)
-    n = targets.size
-    out = np.empty(n)
+    in_block, start_decay, chain, chain_decay = _scan_weights(decay)
+    halls, n = targets.shape
+    out = np.empty((halls, n))
+    start = np.asarray(start, dtype=float)
     for first in range(0, n, BLOCK * SPAN):
-        part = targets[first : first + BLOCK * SPAN]
-        m = part.size
+        part = targets[:, first : first + BLOCK * SPAN]
+        m = part.shape[1]
         blocks = -(-m // BLOCK)
-        padded = np.zeros(blocks * BLOCK)
-        padded[:m] = part
-        local = padded.reshape(blocks, BLOCK) @ in_block
-        ends = chain[:blocks, :blocks] @ local[:, -1] + chain_decay[:blocks] * start
-        block_starts = np.empty(blocks)
-        block_starts[0], block_starts[1:] = start, ends[:-1]
-        out[first : first + m] = (local + block_starts[:, None] * start_decay).ravel()[:m]
-        start = float(out[first + m - 1])
+        padded = np.zeros((halls, blocks * BLOCK))
+        padded[:, :m] = part
+        local = padded.reshape(halls, blocks, BLOCK) @ in_block  # (halls, blocks, BLOCK)
+        ends = (chain[:, :blocks, :blocks] @ local[:, :, -1:])[:, :, 0]
+        ends += chain_decay[:, :blocks] * start[:, None]
+        block_starts = np.empty((halls, blocks))
+        block_starts[:, 0], block_starts[:, 1:] = start, ends[:, :-1]
+        local += block_starts[:, :, None] * start_decay[:, None, :]
+        out[:, first : first + m] = local.reshape(halls, -1)[:, :m]
+        start = out[:, first + m - 1]
     return out
 
 
