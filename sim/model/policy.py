@@ -165,21 +165,23 @@ def _most_heat_kw(
     """Heat of ``ceil(wanted)`` (T, L) units per place (places, T), and wants with a sign bit.
 
     Returns the per-place sums (floats, in any order) and which ticks want some negative or
-    −0 units (T,). It works on loads × ticks, so each place's sum adds whole rows of ticks,
-    products and sums in one pass (``einsum``: ``reduceat`` over a few columns is slower, and
-    threaded BLAS spins and stalls on a busy machine); the snapshot's arrays are laid out
-    that way already (see ``PowerSnapshot``).
+    −0 units (T,). It works on loads × ticks, one place's loads at a time, so temporaries
+    stay small and each sum adds whole rows of ticks, products and sums in one pass
+    (``einsum``: ``reduceat`` over a few columns is slower, and threaded BLAS spins and
+    stalls on a busy machine); the snapshot's arrays are laid out that way already (see
+    ``PowerSnapshot``).
     """
-    ceiled = np.ceil(wanted.T, order="C")  # keeps the sign bit: ceil(-0.5) is -0.0
-    signed = ceiled.view(np.int64).min(axis=0, initial=0) < 0
-    heat = np.zeros((places, ceiled.shape[1]))
+    per_load = wanted.T
+    heat = np.zeros((places, per_load.shape[1]))
+    signed = np.zeros(per_load.shape[1], dtype=bool)
     if np.all(hall[1:] >= hall[:-1]):  # loads listed place by place, as sites build them
-        for start, end in _runs(hall):
-            np.einsum("lt,l->t", ceiled[start:end], units[start:end], out=heat[hall[start]])
+        blocks: list[slice | np.ndarray] = [slice(*run) for run in _runs(hall)]
     else:
-        for place in np.unique(hall):
-            mine = hall == place
-            np.einsum("lt,l->t", ceiled[mine], units[mine], out=heat[place])
+        blocks = [np.flatnonzero(hall == place) for place in np.unique(hall)]
+    for loads in blocks:
+        ceiled = np.ceil(per_load[loads], order="C")  # keeps the sign bit: ceil(-0.5) is -0.0
+        signed |= ceiled.view(np.int64).min(axis=0) < 0
+        np.einsum("lt,l->t", ceiled, units[loads], out=heat[hall[loads][0]])
     return heat, signed
 
 
