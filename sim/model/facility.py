@@ -22,6 +22,7 @@ from sim.model.thermal import (
     HallLimits,
     HallThermal,
     ThrottleChanges,
+    TickBatch,
     advance_nominal,
     full_targets,
 )
@@ -143,28 +144,25 @@ class Facility:
         """
         supply = self._supply(ambient_c)
         targets = full_targets(supply, capacity_kw, heat_kw @ self._class_in_hall, self._rise)
-        durations = np.diff(np.append(ticks_s, end_s))
+        batch = TickBatch(ticks_s, end_s)
         targets = np.ascontiguousarray(targets.T)  # (H, T)
         # halls at full speed start together: one vectorised stretch for all of them
         nominal = [h for h, thermal in enumerate(self.thermal) if thermal.nominal]
-        first = [0] * len(self.halls)
+        stretched_to: list[int | None] = [None] * len(self.halls)
         if nominal:
-            stops = advance_nominal(
-                [self.thermal[h] for h in nominal], 0, ticks_s, durations, targets[nominal]
-            )
+            stops = advance_nominal([self.thermal[h] for h in nominal], 0, batch, targets[nominal])
             for h, stop in zip(nominal, stops, strict=True):
-                first[h] = stop
+                stretched_to[h] = stop
         batches = []
         for h, thermal in enumerate(self.thermal):
             own = self.hall_classes[h]
             thermal.advance_batch(
-                ticks_s,
-                durations,
+                batch,
                 supply[:, h],
                 capacity_kw[:, h],
                 heat_kw[:, own],
                 targets[h],
-                first[h],
+                stretched_to[h],
             )
             new = thermal.changes(self._reported[h])
             self._reported[h] = thermal.change_count

@@ -18,6 +18,7 @@ step in Python.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
@@ -92,6 +93,32 @@ class ThrottleChanges:
     tripped: np.ndarray
 
 
+class TickBatch:
+    """A batch of control ticks, shared by every hall advanced over it.
+
+    ``ticks_s`` are the start times and ``durations_s`` the lengths; the ticks are regular
+    (of the first tick's length) except a few (in practice the last one, cut by the
+    horizon). The plain-float copies serve the Python steps.
+    """
+
+    def __init__(self, ticks_s: np.ndarray, end_s: float) -> None:
+        self.ticks_s = ticks_s
+        self.durations_s = np.diff(np.append(ticks_s, end_s))
+        self.step_s = float(self.durations_s[0]) if ticks_s.size else 0.0
+        self.size = int(ticks_s.size)
+        # ticks of another length than the first, then the size (a sentinel)
+        self._irregular = np.flatnonzero(self.durations_s != self.step_s).tolist() + [self.size]
+
+    def regular_until(self, k: int) -> int:
+        """The first tick at or after ``k`` of another length than the first (or the size)."""
+        return self._irregular[bisect_left(self._irregular, k)]
+
+    @cached_property
+    def lists(self) -> tuple[list[float], list[float]]:
+        """Start times and durations as plain floats."""
+        return self.ticks_s.tolist(), self.durations_s.tolist()
+
+
 class HallThermal:
     """The thermal state of one hall, advanced tick batch by tick batch."""
 
@@ -104,8 +131,11 @@ class HallThermal:
         self._slowed: set[int] = set()  # classes throttled or tripped
         self._throttle = [float(x) for x in limits.throttle_c]
         self._shutdown = [float(x) for x in limits.shutdown_c]
-        self._throttle_min = min(self._throttle, default=math.inf)
-        self._shutdown_min = min(self._shutdown, default=math.inf)
+        # the lowest throttle and shutdown temperatures: nothing happens below both
+        self.lowest_limits = (
+            min(self._throttle, default=math.inf),
+            min(self._shutdown, default=math.inf),
+        )
         # segments of the inlet temperature (start time, start value, target): numpy chunks
         # from the vectorised paths, and plain floats from the Python steps until flushed
         self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -117,6 +147,14 @@ class HallThermal:
         self._ch_class: list[int] = []
         self._ch_factor: list[float] = []
         self._ch_tripped: list[bool] = []
+        self._decays: dict[float, float] = {}
+
+    def decay(self, step_s: float) -> float:
+        """``a = e^(−Δ/τ)``: how much of a gap to its target the inlet keeps over a tick."""
+        a = self._decays.get(step_s)
+        if a is None:
+            a = self._decays[step_s] = math.exp(-step_s / self.limits.tau_s)
+        return a
 
     @property
     def nominal(self) -> bool:
@@ -137,35 +175,36 @@ class HallThermal:
         is each class's heat at full speed under its grant.
         """
         targets = full_targets(supply_c, capacity_kw, heat_kw.sum(axis=1), self.limits.load_rise_c)
-        durations = np.diff(np.append(ticks_s, end_s))
-        self.advance_batch(ticks_s, durations, supply_c, capacity_kw, heat_kw, targets)
+        self.advance_batch(TickBatch(ticks_s, end_s), supply_c, capacity_kw, heat_kw, targets)
 
     def advance_batch(
         self,
-        ticks_s: np.ndarray,
-        durations_s: np.ndarray,
+        batch: TickBatch,
         supply_c: np.ndarray,
         capacity_kw: np.ndarray,
         heat_kw: np.ndarray,
         targets_c: np.ndarray,
-        first: int = 0,
+        stretched_to: int | None = None,
     ) -> None:
-        """:meth:`advance` from the tick ``first``, with durations and full targets given.
+        """:meth:`advance` with the full targets given.
 
-        The facility computes :func:`full_targets` for every hall at once, and advances the
-        halls' nominal starts together (:func:`advance_nominal`).
+        The facility computes :func:`full_targets` for every hall at once and takes the
+        nominal halls' stretches from the batch start together (:func:`advance_nominal`);
+        ``stretched_to`` is then where this hall's stopped (its tick needs a Python step).
         """
-        n = ticks_s.size
-        k = first
+        n = batch.size
+        k = stretched_to or 0
+        stretched = stretched_to is not None
         heat: list[list[float]] | None = None  # per class: plain floats for the Python steps
         while k < n:
-            if self.nominal:
-                k = advance_nominal([self], k, ticks_s, durations_s, targets_c[None, :])[0]
+            if self.nominal and not stretched:
+                k = advance_nominal([self], k, batch, targets_c[None, :])[0]
                 if k >= n:
                     break
+            stretched = False
             if heat is None:
                 heat = heat_kw.T.tolist()
-                ticks, steps = ticks_s.tolist(), durations_s.tolist()
+                ticks, steps = batch.lists
                 supplies, capacities = supply_c.tolist(), capacity_kw.tolist()
             if len(heat) == 1:
                 k, restored = self._throttled(k, ticks, steps, supplies, capacities, heat[0])
@@ -212,11 +251,14 @@ class HallThermal:
         ch_t, ch_class, ch_factor = self._ch_t, self._ch_class, self._ch_factor
         ch_tripped = self._ch_tripped
         seg_t, seg_start, seg_target = self._seg_t, self._seg_start, self._seg_target
+        band, exp, log = sd - thr, math.exp, math.log
         n = len(ticks)
-        while k < n and not self.tripped[0] and thr < temp < sd:
+        if self.tripped[0]:  # stays so until cooled: the general step handles it
+            return k, False
+        while k < n and thr < temp < sd:
             heat, t_s = heats[k], ticks[k]
             end = t_s + steps[k]
-            factor = min(max((sd - temp) / (sd - thr), 0.0), 1.0)
+            factor = (sd - temp) / band  # in [0, 1] inside the band: throttle_factor's clip is moot
             if heat > 0:
                 capacity = capacities[k]
                 load = (
@@ -225,7 +267,7 @@ class HallThermal:
                     else MAX_LOAD_FACTOR
                 )
                 target = supplies[k] + rise * load
-                if target > sd and t_s + tau * math.log((target - temp) / (target - sd)) < end:
+                if target > sd and t_s + tau * log((target - temp) / (target - sd)) < end:
                     break  # trips inside the tick: the general step handles it
             else:
                 target = supplies[k] + rise * 0.0
@@ -242,10 +284,10 @@ class HallThermal:
             seg_t.append(t_s)
             seg_start.append(temp)
             seg_target.append(target)
-            temp = target + (temp - target) * math.exp(-(end - t_s) / tau)
+            temp = target + (temp - target) * exp(-(end - t_s) / tau)
             k += 1
         self.temp_c = temp
-        if k < n and not self.tripped[0] and temp <= thr and factors[0] != 1.0:
+        if k < n and temp <= thr and factors[0] != 1.0:
             # cooled down: back at full speed from this tick, which the nominal path takes
             self._set(ticks[k], 0, 1.0, False)
             return k, True
@@ -324,37 +366,37 @@ class HallThermal:
 
 
 def advance_nominal(
-    halls: list[HallThermal],
-    k: int,
-    ticks_s: np.ndarray,
-    durations_s: np.ndarray,
-    targets_c: np.ndarray,
+    halls: list[HallThermal], k: int, batch: TickBatch, targets_c: np.ndarray
 ) -> list[int]:
     """Advance nominal halls from tick ``k`` in one vectorised stretch each.
 
     ``targets_c`` (halls × ticks) holds each hall's targets at full speed. The rest of the
-    batch is relaxed at once (a few array operations, however long and for however many
-    halls) and each hall's stretch is cut at its first tick where something could happen:
-    the inlet above its lowest throttle temperature, a target at its lowest shutdown
-    temperature, or a tick of another length (the last one before the horizon). Returns
-    the first tick each hall did not take.
+    batch's regular ticks is relaxed at once (a few array operations, however long and for
+    however many halls) and each hall's stretch is cut at its first tick where something
+    could happen: the inlet above its lowest throttle temperature or a target at its lowest
+    shutdown temperature. Returns the first tick each hall did not take.
     """
-    step = float(durations_s[k])
-    decay = tuple(math.exp(-step / hall.limits.tau_s) for hall in halls)
+    x = targets_c[:, k : batch.regular_until(k)]
+    m = x.shape[1]
+    if not m:
+        return [k] * len(halls)
     start = np.array([hall.temp_c for hall in halls])
-    x = targets_c[:, k:]
-    end_temps = _relax(decay, start, x)
-    starts = np.empty_like(end_temps)
-    starts[:, 0], starts[:, 1:] = start, end_temps[:, :-1]
-    throttle = np.array([hall._throttle_min for hall in halls])[:, None]
-    shutdown = np.array([hall._shutdown_min for hall in halls])[:, None]
-    unsafe = (starts > throttle) | (x >= shutdown) | (durations_s[k:] != step)
-    stops = np.where(unsafe.any(axis=1), unsafe.argmax(axis=1), x.shape[1]).tolist()
+    end_temps = _relax(tuple(hall.decay(batch.step_s) for hall in halls), start, x)
+    limits = np.array([hall.lowest_limits for hall in halls])  # (halls, 2)
+    unsafe = x >= limits[:, 1:]
+    unsafe[:, 0] |= start > limits[:, 0]  # tick j starts where tick j − 1 ended
+    unsafe[:, 1:] |= end_temps[:, :-1] > limits[:, :1]
+    stops = unsafe.argmax(axis=1).tolist()
+    out = []
     for i, (hall, stop) in enumerate(zip(halls, stops, strict=True)):
+        if not unsafe[i, stop]:
+            stop = m  # nothing unsafe: the whole stretch
         if stop:
-            hall._chunk(ticks_s[k : k + stop], starts[i, :stop], x[i, :stop])
-            hall.temp_c = float(starts[i, stop] if stop < x.shape[1] else end_temps[i, -1])
-    return [k + stop for stop in stops]
+            starts = np.concatenate((start[i : i + 1], end_temps[i, : stop - 1]))
+            hall._chunk(batch.ticks_s[k : k + stop], starts, x[i, :stop])
+            hall.temp_c = float(end_temps[i, stop - 1])
+        out.append(k + stop)
+    return out
 
 
 # The relaxation runs in blocks of BLOCK ticks, their ends chained SPAN blocks at a time.
@@ -393,26 +435,23 @@ def _relax(decay: tuple[float, ...], start: np.ndarray, targets: np.ndarray) -> 
     blocked scan of the linear recurrence: each block's response from rest is one matrix
     product, the block ends are chained by a second, and each block then adds its start's
     decay. Every weight is a power of ``a`` ≤ 1, so nothing overflows for any time constant.
+    Runs longer than SPAN blocks continue from where the first SPAN blocks ended.
     """
-    in_block, start_decay, chain, chain_decay = _scan_weights(decay)
     halls, n = targets.shape
-    out = np.empty((halls, n))
-    start = np.asarray(start, dtype=float)
-    for first in range(0, n, BLOCK * SPAN):
-        part = targets[:, first : first + BLOCK * SPAN]
-        m = part.shape[1]
-        blocks = -(-m // BLOCK)
-        padded = np.zeros((halls, blocks * BLOCK))
-        padded[:, :m] = part
-        local = padded.reshape(halls, blocks, BLOCK) @ in_block  # (halls, blocks, BLOCK)
-        ends = (chain[:, :blocks, :blocks] @ local[:, :, -1:])[:, :, 0]
-        ends += chain_decay[:, :blocks] * start[:, None]
-        block_starts = np.empty((halls, blocks))
-        block_starts[:, 0], block_starts[:, 1:] = start, ends[:, :-1]
-        local += block_starts[:, :, None] * start_decay[:, None, :]
-        out[:, first : first + m] = local.reshape(halls, -1)[:, :m]
-        start = out[:, first + m - 1]
-    return out
+    if n > BLOCK * SPAN:
+        head = _relax(decay, start, targets[:, : BLOCK * SPAN])
+        tail = _relax(decay, head[:, -1], targets[:, BLOCK * SPAN :])
+        return np.concatenate((head, tail), axis=1)
+    in_block, start_decay, chain, chain_decay = _scan_weights(decay)
+    blocks = -(-n // BLOCK)
+    padded = np.zeros((halls, blocks * BLOCK))
+    padded[:, :n] = targets
+    local = padded.reshape(halls, blocks, BLOCK) @ in_block  # (halls, blocks, BLOCK)
+    ends = (chain[:, :blocks, :blocks] @ local[:, :, -1:])[:, :, 0]
+    ends += chain_decay[:, :blocks] * start[:, None]
+    block_starts = np.concatenate((start[:, None], ends[:, :-1]), axis=1)
+    local += block_starts[:, :, None] * start_decay[:, None, :]
+    return local.reshape(halls, -1)[:, :n]
 
 
 # Heat on a cooling with no capacity left: the load factor is capped so temperatures stay

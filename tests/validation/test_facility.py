@@ -16,7 +16,7 @@ import pytest
 from helpers import SCENARIOS, make_scenario
 
 from sim import load_scenario, run_one
-from sim.model.thermal import ExpSeries, HallLimits, HallThermal, throttle_factor
+from sim.model.thermal import ExpSeries, HallLimits, HallThermal, _relax, throttle_factor
 
 START = pd.Timestamp("2024-07-01T00:00:00Z")
 S21_KW = 3.5
@@ -336,3 +336,24 @@ def test_a_hot_liquid_cooled_gpu_hall_slows_every_job_by_the_throttle_factor(
     share_kw = (8 * 700 + 4_600 - 3_060) / 8 / 1_000
     expected = 16 * 3.060 + ts["gpus_busy"] * share_kw * f
     np.testing.assert_allclose(ts["gpu_power_kw"], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("ticks", [1, 31, 32, 33, 1_000, 2_048, 2_049, 5_000])
+def test_the_blocked_relaxation_is_the_recurrence(ticks: int) -> None:
+    """T_{i+1} = a·T_i + (1 − a)·x_i, per hall with its own a, for any length.
+
+    Lengths straddle the 32-tick blocks and the 2,048-tick span after which the scan
+    continues from its last value; decays from a tiny time constant (a ≈ e^−900) to a huge
+    one. Each step rounds once in the loop and a few times in the scan: 1e-12 relative.
+    """
+    decay = (math.exp(-1.5), math.exp(-0.25), math.exp(-900.0), math.exp(-1e-4))
+    rng = np.random.default_rng(ticks)
+    targets = 30.0 + 10.0 * rng.standard_normal((len(decay), ticks))
+    start = np.array([25.0, 45.0, -5.0, 30.0])
+    expected = np.empty_like(targets)
+    for h, a in enumerate(decay):
+        temp = start[h]
+        for i, x in enumerate(targets[h]):
+            temp = x + (temp - x) * a
+            expected[h, i] = temp
+    np.testing.assert_allclose(_relax(decay, start, targets), expected, rtol=1e-12)
