@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.site import Site
-from sim.model.steps import StepSeries, product
+from sim.model.steps import StepSeries, integrate_columns, product
 from sim.record.columns import GROUP_COLUMNS
 from sim.units import HASHES_PER_THS, KWH_PER_MWH, SECONDS_PER_HOUR
 
@@ -24,6 +24,65 @@ def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]
     return frame
 
 
+def _asic_rows(
+    site: Site,
+    usd_per_hash: StepSeries,
+    solo_reward_usd: np.ndarray,
+    block_times_s: np.ndarray,
+    dates: pd.Series,
+    edges_s: np.ndarray,
+) -> pd.DataFrame:
+    """Every ASIC group's days at once.
+
+    The groups share their change times (grants and throttling), so each day's integrals
+    take one pass per group over pieces laid out once, not a merge of series per group.
+    """
+    fleet, mining = site.fleet, site.scenario.mining
+    keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 0.0
+    times, running, effective = fleet.effective_units()
+    seconds = np.diff(edges_s)[:, None]
+    unit_kw = fleet.unit_power_w / 1_000.0
+    unit_hs = fleet.unit_hashrate_ths * HASHES_PER_THS
+    units = integrate_columns(times, running, edges_s) / seconds
+    working_s = integrate_columns(times, effective, edges_s)  # unit-seconds after throttling
+    fpps = integrate_columns(times, effective, edges_s, usd_per_hash) * unit_hs * keep
+    price = site.energy_price_usd_per_mwh
+    energy_cost = integrate_columns(times, effective, edges_s, price) * unit_kw
+    # solo: each block the site found, split by the groups' shares of its hashrate then
+    found = np.flatnonzero(solo_reward_usd)
+    at = block_times_s[found]
+    hashing = effective[np.searchsorted(times, at, side="right") - 1] * unit_hs
+    share = hashing / np.maximum(fleet.hashrate_hs().at(at), 1e-300)[:, None]
+    day = np.minimum(np.searchsorted(edges_s, at, side="right") - 1, len(dates) - 1)
+    solo = np.zeros_like(fpps)
+    np.add.at(solo, day, solo_reward_usd[found, None] * share)
+    installed = fleet.units_installed
+    columns = {
+        "units_installed": np.broadcast_to([g.count for g in fleet.groups], units.shape),
+        "units_running": units,
+        "power_kw": working_s / seconds * unit_kw,
+        "energy_kwh": working_s * unit_kw / SECONDS_PER_HOUR,
+        "curtailed_kw": (installed - units) * unit_kw,
+        "hashrate_ths": working_s / seconds * fleet.unit_hashrate_ths,
+        "gpus_busy": np.full(units.shape, np.nan),
+        "revenue_usd": fpps + solo,
+        "energy_cost_usd": energy_cost / SECONDS_PER_HOUR / KWH_PER_MWH,
+    }
+    groups = fleet.groups
+    frame = pd.DataFrame(
+        {
+            "date": np.tile(dates.to_numpy(), len(groups)),
+            "group": np.repeat([g.name for g in groups], len(dates)),
+            "kind": "asic",
+            "hardware": np.repeat([g.model for g in groups], len(dates)),
+            # group by group, day by day
+            **{name: values.T.ravel() for name, values in columns.items()},
+        }
+    )
+    frame["margin_usd"] = frame["revenue_usd"] - frame["energy_cost_usd"]
+    return frame
+
+
 def groups_table(
     site: Site,
     usd_per_hash: StepSeries,
@@ -33,35 +92,11 @@ def groups_table(
     edges_s: np.ndarray,
 ) -> pd.DataFrame:
     """Per day and group: units, power, energy, curtailment, work done, revenue and cost."""
-    fleet, mining = site.fleet, site.scenario.mining
-    keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 0.0
     frames = []
-    site_hs = fleet.hashrate_hs()
-    for index, group in enumerate(fleet.groups):
-        units = fleet.group_units(index)
-        working = fleet.group_effective_units(index)  # after heat throttling
-        power = working.scaled(group.power_w / 1_000.0)
-        hashrate = working.scaled(group.hashrate_ths * HASHES_PER_THS)
-        fpps = product(hashrate, usd_per_hash).integrate(edges_s) * keep
-        # solo: the site's blocks, split by the group's share of the site's hashrate then
-        share = hashrate.at(block_times_s) / np.maximum(site_hs.at(block_times_s), 1e-300)
-        which = np.minimum(
-            np.searchsorted(edges_s, block_times_s, side="right") - 1, len(dates) - 1
+    if site.fleet.groups:
+        frames.append(
+            _asic_rows(site, usd_per_hash, solo_reward_usd, block_times_s, dates, edges_s)
         )
-        solo = np.bincount(which, weights=solo_reward_usd * share, minlength=len(dates))
-        fixed = {"group": group.name, "kind": "asic", "hardware": group.model}
-        values = {
-            "units_installed": np.full(len(dates), group.count),
-            "units_running": units.mean(edges_s),
-            "power_kw": power.mean(edges_s),
-            "energy_kwh": power.integrate(edges_s) / SECONDS_PER_HOUR,
-            "curtailed_kw": (group.count - units.mean(edges_s)) * group.power_w / 1_000.0,
-            "hashrate_ths": hashrate.mean(edges_s) / HASHES_PER_THS,
-            "gpus_busy": np.full(len(dates), np.nan),
-            "revenue_usd": fpps + solo[: len(dates)],
-            "energy_cost_usd": _energy_cost(power, site, edges_s),
-        }
-        frames.append(_rows(dates, fixed, values))
     hosting = site.hosting
     for index, cluster in enumerate(hosting.clusters):
         reserved_usd_h = sum(
