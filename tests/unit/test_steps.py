@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.model.steps import StepSeries, product
+from sim.model.steps import StepSeries, integrate_columns, product
 
 
 def test_integrate_and_mean_over_bins() -> None:
@@ -43,3 +43,24 @@ def test_product_integral_equals_fine_grid_sum(a: list, b: list) -> None:
     reference = np.bincount(which, weights=contrib, minlength=6)
     scale = np.abs(contrib).sum() + 1.0
     np.testing.assert_allclose(exact, reference, atol=1e-9 * scale)
+
+
+columns = st.lists(st.floats(-1e3, 1e3), min_size=3, max_size=3)
+
+
+@given(st.lists(st.tuples(st.floats(0.01, 100.0), columns), min_size=1, max_size=30), pieces)
+def test_integrate_columns_equals_each_columns_product_integral(shared: list, w: list) -> None:
+    """Columns sharing change times, with and without a weight, against one series each."""
+    widths, rows = zip(*shared, strict=True)
+    times = np.concatenate(([0.0], np.cumsum(widths)[:-1]))
+    values, weight = np.array(rows), _series(w)
+    end = 1.5 * max(times[-1], weight.times_s[-1]) + 1.0
+    edges = np.linspace(0.0, end, 7)
+    plain = integrate_columns(times, values, edges, columns_per_pass=2)
+    weighted = integrate_columns(times, values, edges, weight, columns_per_pass=2)
+    for c in range(values.shape[1]):
+        column = StepSeries(times, values[:, c])
+        scale = np.abs(values[:, c]).max() * end * (1.0 + np.abs(weight.values).max())
+        np.testing.assert_allclose(plain[:, c], column.integrate(edges), atol=1e-9 * scale)
+        expected = product(column, weight).integrate(edges)
+        np.testing.assert_allclose(weighted[:, c], expected, atol=1e-9 * scale)
