@@ -1,10 +1,10 @@
 """Benchmark the site control loop: 5 years at 15-minute control, 10 halls, 50 vs 500 groups.
 
-Run by hand (``.venv/bin/python benchmarks/bench_site.py``); it takes about 6.5 minutes on a
+Run by hand (``.venv/bin/python benchmarks/bench_site.py``); it takes about 40 s on a
 2-core machine. Add ``--json PATH`` to keep the figures, ``--profile`` to also print where
 ``site.run()`` spends its time (outside the timings), ``--quick`` for a smoke run of one
-summer (about 15 s, nothing judged) and ``--large-run-one`` to also time ``run_one`` on
-the 500-group site (slow: see docs/performance.md).
+summer (about 5 s, nothing judged) and ``--large-run-one`` to also time ``run_one`` on
+the 500-group site (about 5 s more).
 
 The requirement (issue 5)
 -------------------------
