@@ -31,3 +31,7 @@ class EventLog:
     def sorted_rows(self) -> list[EventRow]:
         """Rows in time order (stable for equal times)."""
         return sorted(self.rows, key=lambda row: row.time_s)
+
+    def of_kind(self, event: str) -> list[EventRow]:
+        """The rows of one kind of event, in time order."""
+        return sorted((row for row in self.rows if row.event == event), key=lambda row: row.time_s)

@@ -252,7 +252,7 @@ def _facility_summary(site: Site, daily: pd.DataFrame) -> dict[str, float | int]
     """Energy by use, PUE, heat throttling and its cost over the run."""
     it_mwh = float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum()) / KWH_PER_MWH
     cooling_mwh = float(daily["cooling_energy_kwh"].sum()) / KWH_PER_MWH
-    trips = sum(1 for row in site.events.sorted_rows() if row.event == "thermal_trip")
+    trips = len(site.events.of_kind("thermal_trip"))
     return {
         "halls": len(site.facility.halls),
         "mean_ambient_temp_c": float(
@@ -276,7 +276,7 @@ def summary_table(
     """One row of run KPIs with SUMMARY_COLUMNS."""
     scenario, fleet, net = site.scenario, site.fleet, site.network
     horizon = scenario.horizon_s
-    halvings = [row for row in site.events.sorted_rows() if row.event == "halving"]
+    halvings = site.events.of_kind("halving")
     installed_ths = float(sum(g.count * g.hashrate_ths for g in fleet.groups))
     installed_kw = float(sum(g.count * g.power_w for g in fleet.groups)) / 1_000.0
     btc_mined = float(daily["btc_mined"].sum())
