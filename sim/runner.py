@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.model.grid_programs import grid_event_rows
+from sim.model.grid_programs import four_cp_peak_rows
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
 from sim.record.facility_tables import facility_series
@@ -83,14 +83,7 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
     jobs = jobs_table(site.hosting, scenario.horizon_s)
     ai = ai_series(site.hosting, jobs)
     facility = facility_series(site, series.power_kw, ai.power_kw)
-    plan = site.grid_plan
-    for row in grid_event_rows(
-        scenario.site.grid_programs,
-        scenario.start_utc,
-        plan.price_windows,
-        plan.alerts,
-        facility.four_cp,
-    ):
+    for row in four_cp_peak_rows(site.grid_plan.alerts, facility.four_cp):
         site.events.add(*row)
     daily = daily_table(site, series, ai, facility)
     return RunResult(

@@ -399,49 +399,69 @@ def plan_grid_programs(
     return GridPlan(windows, alerts, peaks)
 
 
-def grid_event_rows(
-    programs: GridProgramsSpec,
-    start_utc: datetime,
-    price_windows: Sequence[tuple[float, float]],
-    alerts: Sequence[tuple[float, float]],
-    charges: Sequence[FourCpCharge],
+def plan_event_rows(
+    programs: GridProgramsSpec, scheduled: Sequence[CreditSpan], plan: GridPlan, start_utc: datetime
 ) -> list[EventRow]:
-    """Rows for ``events.csv``, in time order; add each with ``EventLog.add(*row)``.
+    """Rows for ``events.csv`` of what the programs fix before the run, in time order.
 
-    - ``demand_response`` at each price-triggered start: the credit (usd_per_mwh), detail
+    Logged when the site is built, so at equal times they come before the grants that
+    answer them. Add each with ``EventLog.add(*row)``:
+
+    - ``demand_response`` at each scheduled event's start: its credit (usd_per_mwh), detail
+      its length (``<h> h``);
+    - ``demand_response`` at each price-triggered start: the credit, detail
       ``price-triggered``;
     - ``four_cp_alert`` at each alert start: the alert credit (usd_per_mwh), detail
-      ``YYYY-MM, <h> h``;
-    - ``four_cp_peak`` at each month's peak: the site's mean power then (kw), detail with
-      the month, whether an alert covered it and the charge.
+      ``YYYY-MM, <h> h``.
     """
-    rows: list[EventRow] = []
+    rows = [
+        EventRow(
+            span.start_s,
+            "demand_response",
+            "site",
+            span.credit_usd_per_mwh,
+            "usd_per_mwh",
+            f"{(span.end_s - span.start_s) / SECONDS_PER_HOUR:g} h",
+        )
+        for span in scheduled
+    ]
     if programs.price_triggered_dr is not None:
         credit = programs.price_triggered_dr.credit_usd_per_mwh
-        for s, _ in price_windows:
+        for s, _ in plan.price_windows:
             rows.append(
                 EventRow(s, "demand_response", "site", credit, "usd_per_mwh", "price-triggered")
             )
     cp = programs.four_cp
     if cp is not None:
-        for s, _ in alerts:
+        for s, _ in plan.alerts:
             detail = f"{local_month(cp, start_utc, s)}, {cp.window_hours} h"
             rows.append(
                 EventRow(
                     s, "four_cp_alert", "site", cp.alert_credit_usd_per_mwh, "usd_per_mwh", detail
                 )
             )
-        starts = np.array([c.peak_start_s for c in charges])
-        caught = _alerted(starts, alerts)
-        for charge, hit in zip(charges, caught, strict=True):
-            when = "in an alert window" if hit else "missed by the alerts"
-            detail = f"{charge.month}, {when}, charge {charge.charge_usd:,.0f} USD"
-            rows.append(
-                EventRow(
-                    charge.peak_start_s, "four_cp_peak", "site", charge.site_power_kw, "kw", detail
-                )
-            )
     return sorted(rows, key=lambda row: row.time_s)
+
+
+def four_cp_peak_rows(
+    alerts: Sequence[tuple[float, float]], charges: Sequence[FourCpCharge]
+) -> list[EventRow]:
+    """A ``four_cp_peak`` row at each month's peak, once the run knows the site's power.
+
+    The value is the site's mean power in the peak (kw), the detail the month, whether an
+    alert covered it and the charge.
+    """
+    caught = _alerted(np.array([c.peak_start_s for c in charges]), alerts)
+    rows = []
+    for charge, hit in zip(charges, caught, strict=True):
+        when = "in an alert window" if hit else "missed by the alerts"
+        detail = f"{charge.month}, {when}, charge {charge.charge_usd:,.0f} USD"
+        rows.append(
+            EventRow(
+                charge.peak_start_s, "four_cp_peak", "site", charge.site_power_kw, "kw", detail
+            )
+        )
+    return rows
 
 
 def local_month(spec: FourCpSpec, start_utc: datetime, t_s: float) -> str:

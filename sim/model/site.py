@@ -16,6 +16,7 @@ from sim.model.grid_programs import (
     GridPlan,
     curtail_credit,
     paid_credit,
+    plan_event_rows,
     plan_grid_programs,
     scheduled_spans,
 )
@@ -83,20 +84,12 @@ class Site:
         energy_price = energy_price_path(scenario, streams)
         site = scenario.site
         scheduled = scheduled_spans(site.demand_response, scenario.start_utc, scenario.horizon_s)
-        for span in scheduled:
-            hours = f"{(span.end_s - span.start_s) / 3_600:g} h"
-            events.add(
-                span.start_s,
-                "demand_response",
-                "site",
-                span.credit_usd_per_mwh,
-                "usd_per_mwh",
-                hours,
-            )
         programs = site.grid_programs
         plan = plan_grid_programs(
             programs, energy_price, scenario.start_utc, scenario.horizon_s, streams
         )
+        for row in plan_event_rows(programs, scheduled, plan, scenario.start_utc):
+            events.add(*row)
         hosting = AiHosting(env, scenario, streams, events)
         facility = Facility(
             list(site.halls),

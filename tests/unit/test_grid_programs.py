@@ -23,11 +23,12 @@ from sim.model.grid_programs import (
     four_cp_alerts,
     four_cp_charges,
     four_cp_month_windows,
+    four_cp_peak_rows,
     four_cp_peaks,
-    grid_event_rows,
     local_month,
     paid_credit,
     partial_four_cp_months,
+    plan_event_rows,
     plan_grid_programs,
     price_triggered_windows,
     scheduled_spans,
@@ -343,20 +344,22 @@ def test_plan_and_event_rows() -> None:
     assert len(plan.alerts) == 2 and len(plan.peaks) == 1
     assert programs.four_cp is not None
     charges = four_cp_charges(programs.four_cp, StepSeries.constant(2_000.0), plan.peaks)
-    rows = grid_event_rows(programs, JUNE, plan.price_windows, plan.alerts, charges)
+    scheduled = [CreditSpan(2 * H, 4 * H, 50.0)]
+    rows = plan_event_rows(programs, scheduled, plan, JUNE)
     assert [r.event for r in rows] == [
         "demand_response",
-        "four_cp_alert",
-        "four_cp_alert",
-        "four_cp_peak",
-    ] or [r.event for r in rows] == [
         "demand_response",
         "four_cp_alert",
-        "four_cp_peak",
         "four_cp_alert",
     ]
     assert [r.time_s for r in rows] == sorted(r.time_s for r in rows)
-    dr, alert = rows[0], rows[1]
+    planned, dr, alert = rows[0], rows[1], rows[2]
+    assert (planned.time_s, planned.value, planned.unit, planned.detail) == (
+        2 * H,
+        50.0,
+        "usd_per_mwh",
+        "2 h",
+    )
     assert (dr.time_s, dr.value, dr.unit, dr.detail) == (
         5 * H,
         30.0,
@@ -368,7 +371,8 @@ def test_plan_and_event_rows() -> None:
         "usd_per_mwh",
         "2024-06, 2 h",
     )
-    (peak,) = [r for r in rows if r.event == "four_cp_peak"]
+    (peak,) = four_cp_peak_rows(plan.alerts, charges)
+    assert peak.event == "four_cp_peak"
     assert (peak.value, peak.unit) == (2_000.0, "kw")
     assert peak.detail == "2024-06, in an alert window, charge 200,000 USD"
     quiet = RandomStreams(0)
