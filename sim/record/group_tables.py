@@ -20,7 +20,6 @@ def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]
     frame = pd.DataFrame({"date": dates.to_numpy(), **values})
     for column, value in fixed.items():
         frame[column] = value
-    frame["margin_usd"] = frame["revenue_usd"] - frame["energy_cost_usd"]
     return frame
 
 
@@ -69,7 +68,7 @@ def _asic_rows(
         "energy_cost_usd": energy_cost / SECONDS_PER_HOUR / KWH_PER_MWH,
     }
     groups = fleet.groups
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "date": np.tile(dates.to_numpy(), len(groups)),
             "group": np.repeat([g.name for g in groups], len(dates)),
@@ -79,8 +78,6 @@ def _asic_rows(
             **{name: values.T.ravel() for name, values in columns.items()},
         }
     )
-    frame["margin_usd"] = frame["revenue_usd"] - frame["energy_cost_usd"]
-    return frame
 
 
 def groups_table(
@@ -123,5 +120,7 @@ def groups_table(
         frames.append(_rows(dates, fixed, values))
     if not frames:
         return pd.DataFrame(columns=list(GROUP_COLUMNS))
-    table = pd.concat(frames, ignore_index=True)[list(GROUP_COLUMNS)]
+    table = pd.concat(frames, ignore_index=True)
+    table["margin_usd"] = table["revenue_usd"] - table["energy_cost_usd"]
+    table = table[list(GROUP_COLUMNS)]
     return table.sort_values(["date", "kind", "group"], kind="stable").reset_index(drop=True)
