@@ -475,6 +475,23 @@ def test_same_seed_gives_byte_identical_csvs_across_processes(quick_runs) -> Non
     assert ma == mb
 
 
+def test_a_site_with_halls_is_byte_identical_across_processes(tmp_path: Path) -> None:
+    """The facility too: ambient noise, heat, throttling, trips, the profit policy, GPU clocks.
+
+    heatwave.yaml up to the end of its heat wave (halls throttle, GPUs slow), run by two
+    processes: every CSV byte for byte.
+    """
+    end = "end_utc=2024-07-23T00:00:00Z"
+    runs = [tmp_path / name for name in ("a", "b")]
+    for out in runs:
+        proc = dcsim("run", SCENARIOS / "heatwave.yaml", "--set", end, "--out", out)
+        assert proc.returncode == 0, proc.stderr
+    events = (runs[0] / "events.csv").read_text()
+    assert "thermal_throttle" in events and "asic_grant" in events
+    for name in CSV_FILES:
+        assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
+
+
 def test_different_seed_gives_different_blocks(quick_runs) -> None:
     (a, _), (c, proc_c) = quick_runs["a"], quick_runs["seed8"]
     assert proc_c.returncode == 0, proc_c.stderr
