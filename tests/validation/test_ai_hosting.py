@@ -37,9 +37,9 @@ def test_arrivals_per_hour_of_day_follow_the_diurnal_profile() -> None:
     submit = run_one(scenario).jobs["submit_time_s"].to_numpy()
     observed = np.bincount((submit // HOUR % 24).astype(int), minlength=24)
     expected = base * np.array(profile) / np.mean(profile) * days
+    # 24 independent Poisson counts with known means (the total is not fixed): χ²(24)
     chi2 = ((observed - expected) ** 2 / expected).sum()
-    assert chi2 < stats.chi2.ppf(1 - 1e-4, 23)  # Poisson counts per hour of day
-    assert observed[6] > 2.5 * observed[18]  # the profile's peak and trough are visible
+    assert chi2 < stats.chi2.ppf(1 - 1e-4, 24)
 
 
 def test_trace_replay_reproduces_submit_times_exactly() -> None:

@@ -88,27 +88,36 @@ def test_constant_hashrate_settles_at_the_retarget_fixed_point() -> None:
     # With constant H the measured timespan is D·2^32/H·G, G ~ Gamma(2015), so the next
     # difficulty is 1,209,600·H/(2^32·G) whatever D was: E[D] = H·1,209,600/(2^32·2014) and
     # the long-run mean interval is E[1,209,600/G] = 1,209,600/2014 ≈ 600.596 s (Jensen; the
-    # often-quoted 1,209,600/2015 ≈ 600.298 s is 1/E[G]-based and within 0.05 %).
+    # often-quoted 1,209,600/2015 ≈ 600.298 s is 1/E[G]-based and within 0.05 %). The ≈520
+    # epochs here pin the means to ≈0.4 % (4 SE), not to that 0.05 %; the law the 2014 comes
+    # from is checked as well: each epoch's G follows Gamma(2015, 1) (KS at 1e-4, which a
+    # 0.5 % error of scale fails).
     h = 1.3 * H_D  # start far from equilibrium: the first retarget jumps to it
-    difficulties, intervals = [], []
+    difficulties, intervals, gammas = [], [], []
     for seed in range(4):
         blocks = run_one(constant_network(h / 1e18, days=5 * 365, seed=seed)).blocks
         epoch = (blocks["height"] // 2016).to_numpy()
         per_epoch = blocks.groupby(epoch).agg(
-            difficulty=("difficulty", "first"), first=("time_s", "first"), n=("height", "size")
+            difficulty=("difficulty", "first"),
+            first=("time_s", "first"),
+            last=("time_s", "last"),
+            n=("height", "size"),
         )
         full = per_epoch[per_epoch["n"] == 2016].iloc[1:]  # skip the initial epoch's D
         difficulties.extend(full["difficulty"])
         starts = per_epoch["first"].to_numpy()
         durations = np.diff(starts)[1 : len(full)]  # epoch k lasts from its first to k+1's
         intervals.extend(durations / 2016)
+        # the 2015 intervals inside an epoch (first to last block), in units of D·2^32/H:
+        # disjoint from other epochs' and memoryless, so independent draws of G
+        gammas.extend((full["last"] - full["first"]) * h / (full["difficulty"] * 2**32))
     d = np.array(difficulties)
     rel_se = np.sqrt(1 / 2013) / np.sqrt(d.size)  # sd of 1/G relative to its mean, per epoch
     assert d.mean() == pytest.approx(h * 1_209_600 / (2**32 * 2014), rel=4 * rel_se)
     iv = np.array(intervals)
     expected = 1_209_600 / 2014
     assert iv.mean() == pytest.approx(expected, abs=4 * iv.std(ddof=1) / np.sqrt(iv.size))
-    assert abs(iv.mean() - 1_209_600 / 2015) < 0.01 * 600  # and near the quoted 600.298 s
+    assert stats.kstest(gammas, stats.gamma(2015).cdf).pvalue > 1e-4
 
 
 # --- the retarget rule, recomputed independently from blocks.csv ----------------------------
@@ -264,6 +273,6 @@ def test_halving_response_dips_the_hashrate_and_the_block_rate() -> None:
             after_counts.append(int(window.sum()))
             mean_rate = 1 - drop * recovery_days * (1 - np.exp(-1 / recovery_days))
             expected_counts.append(144 * mean_rate)
+    # expected ≈103 blocks that day against an undisturbed 144: the tolerance (≈4.5) sees the dip
     counts, lam = np.array(after_counts), np.array(expected_counts)
     assert counts.mean() == pytest.approx(lam.mean(), abs=4 * np.sqrt(lam.mean() / counts.size))
-    assert lam.mean() < 144 * 0.75  # the dip is visible against the undisturbed 144/day

@@ -130,13 +130,11 @@ def test_curtailing_in_every_alert_window_leaves_only_missed_peaks() -> None:
             missed = window_index(peak.start_s, alerts) < 0
             assert charge.charge_usd == (usd_per_kw * POWER_KW if missed else 0.0)
         yearly.append(sum(c.charge_usd for c in charges))
-    # E = (1 − q)·rate·P; a year's charge is usd_per_kw·P × Binomial(4, 1 − q)
+    # a year's charge is usd_per_kw·P × Binomial(4, 1 − q), so E = (1 − q)·rate·P: the count
+    # of missed months over all runs is the one random quantity, checked against its binomial
     q = spec.forecast_hit_probability
     missed_months = np.array(yearly) / (usd_per_kw * POWER_KW)
     assert_binomial(int(round(missed_months.sum())), 4 * len(SEEDS), 1 - q)
-    assert np.mean(yearly) == pytest.approx(
-        (1 - q) * spec.rate_usd_per_kw_year * POWER_KW, rel=Z * np.sqrt(q / (1 - q) / 2_000)
-    )
 
 
 @pytest.mark.parametrize("min_duration_s", [0, 3_600, 5 * 3_600])
