@@ -16,7 +16,16 @@ import pytest
 from helpers import SCENARIOS, make_scenario
 
 from sim import load_scenario, run_one
-from sim.model.thermal import ExpSeries, HallLimits, HallThermal, _relax, throttle_factor
+from sim.model.thermal import (
+    ExpSeries,
+    HallLimits,
+    HallThermal,
+    TickBatch,
+    _relax,
+    advance_nominal,
+    full_targets,
+    throttle_factor,
+)
 
 START = pd.Timestamp("2024-07-01T00:00:00Z")
 S21_KW = 3.5
@@ -213,55 +222,91 @@ def test_hall_thermal_fast_and_slow_paths_agree() -> None:
     np.testing.assert_allclose(fast.series().mean(edges), slow.series().mean(edges), rtol=1e-12)
 
 
-def stepped(limits: HallLimits, temp_c: float, ticks, supply, capacity, heat) -> HallThermal:
+def stepped(limits: HallLimits, temp_c: float, ticks, end_s, supply, capacity, heat):
     """The reference: every tick through the general Python step."""
     thermal = HallThermal(limits, temp_c)
-    steps = np.diff(np.append(ticks, ticks[-1] + 900.0))
+    steps = np.diff(np.append(ticks, end_s))
     for k, t in enumerate(ticks):
         thermal._step(float(t), float(steps[k]), supply[k], capacity[k], heat[k].tolist())
     return thermal
 
 
-@pytest.mark.parametrize("classes", [1, 2])
-@pytest.mark.parametrize("seed", range(4))
-def test_every_path_agrees_with_stepping_each_tick(classes: int, seed: int) -> None:
-    """Cold stretches, the throttled loop (with and without heat), trips and restarts.
+def hot_week(seed: int, classes: int):
+    """A hall with random constants and a hot, noisy week of inputs, cut by a horizon.
 
-    A hot, noisy week of supply temperatures and on/off grants drives a hall in and out of
-    its throttle band and over its shutdown temperature; the batch advance must give the
-    same inlet and the same throttle changes as the general step taken tick by tick. Both
-    compute every tick from the same formulas, so they differ only by rounding (the
-    vectorised stretches sum in another order): 1e-9 relative.
+    The time constant spans 1 min to 2 h, the band 3–10 °C; grants switch on and off, the
+    cooling sometimes has no capacity, and the last tick is cut short.
     """
     rng = np.random.default_rng(seed)
+    throttle = rng.uniform(35.0, 45.0, classes)
     limits = HallLimits(
-        [600.0, 1_800.0, 3_600.0, 900.0][seed],
-        5.0,
-        np.array([40.0, 38.0][:classes]),
-        np.array([47.0, 45.0][:classes]),
+        float(np.exp(rng.uniform(np.log(60.0), np.log(7_200.0)))),
+        float(rng.uniform(2.0, 8.0)),
+        throttle,
+        throttle + rng.uniform(3.0, 10.0, classes),
     )
     ticks = np.arange(0.0, 7 * 86_400.0, 900.0)
+    end_s = ticks[-1] + float(rng.uniform(1.0, 900.0))
     day = np.sin(2 * np.pi * ticks / 86_400.0)
-    supply = 30.0 + 9.0 * day + rng.normal(0.0, 1.5, ticks.size)
+    supply = throttle.min() - 10.0 + 9.0 * day + rng.normal(0.0, 1.5, ticks.size)
     capacity = np.where(rng.random(ticks.size) < 0.02, 0.0, 1_000.0)
     on = rng.random((ticks.size, classes)) < 0.85
-    heat = np.where(on, rng.uniform(400.0, 1_100.0, (ticks.size, classes)), 0.0)
-    batch = HallThermal(limits, 25.0)
-    for part in np.array_split(np.arange(ticks.size), 5):  # several batches, as the site does
-        end = ticks[part[-1]] + 900.0
-        batch.advance(ticks[part], end, supply[part], capacity[part], heat[part])
-    reference = stepped(limits, 25.0, ticks, supply, capacity, heat)
+    heat = np.where(on, rng.uniform(400.0, 1_500.0, (ticks.size, classes)), 0.0)
+    return limits, ticks, end_s, supply, capacity, heat, rng
 
-    got, want = batch.changes(), reference.changes()
-    assert want.tripped.any() and (want.factor[~want.tripped] < 1.0).any()  # it got hot
-    assert got.cls.tolist() == want.cls.tolist()
-    assert got.tripped.tolist() == want.tripped.tolist()
-    np.testing.assert_allclose(got.t_s, want.t_s, rtol=1e-9)
-    np.testing.assert_allclose(got.factor, want.factor, rtol=1e-9, atol=1e-9)
-    edges = np.arange(0.0, ticks[-1] + 901.0, 900.0)
-    np.testing.assert_allclose(
-        batch.series().mean(edges), reference.series().mean(edges), rtol=1e-9
+
+def assert_same_thermal(got: HallThermal, want: HallThermal, end_s: float, rtol: float) -> None:
+    a, b = got.changes(), want.changes()
+    assert a.cls.tolist() == b.cls.tolist()
+    assert a.tripped.tolist() == b.tripped.tolist()
+    np.testing.assert_allclose(a.t_s, b.t_s, rtol=rtol)
+    np.testing.assert_allclose(a.factor, b.factor, rtol=rtol, atol=rtol)
+    edges = np.append(np.arange(0.0, end_s, 900.0), end_s)
+    np.testing.assert_allclose(got.series().mean(edges), want.series().mean(edges), rtol=rtol)
+
+
+@pytest.mark.parametrize("classes", [1, 2])
+@pytest.mark.parametrize("seed", range(12))
+def test_every_path_agrees_with_stepping_each_tick(classes: int, seed: int) -> None:
+    """Nominal stretches, the throttled loop (with and without heat), trips and restarts.
+
+    A hot week (``hot_week``) drives a hall in and out of its throttle band and over its
+    shutdown temperature, advanced in batches cut at random ticks; the batch advance must
+    give the same inlet and the same throttle changes as the general step taken tick by
+    tick. Both compute every tick from the same formulas, so they differ only by rounding
+    (the vectorised stretches sum in another order): 1e-9 relative.
+    """
+    limits, ticks, end_s, supply, capacity, heat, rng = hot_week(seed, classes)
+    batch = HallThermal(limits, 25.0)
+    cuts = np.sort(rng.choice(np.arange(1, ticks.size), size=rng.integers(2, 8), replace=False))
+    for part in np.split(np.arange(ticks.size), cuts):  # several batches, as the site does
+        last = ticks[part[-1] + 1] if part[-1] + 1 < ticks.size else end_s
+        batch.advance(ticks[part], last, supply[part], capacity[part], heat[part])
+    reference = stepped(limits, 25.0, ticks, end_s, supply, capacity, heat)
+    changes = reference.changes()
+    assert changes.tripped.any() and (changes.factor[~changes.tripped] < 1.0).any()  # hot
+    assert_same_thermal(batch, reference, end_s, rtol=1e-9)
+
+
+def test_halls_starting_together_advance_as_each_alone() -> None:
+    """The facility's joint first stretch of several halls equals each hall's own advance."""
+    weeks = [hot_week(seed, 1) for seed in range(5)]
+    ticks, end_s = weeks[0][1], weeks[0][2]
+    alone, together = [], []
+    for limits, _, _, supply, capacity, heat, _ in weeks:
+        hall = HallThermal(limits, 25.0)
+        hall.advance(ticks, end_s, supply, capacity, heat)
+        alone.append(hall)
+        together.append(HallThermal(limits, 25.0))
+    batch = TickBatch(ticks, end_s)
+    targets = np.array(
+        [full_targets(w[3], w[4], w[5].sum(axis=1), w[0].load_rise_c) for w in weeks]
     )
+    stops = advance_nominal(together, 0, batch, targets)
+    for hall, stop, w, target in zip(together, stops, weeks, targets, strict=True):
+        hall.advance_batch(batch, w[3], w[4], w[5], target, stop)
+    for hall, own in zip(together, alone, strict=True):
+        assert_same_thermal(hall, own, end_s, rtol=1e-12)
 
 
 def test_groups_sharing_a_shutdown_temperature_trip_together() -> None:
