@@ -95,11 +95,17 @@ class AsicFleet:
         times, granted = self.granted_units()
         if self.ramp_s <= 0 or times.size < 2:
             return times, granted
-        grid = np.union1d(times, times[1:] + self.ramp_s)
-        now = granted[np.searchsorted(times, grid, side="right") - 1]
-        before = np.searchsorted(times, grid - self.ramp_s, side="right") - 1
-        earlier = granted[np.maximum(before, 0)]
-        running = np.where((before >= 0)[:, None], np.minimum(now, earlier), now)
+        # grants change at ticks, a control interval (≥ ramp) apart and the first one after
+        # t = 0: from a change at t_i until t_i + ramp the units granted both before and
+        # after run, then the new grant does
+        n, groups = granted.shape
+        grid, running = np.empty(2 * n - 1), np.empty((2 * n - 1, groups))
+        grid[0], running[0] = times[0], granted[0]
+        grid[1::2], running[1::2] = times[1:], np.minimum(granted[1:], granted[:-1])
+        grid[2::2], running[2::2] = times[1:] + self.ramp_s, granted[1:]
+        # a ramp that ends exactly at the next change: that change's row holds from then on
+        last = np.append(grid[1:] != grid[:-1], True)
+        grid, running = grid[last], running[last]
         keep = np.append(True, np.any(running[1:] != running[:-1], axis=1))
         return grid[keep], running[keep]
 

@@ -75,15 +75,14 @@ def integrate_columns(
 
     ``values[i, c]`` holds on ``[times_s[i], times_s[i+1])`` as in :class:`StepSeries`;
     with a ``weight`` series each column is multiplied by it first (revenue = hashrate ×
-    value per hash). The bins' pieces between changes of either are laid out once for all
+    value per hash). The bins' pieces between the columns' changes are laid out once for all
     columns, so the cost is one pass over them per column, not a merge per column; columns
     go ``columns_per_pass`` at a time to bound memory.
     """
     edges = np.asarray(edges_s, dtype=float)
-    inner = [times_s[(times_s > edges[0]) & (times_s < edges[-1])], edges]
-    if weight is not None:
-        inner.append(weight.times_s[(weight.times_s > edges[0]) & (weight.times_s < edges[-1])])
-    grid = np.unique(np.concatenate(inner))
+    grid = np.unique(np.concatenate((times_s[(times_s > edges[0]) & (times_s < edges[-1])], edges)))
+    # the columns are constant on each piece of the grid, so a piece's weight is the exact
+    # integral of the weight over it, however often the weight changes inside
     widths = np.diff(weight.cumulative_at(grid) if weight is not None else grid)
     rows = np.searchsorted(times_s, grid[:-1], side="right") - 1
     if rows.size and rows[0] < 0:
