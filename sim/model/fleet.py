@@ -143,16 +143,6 @@ class AsicFleet:
             factors[:, self.throttle_class == c] = column[:, None]
         return grid, granted, granted * factors
 
-    def group_units(self, index: int) -> StepSeries:
-        """Units of one group running over the run (granted, after the ramp)."""
-        times, running, _ = self.effective_units()
-        return StepSeries(times, running[:, index])
-
-    def group_effective_units(self, index: int) -> StepSeries:
-        """Units of one group × their heat throttle factor (what hashes and draws power)."""
-        times, _, effective = self.effective_units()
-        return StepSeries(times, effective[:, index])
-
     def _total(self, per_unit: np.ndarray, which: int = 2) -> StepSeries:
         columns = self.effective_units()
         times, units = columns[0], columns[which]

@@ -50,14 +50,17 @@ def facility_series(
 ) -> FacilitySeries:
     """Derive the facility series of a finished run."""
     facility, fleet, clusters = site.facility, site.fleet, site.hosting.clusters
-    load_power = [
-        fleet.group_effective_units(g).scaled(group.power_w / 1_000.0)
-        for g, group in enumerate(fleet.groups)
-    ] + [cluster.power_kw() for cluster in clusters]
+    times, _, working = fleet.effective_units()  # ASIC groups share their change times
+    unit_kw = fleet.unit_power_w / 1_000.0
+    asics = len(fleet.groups)
     halls = []
     for h, hall in enumerate(facility.halls):
         members = facility.members[h]
-        heat = total(ZERO, *(load_power[i] for i in members))
+        mine = members[members < asics]
+        parts = [clusters[i - asics].power_kw() for i in members[members >= asics]]
+        if mine.size:  # the hall's ASIC groups in one sum
+            parts.append(StepSeries(times, np.einsum("tg,g->t", working[:, mine], unit_kw[mine])))
+        heat = total(ZERO, *parts)
         halls.append(
             HallSeries(
                 name=hall.name,
