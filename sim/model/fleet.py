@@ -135,13 +135,13 @@ class AsicFleet:
         t, cls, factor = (np.concatenate(column) for column in zip(*self._throttle, strict=True))
         grid = np.union1d(times, t)
         granted = running[np.searchsorted(times, grid, side="right") - 1]
-        factors = np.ones_like(granted)
-        for c in np.unique(cls):
+        effective = granted.copy()
+        for c in np.unique(cls):  # each class's factor applies to its groups' columns
             mine = cls == c
             at = np.searchsorted(t[mine], grid, side="right") - 1
             column = np.where(at >= 0, factor[mine][np.maximum(at, 0)], 1.0)
-            factors[:, self.throttle_class == c] = column[:, None]
-        return grid, granted, granted * factors
+            effective[:, self.throttle_class == c] *= column[:, None]
+        return grid, granted, effective
 
     def _total(self, per_unit: np.ndarray, which: int = 2) -> StepSeries:
         columns = self.effective_units()
