@@ -236,6 +236,42 @@ def test_fee_model_changes_leave_block_times_unchanged() -> None:
     assert not np.array_equal(a["time_s"].to_numpy()[:100], c["time_s"].to_numpy()[:100])
 
 
+def test_realised_fees_have_the_level_as_mean_and_lognormal_noise() -> None:
+    """fees = level · exp(σZ − σ²/2) off spikes, the spike's value on them (model.md §2.5).
+
+    Two levels (0.2 BTC, then 0.4 BTC from day 15) and a 10-block spike. Per level the mean
+    is the level within 4 standard errors, SE = level·√(e^σ² − 1)/√n; the log of fees/level
+    is N(−σ²/2, σ²) by a Kolmogorov–Smirnov test at 1e-4; spike blocks carry the spike.
+    """
+    sigma, spike_start = 0.8, EPOCH_START + 100
+    blocks = run_one(
+        constant_network(
+            H_D / 1e18,
+            days=30,
+            seed=3,
+            bitcoin={
+                "fees": {
+                    "btc_per_block": 0.2,
+                    "noise_sigma": sigma,
+                    "schedule": [{"from_utc": "2024-06-16T00:00:00Z", "btc_per_block": 0.4}],
+                    "spikes": [{"start_height": spike_start, "blocks": 10, "btc_per_block": 3.0}],
+                }
+            },
+        )
+    ).blocks
+    spiked = (blocks["height"] >= spike_start) & (blocks["height"] < spike_start + 10)
+    assert (blocks.loc[spiked, "fees_btc"] == 3.0).all() and spiked.sum() == 10
+    late = blocks["time_s"] >= 15 * DAY_S
+    noise = []
+    for level, mine in ((0.2, ~spiked & ~late), (0.4, ~spiked & late)):
+        fees = blocks.loc[mine, "fees_btc"].to_numpy()
+        se = level * np.sqrt(np.expm1(sigma**2)) / np.sqrt(fees.size)
+        assert fees.mean() == pytest.approx(level, abs=4 * se)
+        noise.extend(np.log(fees / level))
+    normal = stats.norm(loc=-(sigma**2) / 2, scale=sigma)
+    assert stats.kstest(noise, normal.cdf).pvalue > 1e-4
+
+
 def test_halving_response_dips_the_hashrate_and_the_block_rate() -> None:
     # Constant H_D, drop d at the halving block (height 840,000), exponential recovery.
     drop, recovery_days = 0.3, 10.0
