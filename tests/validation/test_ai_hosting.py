@@ -42,6 +42,60 @@ def test_arrivals_per_hour_of_day_follow_the_diurnal_profile() -> None:
     assert chi2 < stats.chi2.ppf(1 - 1e-4, 24)
 
 
+def test_weekly_profile_growth_gpu_weights_and_lognormal_run_times() -> None:
+    """The rest of a job class's draws (model.md §4.2), over 52 weeks from a Monday.
+
+    - Arrivals: λ(t) = base · w[weekday]/mean(w) · (1 + g)^{t_h/year} per UTC hour, so the
+      counts per (weekday, 13-week quarter) are 28 independent Poisson counts with known
+      means: Pearson's χ² below the 1 − 1e-4 quantile of χ²(28).
+    - GPUs per job: multinomial with the weights: χ²(3) at 1e-4.
+    - Run times (uncontended, so run_s is the draw): lognormal with the given mean, its mean
+      within 4·mean·√(e^σ² − 1)/√n and ln(run_s) ~ N(ln(mean) − σ²/2, σ²) by KS at 1e-4.
+    """
+    weekly, growth, base = [1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 0.5], 0.5, 2.0
+    values, weights, mean_s, sigma = [1, 2, 4, 8], [4.0, 3.0, 2.0, 1.0], 1_800.0, 0.7
+    scenario = make_scenario(
+        start_utc="2024-01-01T00:00:00Z",  # a Monday
+        end_utc="2024-12-30T00:00:00Z",  # 52 weeks
+        mining={"groups": []},
+        ai={
+            "groups": [{"node_type": "HGX H100 8-GPU", "nodes": 200}],
+            "job_classes": [
+                {
+                    "name": "mixed",
+                    "arrivals_per_hour": base,
+                    "weekly_profile": weekly,
+                    "growth_per_year": growth,
+                    "gpus": {"values": values, "weights": weights},
+                    "duration": {"distribution": "lognormal", "mean_s": mean_s, "sigma": sigma},
+                }
+            ],
+        },
+    )
+    jobs = run_one(scenario).jobs
+    hours = np.arange(52 * 7 * 24)
+    weekday, quarter = hours // 24 % 7, hours // (13 * 7 * 24)
+    rate = base * np.array(weekly)[weekday] / np.mean(weekly)
+    expected = rate * (1 + growth) ** (hours * HOUR / (365.25 * 86_400))  # per hour bin
+    submit_h = (jobs["submit_time_s"].to_numpy() // HOUR).astype(int)
+    cells = weekday * 4 + quarter
+    observed = np.bincount(cells[submit_h], minlength=28)
+    mean = np.bincount(cells, weights=expected, minlength=28)
+    assert ((observed - mean) ** 2 / mean).sum() < stats.chi2.ppf(1 - 1e-4, 28)
+
+    counts = jobs["gpus"].value_counts().reindex(values, fill_value=0).to_numpy()
+    share = np.array(weights) / sum(weights) * counts.sum()
+    assert ((counts - share) ** 2 / share).sum() < stats.chi2.ppf(1 - 1e-4, 3)
+
+    done = jobs[(jobs["status"] == "completed") & (jobs["submit_time_s"] < 360 * 86_400)]
+    assert (done["preemptions"] == 0).all() and (done["wait_s"] == 0).all()  # uncontended
+    run = done["run_s"].to_numpy()
+    se = mean_s * np.sqrt(np.expm1(sigma**2)) / np.sqrt(run.size)
+    assert run.mean() == pytest.approx(mean_s, abs=4 * se)
+    log_law = stats.norm(loc=np.log(mean_s) - sigma**2 / 2, scale=sigma)
+    assert stats.kstest(np.log(run), log_law.cdf).pvalue > 1e-4
+
+
 def test_trace_replay_reproduces_submit_times_exactly() -> None:
     scenario = load_scenario(SCENARIOS / "ai_trace.yaml")
     jobs = run_one(scenario).jobs
