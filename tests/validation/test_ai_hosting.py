@@ -96,6 +96,57 @@ def test_weekly_profile_growth_gpu_weights_and_lognormal_run_times() -> None:
     assert stats.kstest(np.log(run), log_law.cdf).pvalue > 1e-4
 
 
+def test_constant_and_empirical_run_times_and_constant_patience() -> None:
+    """Run times and patience that are not random in size (model.md §4.2), exactly.
+
+    On a 1-node (8-GPU) hall overloaded by 8-GPU jobs: constant 3 h jobs run exactly 3 h;
+    empirical jobs run one of their listed times, each equally likely (χ², 2 degrees of
+    freedom, at 1e-4); a customer with constant patience who never starts leaves exactly
+    2 h after submitting, and one who starts waited less than 2 h. "Exactly" is up to the
+    rounding of end − start on times of up to 5·10⁶ s (ulp ≈ 1e-9 s): atol 1e-6 s.
+    """
+    exact = {"rel": 0.0, "abs": 1e-6}
+    listed = [600.0, 1_800.0, 5_400.0]
+    scenario = make_scenario(
+        end_utc="2024-03-01T00:00:00Z",
+        mining={"groups": []},
+        ai={
+            "groups": [{"node_type": "HGX H100 8-GPU", "nodes": 1}],
+            "job_classes": [
+                {
+                    "name": "fixed",
+                    "arrivals_per_hour": 0.5,
+                    "gpus": {"values": [8]},
+                    "duration": {"distribution": "constant", "mean_s": 3 * HOUR},
+                    "patience": {"distribution": "constant", "mean_s": 2 * HOUR},
+                },
+                {
+                    "name": "replayed",
+                    "arrivals_per_hour": 0.5,
+                    "gpus": {"values": [8]},
+                    "duration": {"distribution": "empirical", "values_s": listed},
+                    "patience": {"distribution": "constant", "mean_s": 2 * HOUR},
+                },
+            ],
+        },
+    )
+    jobs = run_one(scenario).jobs
+    done = jobs[jobs["status"] == "completed"]
+    fixed = done[done["job_class"] == "fixed"]
+    assert len(fixed) > 50
+    assert fixed["run_s"].to_numpy() == pytest.approx(3 * HOUR, **exact)
+    replayed = done.loc[done["job_class"] == "replayed", "run_s"].to_numpy()
+    nearest = np.array(listed)[np.abs(replayed[:, None] - np.array(listed)).argmin(axis=1)]
+    assert replayed == pytest.approx(nearest, **exact)
+    counts = np.array([(nearest == value).sum() for value in listed])
+    spread = ((counts - counts.mean()) ** 2 / counts.mean()).sum()
+    assert spread < stats.chi2.ppf(1 - 1e-4, 2)
+    left = jobs[jobs["status"] == "abandoned"]
+    assert len(left) > 50
+    assert left["wait_s"].to_numpy() == pytest.approx(2 * HOUR, **exact)
+    assert (jobs.loc[jobs["start_time_s"].notna(), "wait_s"] < 2 * HOUR).all()
+
+
 def test_trace_replay_reproduces_submit_times_exactly() -> None:
     scenario = load_scenario(SCENARIOS / "ai_trace.yaml")
     jobs = run_one(scenario).jobs
