@@ -165,7 +165,8 @@ TABLE_INTROS = {
     "blocks.csv": "Every network block found during the run, in height order.",
     "jobs.csv": "Every AI job submitted during the run, in submission order (empty without "
     "AI demand).",
-    "events.csv": "Discrete events in time order.",
+    "events.csv": "Discrete events in time order. At equal times, rows fixed before the run "
+    "(demand-response events, 4CP alerts) come before the grants that answer them.",
     "summary.csv": "One row of KPIs for the run.",
 }
 
