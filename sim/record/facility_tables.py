@@ -39,7 +39,6 @@ class FacilitySeries:
     ambient_c: StepSeries
     it_power_kw: StepSeries
     cooling_power_kw: StepSeries
-    throttled_hashrate_hs: StepSeries
     halls: list[HallSeries]
     throttled: StepSeries  # 1 while some hardware runs throttled or tripped, else 0
     four_cp: list[FourCpCharge]  # one per 4CP month in the run
@@ -77,7 +76,6 @@ def facility_series(
         ambient_c=facility.ambient_c,
         it_power_kw=it_power,
         cooling_power_kw=cooling_power,
-        throttled_hashrate_hs=fleet.throttled_hashrate_hs(),
         halls=halls,
         throttled=facility.throttled_any(),
         four_cp=four_cp_charges(four_cp, total(it_power, cooling_power), site.grid_plan.peaks)

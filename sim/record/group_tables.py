@@ -51,7 +51,7 @@ def _asic_rows(
     found = np.flatnonzero(solo_reward_usd)
     at = block_times_s[found]
     hashing = effective[np.searchsorted(times, at, side="right") - 1] * unit_hs
-    share = hashing / np.maximum(fleet.hashrate_hs().at(at), 1e-300)[:, None]
+    share = hashing / np.maximum(hashing.sum(axis=1), 1e-300)[:, None]
     day = np.minimum(np.searchsorted(edges_s, at, side="right") - 1, len(dates) - 1)
     solo = np.zeros_like(fpps)
     np.add.at(solo, day, solo_reward_usd[found, None] * share)

@@ -50,6 +50,7 @@ class MiningSeries:
     value_per_hash: StepSeries  # expected BTC per hash, before pool fees
     usd_per_hash: StepSeries  # its value at the BTC price then (USD per hash)
     site_hashrate_hs: StepSeries
+    throttled_hashrate_hs: StepSeries  # granted hashrate lost to heat throttling and trips
     power_kw: StepSeries
     curtailed_kw: StepSeries
     dr_credit_rate: StepSeries  # USD per second earned for load kept off during events
@@ -87,7 +88,9 @@ def mining_series(site: Site) -> MiningSeries:
         ),
     )
     hashrate = fleet.hashrate_hs()
+    throttled = fleet.throttled_hashrate_hs()
     power = fleet.power_kw()
+    curtailed = fleet.curtailed_kw()
     keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 0.0
     usd_per_hash = product(value_per_hash, site.btc_price_usd)
     btc_rate = product(hashrate, value_per_hash)
@@ -104,9 +107,10 @@ def mining_series(site: Site) -> MiningSeries:
         value_per_hash=value_per_hash,
         usd_per_hash=usd_per_hash,
         site_hashrate_hs=hashrate,
+        throttled_hashrate_hs=throttled,
         power_kw=power,
-        curtailed_kw=fleet.curtailed_kw(),
-        dr_credit_rate=product(fleet.curtailed_kw(), site.dr_credit_usd_per_mwh).scaled(
+        curtailed_kw=curtailed,
+        dr_credit_rate=product(curtailed, site.dr_credit_usd_per_mwh).scaled(
             1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
         ),
         units=fleet.units(),
@@ -116,7 +120,7 @@ def mining_series(site: Site) -> MiningSeries:
         energy_cost_rate=product(power, site.energy_price_usd_per_mwh).scaled(
             1.0 / SECONDS_PER_HOUR / KWH_PER_MWH
         ),
-        heat_lost_usd_rate=_heat_lost_usd_rate(fleet.throttled_hashrate_hs(), usd_per_hash).scaled(
+        heat_lost_usd_rate=_heat_lost_usd_rate(throttled, usd_per_hash).scaled(
             keep if not solo else 1.0
         ),
         hashprice_rate=usd_per_hash.scaled(SECONDS_PER_DAY * PH),
@@ -179,7 +183,7 @@ def interval_table(
         "mining_margin_usd": revenue_usd - asic_cost,
         **gpu,
         **{name: plant[name] for name in site_columns},
-        "throttled_hashrate_ths": facility.throttled_hashrate_hs.mean(edges_s) / HASHES_PER_THS,
+        "throttled_hashrate_ths": series.throttled_hashrate_hs.mean(edges_s) / HASHES_PER_THS,
         "heat_lost_revenue_usd": series.heat_lost_usd_rate.integrate(edges_s),
         "energy_cost_usd": asic_cost
         + gpu["gpu_energy_cost_usd"]
