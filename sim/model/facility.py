@@ -82,6 +82,7 @@ class Facility:
         self._k_free = column("cooling_kw_per_kw")
         self._k_slope = column("cooling_kw_per_kw_per_c")
         self._setpoint = column("setpoint_c")
+        self._rise = column("load_rise_c")
         self._approach = np.where(
             [hall.chilled for hall in halls], -np.inf, column("ambient_approach_c")
         )
@@ -98,7 +99,6 @@ class Facility:
             )
             self.thermal.append(HallThermal(limits, float(start_supply[h])))
         self._reported = [0] * len(halls)
-        self._rise = column("load_rise_c")
         self._class_in_hall = (self.class_hall[:, None] == np.arange(len(halls))).astype(float)
 
     def _supply(self, ambient_c: np.ndarray) -> np.ndarray:

@@ -8,6 +8,7 @@ import pandas as pd
 from sim.model.site import Site
 from sim.model.steps import StepSeries, integrate_columns, product
 from sim.record.columns import GROUP_COLUMNS
+from sim.record.tables import MiningSeries
 from sim.units import HASHES_PER_THS, KWH_PER_MWH, SECONDS_PER_HOUR
 
 
@@ -24,12 +25,7 @@ def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]
 
 
 def _asic_rows(
-    site: Site,
-    usd_per_hash: StepSeries,
-    solo_reward_usd: np.ndarray,
-    block_times_s: np.ndarray,
-    dates: pd.Series,
-    edges_s: np.ndarray,
+    site: Site, series: MiningSeries, dates: pd.Series, edges_s: np.ndarray
 ) -> pd.DataFrame:
     """Every ASIC group's days at once.
 
@@ -44,12 +40,13 @@ def _asic_rows(
     unit_hs = fleet.unit_hashrate_ths * HASHES_PER_THS
     units = integrate_columns(times, running, edges_s) / seconds
     working_s = integrate_columns(times, effective, edges_s)  # unit-seconds after throttling
-    fpps = integrate_columns(times, effective, edges_s, usd_per_hash) * unit_hs * keep
+    fpps = integrate_columns(times, effective, edges_s, series.usd_per_hash) * unit_hs * keep
     price = site.energy_price_usd_per_mwh
     energy_cost = integrate_columns(times, effective, edges_s, price) * unit_kw
     # solo: each block the site found, split by the groups' shares of its hashrate then
+    solo_reward_usd = series.site_reward_usd
     found = np.flatnonzero(solo_reward_usd)
-    at = block_times_s[found]
+    at = series.block_times_s[found]
     hashing = effective[np.searchsorted(times, at, side="right") - 1] * unit_hs
     share = hashing / np.maximum(hashing.sum(axis=1), 1e-300)[:, None]
     day = np.minimum(np.searchsorted(edges_s, at, side="right") - 1, len(dates) - 1)
@@ -81,19 +78,12 @@ def _asic_rows(
 
 
 def groups_table(
-    site: Site,
-    usd_per_hash: StepSeries,
-    solo_reward_usd: np.ndarray,
-    block_times_s: np.ndarray,
-    dates: pd.Series,
-    edges_s: np.ndarray,
+    site: Site, series: MiningSeries, dates: pd.Series, edges_s: np.ndarray
 ) -> pd.DataFrame:
     """Per day and group: units, power, energy, curtailment, work done, revenue and cost."""
     frames = []
     if site.fleet.groups:
-        frames.append(
-            _asic_rows(site, usd_per_hash, solo_reward_usd, block_times_s, dates, edges_s)
-        )
+        frames.append(_asic_rows(site, series, dates, edges_s))
     hosting = site.hosting
     for index, cluster in enumerate(hosting.clusters):
         reserved_usd_h = sum(
