@@ -33,8 +33,20 @@ _BOUNDS = (
 
 
 def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
-    """(nested model, is a list of it) for a field annotation."""
+    """(nested model, is a list of it) for a field annotation.
+
+    Looks through ``Annotated``, ``X | None`` and lists, so an optional section or a list of
+    optional sections is documented like a required one.
+    """
     origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _model_in(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        found = [_model_in(a) for a in typing.get_args(annotation) if a is not type(None)]
+        models = [f for f in found if f[0] is not None]
+        if len(models) > 1:
+            raise TypeError(f"cannot document a union of several models: {annotation}")
+        return models[0] if models else (None, False)
     if origin is list:
         inner, _ = _model_in(typing.get_args(annotation)[0])
         return inner, True
@@ -101,6 +113,8 @@ def scenario_fields(
         nested, is_list = _model_in(field.annotation)
         if nested is not None:
             kind = f"list of {nested.__name__}" if is_list else nested.__name__
+            if type(None) in typing.get_args(field.annotation):
+                kind += " or null"
             doc = field.description or (nested.__doc__ or "").strip().splitlines()[0]
             yield path, kind, _default_text(field), doc
             yield from scenario_fields(nested, f"{path}[]." if is_list else f"{path}.")
