@@ -9,14 +9,14 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,plot]'
 	touch $(STAMP)
 
 ## Set up, then run the default scenario and print where the outputs are.
 demo: $(STAMP)
 	$(BIN)/dcsim run scenarios/baseline.yaml
 
-## Set up, then lint and run the whole test suite.
+## Set up, then lint, type-check and run the whole test suite.
 test: $(STAMP)
 	$(BIN)/ruff check sim tests benchmarks
 	$(BIN)/mypy sim
