@@ -1,4 +1,4 @@
-"""Bitcoin consensus rules used by the network model (REFERENCE.md §1, Bitcoin Core [P]).
+"""Bitcoin consensus rules used by the network model (docs/sources.md#consensus, Bitcoin Core [P]).
 
 Targets are exact 256-bit integers in compact ("nBits") form, as in ``src/pow.cpp`` and
 ``arith_uint256``; difficulty is ``DIFF1_TARGET / target`` and never falls below 1.
@@ -98,6 +98,6 @@ def hashprice_usd_per_ph_day(
     fees_btc_per_block: np.ndarray | float,
     btc_price_usd: np.ndarray | float,
 ) -> np.ndarray:
-    """Expected revenue of 1 PH/s for one day (REFERENCE.md §1 [D])."""
+    """Expected revenue of 1 PH/s for one day (docs/sources.md#hashprice [D])."""
     blocks_per_ph_day = 86_400 * 1e15 / (np.asarray(difficulty) * HASHES_PER_DIFFICULTY)
     return blocks_per_ph_day * (np.asarray(subsidy_btc) + fees_btc_per_block) * btc_price_usd

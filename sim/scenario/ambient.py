@@ -18,8 +18,8 @@ from sim.scenario.fields import Section, UtcDatetime
 AmbientPreset = Literal["west_texas", "quebec", "nordic"]
 AMBIENT_CSV_COLUMN = "ambient_temp_c"  # value column of an ambient CSV (timestamp_utc, …)
 
-# Climate presets. Every number is an ASSUMPTION rounded from public climate normals (not in
-# ../shared/REFERENCE.md; approximate figures, worth checking against the cited tables):
+# Climate presets. Every number is an ASSUMPTION rounded from public climate normals
+# (docs/sources.md#climate-normals; approximate figures, worth checking against the tables):
 #
 # west_texas: Midland, TX (NOAA NCEI U.S. Climate Normals 1991–2020, Midland Intl, MAF):
 #   annual mean ≈ 18 °C, January mean ≈ 7 °C, July mean ≈ 28 °C, July mean high ≈ 35 °C,

@@ -1,7 +1,8 @@
 """Built-in hardware catalog: ASIC miner models and GPU node types as data.
 
-Nominal ratings from REFERENCE.md §3 (third-party catalogs agree [S]). Scenarios may add
-their own under ``asic_models`` and ``gpu_node_types``; a built-in name cannot be redefined.
+Nominal ratings from docs/sources.md#asic-catalog and docs/sources.md#gpu-power [S].
+Scenarios may add their own under ``asic_models`` and ``gpu_node_types``; a built-in name
+cannot be redefined.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class AsicSpec:
         return self.power_w / self.hashrate_ths
 
 
-# REFERENCE.md §3, ASIC table (nominal TH/s and W; J/TH follows from them).
+# docs/sources.md#asic-catalog (nominal TH/s and W; J/TH follows from them).
 BUILTIN_ASICS: dict[str, AsicSpec] = {
     spec.name: spec
     for spec in (
@@ -68,7 +69,7 @@ def _node(name: str, gpu: str, gpu_power_w: float, host_power_w: float) -> GpuNo
     return GpuNodeSpec(name, gpu, 8, gpu_power_w, host_power_w, round(0.3 * peak))
 
 
-# GPU board powers from REFERENCE.md §3 [S] (RTX A6000 uncertain). Host power: an HGX H100
+# GPU board powers from docs/sources.md#gpu-power [S] (RTX A6000 uncertain). Host power: an HGX H100
 # node draws 10,200 W with 8 × 700 W GPUs [S], so 4,600 W of host [D]; the same platform is
 # assumed for H200; the other hosts are assumptions (PCIe servers ≈1.2–1.6 kW).
 BUILTIN_GPU_NODES: dict[str, GpuNodeSpec] = {

@@ -14,10 +14,11 @@ from pydantic import Field, model_validator
 from sim.scenario.catalog import CoolingType
 from sim.scenario.fields import Name, Section
 
-# Defaults per (cooling type, chilled). Sources: PUE ranges of REFERENCE.md §4 (air-cooled
+# Defaults per (cooling type, chilled). Sources: PUE ranges of docs/sources.md#pue (air-cooled
 # mining 1.10–1.50, single-phase immersion 1.03–1.10, new data halls ≤ 1.3) bound the cooling
-# power; the S21's ≈40 °C throttle and ≈47 °C shutdown (REFERENCE.md §3) set the air ASIC
-# limits; ASHRAE A2 (35 °C) and A4 (45 °C) allowable inlets set the air GPU limits. Approach,
+# power; the S21's ≈40 °C throttle and ≈47 °C shutdown (docs/sources.md#asic-limits) set
+# the air ASIC limits; ASHRAE A2 (35 °C) and A4 (45 °C) allowable inlets
+# (docs/sources.md#ashrae) set the air GPU limits. Approach,
 # load rise, time constants, derates and the liquid limits are engineering assumptions.
 COOLING_DEFAULTS: dict[tuple[str, bool], dict[str, float]] = {
     ("air", False): {

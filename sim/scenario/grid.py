@@ -4,7 +4,7 @@ Both programs pay the site for ASIC load it keeps off. Price-triggered demand re
 a credit per MWh while the energy price is high; 4CP (four coincident peaks) sets next
 year's transmission charge from the site's power in one 15-minute system peak in each of
 June–September, so a site that curtails in the predicted peak windows avoids most of it
-(REFERENCE.md §4). The model is in :mod:`sim.model.grid_programs` and docs/model.md.
+(docs/sources.md#ercot-4cp). The model is in :mod:`sim.model.grid_programs` and docs/model.md.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class FourCpSpec(Section):
         100.0,
         gt=0,
         description="Transmission charge per kW of the site's mean power in the peak "
-        "intervals, per year (USD/kW-year; REFERENCE §4: ≈50–150).",
+        "intervals, per year (USD/kW-year; docs/sources.md#ercot-4cp: ≈50–150).",
     )
     months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
         [6, 7, 8, 9],
