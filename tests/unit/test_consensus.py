@@ -1,4 +1,4 @@
-"""Bitcoin consensus rules against REFERENCE.md §1–2 and known chain history."""
+"""Bitcoin consensus rules against docs/sources.md#consensus and known chain history."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def test_total_issuance_is_20999999_9769_btc() -> None:
 
 
 def test_difficulty_of_the_halving_epoch_from_its_bits() -> None:
-    # Block 840,000: nBits 0x17034219, difficulty 86,388,558,925,171 (REFERENCE §2 [P]).
+    # Block 840,000: nBits 0x17034219, difficulty 86,388,558,925,171 [P]
+    # (docs/sources.md#halving-2024).
     assert rules.difficulty_of(0x17034219) == pytest.approx(86_388_558_925_171, abs=1)
     assert rules.bits_for_difficulty(86_388_558_925_171.0) == 0x17034219
 

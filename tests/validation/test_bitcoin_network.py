@@ -218,7 +218,8 @@ def test_halving_height_840000_falls_in_spring_2024_in_the_baseline() -> None:
     assert (subsidy.loc[:839_999] == 6.25).all()
     assert (subsidy.loc[840_000:] == 3.125).all()
     spike = blocks.loc[blocks["height"] == 840_000, "fees_btc"].iloc[0]
-    assert spike == pytest.approx(37.626)  # REFERENCE §2, set by height in the baseline
+    # docs/sources.md#halving-2024, set by height in the baseline
+    assert spike == pytest.approx(37.626)
 
 
 def test_fee_model_changes_leave_block_times_unchanged() -> None:

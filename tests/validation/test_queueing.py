@@ -1,4 +1,4 @@
-"""Validation of the GPU cluster against queueing theory (REFERENCE §6).
+"""Validation of the GPU cluster against queueing theory (docs/sources.md#erlang-c).
 
 Single-GPU jobs with Poisson arrivals and exponential run times on c GPUs form an M/M/c
 queue; with exponential patience an M/M/c+M (Erlang-A) queue. Estimates come from
@@ -22,7 +22,7 @@ HOUR = 3_600.0
 
 
 def erlang_c(c: int, a: float) -> float:
-    """P(wait > 0) for M/M/c with offered load a (REFERENCE §6), in log space."""
+    """P(wait > 0) for M/M/c with offered load a (docs/sources.md#erlang-c), in log space."""
     log_terms = [k * math.log(a) - math.lgamma(k + 1) for k in range(c)]
     log_last = c * math.log(a) - math.lgamma(c + 1) + math.log(c / (c - a))
     top = math.exp(log_last - max(log_terms + [log_last]))
