@@ -1,20 +1,34 @@
 """Command line: ``dcsim run | validate | catalog`` (also ``python -m sim``).
 
 Exit codes: 0 success, 2 invalid input (every problem listed, nothing written), 1 a failure
-inside the simulation.
+inside the simulation, 130 interrupted (Ctrl-C), 141 output pipe closed, 143 terminated.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from sim.errors import Issue, ScenarioError, SimulationError
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sim.runner import RunResult
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` and cleanup runs."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,13 +36,38 @@ def _parser() -> argparse.ArgumentParser:
         prog="dcsim",
         description="Simulate datacenter sites that mine Bitcoin and host AI/HPC.",
     )
+    parser.add_argument("--version", action="version", version=f"dcsim {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = commands.add_parser("run", help="run one scenario and write its CSVs")
+    run = commands.add_parser("run", help="run one scenario and write its tables")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument("--out", type=Path, help="output folder (default outputs/<scenario name>)")
+    run.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default outputs/<scenario name>); new, empty or an earlier "
+        "run's, whose files alone are replaced",
+    )
     run.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
     run.add_argument(
+        "--tables",
+        metavar="NAME[,NAME...]",
+        help="tables to write, e.g. daily,summary (default: output.tables, all of them)",
+    )
+    run.add_argument(
+        "--format", choices=("csv", "parquet"), help="file format (default: output.format)"
+    )
+    _add_set(run)
+
+    validate = commands.add_parser("validate", help="check scenario files, list every problem")
+    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
+    _add_set(validate)
+
+    commands.add_parser("catalog", help="print the built-in hardware models")
+    return parser
+
+
+def _add_set(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -37,54 +76,93 @@ def _parser() -> argparse.ArgumentParser:
         help="override a field, e.g. --set mining.groups[0].count=500 (repeatable)",
     )
 
-    validate = commands.add_parser("validate", help="check scenario files, list every problem")
-    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
-    validate.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE"
-    )
 
-    commands.add_parser("catalog", help="print the built-in hardware models")
-    return parser
+def _version() -> str:
+    try:
+        return metadata.version("dcsim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _run_overrides(args: argparse.Namespace) -> list[str]:
+    """The command's options as overrides, so the schema checks them like file values."""
+    overrides = list(args.overrides)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.tables is not None:
+        names = [name.strip() for name in args.tables.split(",")]
+        overrides.append(f"output.tables=[{', '.join(repr(name) for name in names)}]")
+    if args.format is not None:
+        overrides.append(f"output.format={args.format}")
+    return overrides
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
-    from sim.record.writer import out_dir_problem
+    from sim.record.outdir import OutDirError, OutputFolder
+    from sim.record.writer import output_files, write_into
     from sim.runner import run_one
     from sim.scenario import load_scenario
 
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError("command line", [Issue("--seed", f"must be >= 0 (got {args.seed})")])
-    scenario = load_scenario(args.scenario, args.overrides)
+    scenario = load_scenario(args.scenario, _run_overrides(args))
     out = args.out or Path("outputs") / scenario.name
-    problem = out_dir_problem(out.resolve())
-    if problem:  # checked before the run, so a bad --out costs nothing
-        raise ScenarioError("command line", [Issue("--out", problem)])
-    result = run_one(scenario, args.seed)
-    out_dir = result.write(out, ["dcsim", *argv])
+    try:  # held from before the run, so a bad --out or a second run costs nothing
+        with OutputFolder(out, output_files(scenario)) as folder:
+            result = run_one(scenario)
+            out_dir = write_into(folder, result, ["dcsim", *argv])
+    except OutDirError as exc:
+        raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
+    except OSError as exc:  # e.g. the disk filled up while writing
+        raise SimulationError(f"writing {out}: {exc.strerror or exc}") from exc
     print(f"dcsim: wrote {out_dir}")
-    print(_summary_text(result.summary.iloc[0].to_dict(), result.wall_time_s))
+    print(summary_text(result))
     return EXIT_OK
 
 
-def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
-    def money(key: str) -> str:
-        value = kpi[key]
-        return f"${value:,.0f}" if isinstance(value, float) else str(value)
+def _money(value: float) -> str:
+    """``-$604,800`` rather than ``$-604,800``."""
+    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
+
+def _tera(value: float) -> str:
+    return f"{value / 1e12:,.2f} T"
+
+
+def _cents(value: float) -> str:
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def _start_mean_end(series: pd.Series, weights: pd.Series, fmt: Callable[[float], str]) -> str:
+    import numpy as np
+
+    mean = float(np.average(series, weights=weights))
+    return f"{fmt(float(series.iloc[0]))} → {fmt(float(series.iloc[-1]))} (mean {fmt(mean)})"
+
+
+def summary_text(result: RunResult) -> str:
+    """The run's KPIs as a few readable lines."""
+    kpi = result.summary.iloc[0].to_dict()
+    ts = result.timeseries
+    weights = ts["duration_s"]
     lines = [
         f"  scenario        {kpi['scenario']} (seed {kpi['seed']}), "
         f"{kpi['start_utc']} → {kpi['end_utc']}",
         f"  network         {kpi['blocks_found']:,} blocks, {kpi['halvings']} halving(s)"
         + (f", first at {kpi['first_halving_utc']}" if kpi["first_halving_utc"] else ""),
+        f"  difficulty      {_start_mean_end(ts['difficulty'], weights, _tera)}",
+        f"  BTC price       {_start_mean_end(ts['btc_price_usd'], weights, _money)}",
+        f"  hashprice       {_start_mean_end(ts['hashprice_usd_per_ph_day'], weights, _cents)}"
+        " per PH/s per day",
     ]
+    grid_money = float(kpi["dr_credit_usd"]) or float(kpi["four_cp_charge_usd"])
     if int(kpi["installed_asic_units"]):
         lines += [
             f"  fleet           {kpi['installed_asic_units']:,} ASICs, "
             f"{float(kpi['installed_hashrate_ths']) / 1e3:,.1f} PH/s, "
             f"{float(kpi['installed_asic_power_kw']) / 1e3:,.1f} MW ({kpi['payout']})",
             f"  mined           {float(kpi['btc_mined']):,.2f} BTC, "
-            f"revenue {money('mining_revenue_usd')}",
-            f"  mining margin   {money('mining_margin_usd')} after ASIC energy",
+            f"revenue {_money(kpi['mining_revenue_usd'])}",
+            f"  mining margin   {_money(kpi['mining_margin_usd'])} after ASIC energy"
+            + (" (grid-program credits and 4CP charges not included)" if grid_money else ""),
         ]
         if float(kpi["curtailed_mwh"]) > 0:
             lines.append(
@@ -92,28 +170,32 @@ def _summary_text(kpi: dict[str, Any], wall_time_s: float) -> str:
                 f"{float(kpi['curtailment_hours']):,.0f} h ({kpi['policy']} policy)"
             )
     if int(kpi["gpus_installed"]):
+        jobs = int(kpi["jobs_submitted"])
+        usage = f"utilisation {float(kpi['gpu_utilization']):.1%}, " + (
+            f"abandoned {float(kpi['abandonment_rate']):.1%}" if jobs else "no jobs"
+        )
         lines += [
-            f"  AI hosting      {kpi['gpus_installed']:,} GPUs, {kpi['jobs_submitted']:,} jobs, "
-            f"utilisation {float(kpi['gpu_utilization']):.1%}, "
-            f"abandoned {float(kpi['abandonment_rate']):.1%}",
-            f"  AI revenue      {money('ai_revenue_usd')}, "
-            f"margin {money('ai_margin_usd')} after penalties and GPU energy",
+            f"  AI hosting      {kpi['gpus_installed']:,} GPUs, {jobs:,} jobs, {usage}",
+            f"  AI revenue      {_money(kpi['ai_revenue_usd'])}, "
+            f"margin {_money(kpi['ai_margin_usd'])} after penalties and GPU energy"
+            + (" (grid-program money not included)" if grid_money else ""),
         ]
     if int(kpi["halls"]):
         lines.append(
             f"  facility        {kpi['halls']} hall(s), mean PUE {float(kpi['mean_pue']):.3f}, "
             f"ambient {float(kpi['mean_ambient_temp_c']):.1f} °C mean, "
             f"throttled {float(kpi['hours_throttled']):,.0f} h, "
-            f"{kpi['thermal_trips']} trip(s), {money('heat_lost_revenue_usd')} lost to heat"
+            f"{kpi['thermal_trips']} trip(s), {_money(kpi['heat_lost_revenue_usd'])} lost to heat"
         )
-    if float(kpi["dr_credit_usd"]) or float(kpi["four_cp_charge_usd"]):
+    if grid_money:
         lines.append(
-            f"  grid programs   credits {money('dr_credit_usd')}, "
-            f"4CP charges {money('four_cp_charge_usd')}"
+            f"  grid programs   demand-response credits {_money(kpi['dr_credit_usd'])}, "
+            f"4CP charges {_money(kpi['four_cp_charge_usd'])}"
         )
     lines += [
-        f"  energy          {float(kpi['energy_mwh']):,.0f} MWh, cost {money('energy_cost_usd')}",
-        f"  wall time       {wall_time_s:.2f} s (simulation)",
+        f"  energy          {float(kpi['energy_mwh']):,.0f} MWh, "
+        f"cost {_money(kpi['energy_cost_usd'])}",
+        f"  wall time       {result.wall_time_s:.2f} s (simulation)",
     ]
     return "\n".join(lines)
 
@@ -156,19 +238,38 @@ def _catalog(_: argparse.Namespace, __: list[str]) -> int:
     return EXIT_OK
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dcsim`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     handlers = {"run": _run, "validate": _validate, "catalog": _catalog}
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return handlers[args.command](args, argv)
+        status = handlers[args.command](args, argv)
+        sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+        return status
     except ScenarioError as exc:
         print(exc.render(), file=sys.stderr)
         return EXIT_BAD_INPUT
     except SimulationError as exc:
         print(f"dcsim: simulation failed: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        # the reader (e.g. `head`) has gone: drop what is left of stdout, exit quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("dcsim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print("dcsim: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -44,20 +44,21 @@ class RunResult:
     wall_time_s: float
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Output file name → table."""
+        """Table name (the file name without its extension) → table."""
         return {
-            "timeseries.csv": self.timeseries,
-            "daily.csv": self.daily,
-            "groups.csv": self.groups,
-            "blocks.csv": self.blocks,
-            "jobs.csv": self.jobs,
-            "events.csv": self.events,
-            "summary.csv": self.summary,
+            "timeseries": self.timeseries,
+            "daily": self.daily,
+            "groups": self.groups,
+            "blocks": self.blocks,
+            "jobs": self.jobs,
+            "events": self.events,
+            "summary": self.summary,
         }
 
     def write(self, out_dir: str | Path, command: list[str] | None = None) -> Path:
-        """Write every table and the manifest to ``out_dir`` atomically; return the folder.
+        """Write the scenario's chosen tables and the manifest to ``out_dir``; return it.
 
+        Only files of an earlier dcsim run are replaced (see :mod:`sim.record.outdir`).
         ``command`` is recorded in the manifest (default: ``sys.argv``).
         """
         from sim.record.writer import write_run

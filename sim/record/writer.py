@@ -1,16 +1,13 @@
-"""Write a run's tables and manifest atomically.
+"""Write a run's tables (CSV or Parquet) and its manifest into an output folder.
 
-Everything goes to a temporary folder beside the destination, which is moved into place
-only when complete, so a crash or an error never leaves a half-written output folder.
+Files are staged beside the destination and moved in when complete; which folders may be
+written and how files are replaced is :mod:`sim.record.outdir`'s business.
 """
 
 from __future__ import annotations
 
-import json
 import platform
-import shutil
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
@@ -20,9 +17,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from sim.record.outdir import MANIFEST, OutputFolder
 
 if TYPE_CHECKING:
     from sim.runner import RunResult
+    from sim.scenario.schema import Scenario
 
 WRITER_THREADS = 2  # the CSV files written at once
 VERSIONED_PACKAGES = ("dcsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
@@ -61,64 +62,56 @@ def manifest(result: RunResult, files: dict[str, int], command: list[str]) -> di
         "wall_time_s": round(result.wall_time_s, 3),
         "events_processed": result.events_processed,
         "random_streams": result.random_streams,
+        "complete": True,
         "files": files,
         "scenario": result.scenario.model_dump(mode="json"),
     }
 
 
-def out_dir_problem(out_dir: Path) -> str | None:
-    """Why ``out_dir`` may not receive a run, or None if it may.
-
-    A run replaces an earlier run's folder (one holding a manifest.json) or fills an empty
-    or missing one; anything else is the user's and is never deleted.
-    """
-    if not out_dir.exists():
-        return None
-    if not out_dir.is_dir():
-        return f"{out_dir} exists and is not a folder"
-    if any(out_dir.iterdir()) and not (out_dir / "manifest.json").is_file():
-        return f"{out_dir} exists and is not a dcsim output folder (no manifest.json)"
-    return None
+def output_files(scenario: Scenario) -> list[str]:
+    """Names of the files a run of ``scenario`` writes, manifest last."""
+    return [*table_files(scenario), MANIFEST]
 
 
-def replace_dir(staging: Path, out_dir: Path) -> None:
-    """Move a finished ``staging`` folder to ``out_dir``, replacing any previous run."""
-    if out_dir.exists():
-        trash = out_dir.with_name(f".{out_dir.name}.old-{staging.name}")
-        out_dir.rename(trash)
-        staging.rename(out_dir)
-        shutil.rmtree(trash)
-    else:
-        staging.rename(out_dir)
+def table_files(scenario: Scenario) -> list[str]:
+    """Names of the table files a run of ``scenario`` writes, in output.tables order."""
+    return [f"{name}.{scenario.output.format}" for name in scenario.output.tables]
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as Parquet: typed columns, full-precision floats, UTC timestamps."""
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
+
+
+def stage_tables(result: RunResult, staging: Path) -> dict[str, int]:
+    """Write the run's chosen tables into ``staging``; return file name → rows."""
+    output = result.scenario.output
+    write = write_csv if output.format == "csv" else write_parquet
+    frames = result.tables()
+    tables = {f"{name}.{output.format}": frames[name] for name in output.tables}
+    # pyarrow formats and writes without holding the GIL: the big tables go side by
+    # side, largest first (blocks and timeseries are most of the time)
+    largest_first = sorted(tables, key=lambda name: -tables[name].size)
+    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
+        for _ in pool.map(lambda name: write(tables[name], staging / name), largest_first):
+            pass
+    return {name: len(frame) for name, frame in tables.items()}
+
+
+def write_into(folder: OutputFolder, result: RunResult, command: list[str] | None) -> Path:
+    """Stage the run's tables and manifest and move them into the held ``folder``."""
+    files = stage_tables(result, folder.staging())
+    return folder.commit(manifest(result, files, command or sys.argv))
 
 
 def write_run(result: RunResult, out_dir: Path, command: list[str] | None = None) -> Path:
-    """Write all tables and ``manifest.json`` into ``out_dir`` atomically.
+    """Write all tables and ``manifest.json`` into ``out_dir``; return the folder.
 
     Raises
     ------
-    FileExistsError
-        If ``out_dir`` exists and is neither empty nor an earlier run's folder.
+    OutDirError
+        If ``out_dir`` may not receive the run (see :mod:`sim.record.outdir`) or another
+        run holds it.
     """
-    out_dir = out_dir.resolve()
-    problem = out_dir_problem(out_dir)
-    if problem:
-        raise FileExistsError(problem)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        tables = result.tables()
-        # pyarrow formats and writes without holding the GIL: the big tables go side by
-        # side, largest first (blocks.csv and timeseries.csv are most of the time)
-        largest_first = sorted(tables, key=lambda name: -tables[name].size)
-        with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
-            for _ in pool.map(lambda name: write_csv(tables[name], staging / name), largest_first):
-                pass
-        files = {name: len(frame) for name, frame in tables.items()}
-        text = json.dumps(manifest(result, files, command or sys.argv), indent=2)
-        (staging / "manifest.json").write_text(text + "\n", encoding="utf-8")
-        replace_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return out_dir
+    with OutputFolder(out_dir, output_files(result.scenario)) as folder:
+        return write_into(folder, result, command)

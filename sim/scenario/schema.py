@@ -7,6 +7,7 @@ Cross-field checks that need several sections at once live in :mod:`sim.scenario
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -20,12 +21,35 @@ from sim.scenario.fields import Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
 
 
+TableName = Literal["timeseries", "daily", "groups", "blocks", "jobs", "events", "summary"]
+TABLE_NAMES: tuple[TableName, ...] = typing.get_args(TableName)
+
+
 class OutputSpec(Section):
-    """What the run records."""
+    """What the run records and in which file format."""
 
     sample_interval_s: int = Field(
         3_600, ge=60, le=86_400, description="Length of one timeseries.csv row (s)."
     )
+    tables: list[TableName] = Field(
+        list(TABLE_NAMES),
+        min_length=1,
+        description="Tables written to the output folder, each at most once (blocks is about "
+        "two thirds of a baseline run's bytes); manifest.json is always written.",
+    )
+    format: Literal["csv", "parquet"] = Field(
+        "csv",
+        description="'csv': text with a documented precision per column; 'parquet': typed "
+        "columns with full-precision floats (read with pandas.read_parquet).",
+    )
+
+    @field_validator("tables")
+    @classmethod
+    def _each_table_once(cls, value: list[TableName]) -> list[TableName]:
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
+        return value
 
 
 class NetworkHashrateSpec(Section):

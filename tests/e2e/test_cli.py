@@ -383,7 +383,10 @@ def test_negative_seed_exits_2_and_writes_nothing(tmp_path, capsys) -> None:
     assert main(["run", str(QUICK), "--out", str(out), "--seed", "-1"]) == EXIT_BAD_INPUT
     stdout, stderr = capsys.readouterr()
     assert stdout == ""
-    assert stderr.splitlines() == ["command line: 1 problem", "  - --seed: must be >= 0 (got -1)"]
+    assert stderr.splitlines() == [
+        f"{QUICK}: 1 problem",
+        "  - seed: Input should be greater than or equal to 0 (got -1)",
+    ]
     assert_nothing_written(out)
 
 
@@ -505,12 +508,13 @@ def test_rerun_into_the_same_folder_replaces_it_cleanly(quick_runs, tmp_path, ca
     first, _ = quick_runs["a"]
     out = tmp_path / "run"
     shutil.copytree(first, out)
-    (out / "stale.csv").write_text("left over\n")
+    (out / "notes.txt").write_text("the user's\n")
     (out / "daily.csv").write_text("truncated")
     assert main(["run", str(QUICK), "--out", str(out)]) == EXIT_OK
     assert capsys.readouterr().out.startswith(f"dcsim: wrote {out.resolve()}")
-    assert {p.name for p in out.iterdir()} == OUTPUT_FILES
-    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no .tmp-/.old- folders
+    assert {p.name for p in out.iterdir()} == {*OUTPUT_FILES, "notes.txt"}
+    assert (out / "notes.txt").read_text() == "the user's\n"  # not ours: left alone
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no staging folder or lock left
     for name in CSV_FILES:  # same seed, in-process this time: same bytes as the CLI run
         assert (out / name).read_bytes() == (first / name).read_bytes(), name
 
@@ -606,10 +610,10 @@ def test_notebook_api_returns_dataframes_and_writes_nothing(
     assert isinstance(result, RunResult)
     assert result.seed == 5
     tables = result.tables()
-    assert list(tables) == list(CSV_FILES)
+    assert [f"{name}.csv" for name in tables] == list(CSV_FILES)
     for name, frame in tables.items():
         assert isinstance(frame, pd.DataFrame), name
-        assert len(frame) > 0 or name in ("events.csv", "jobs.csv"), name  # no AI here
+        assert len(frame) > 0 or name in ("events", "jobs"), name  # no AI here
     assert len(result.daily) == 4
     assert len(result.timeseries) == 4 * 24
     assert result.summary["installed_asic_units"].iloc[0] == 100
