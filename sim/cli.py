@@ -217,7 +217,7 @@ def _validate(args: argparse.Namespace, _: list[str]) -> int:
 def _catalog(_: argparse.Namespace, __: list[str]) -> int:
     from sim.scenario.catalog import BUILTIN_ASICS, BUILTIN_GPU_NODES
 
-    print("ASIC miners (nominal; REFERENCE.md §3)")
+    print("ASIC miners (nominal; docs/sources.md#asic-catalog)")
     print(f"  {'model':<24}{'hashrate_ths':>14}{'power_w':>10}{'efficiency_j_per_th':>21}  cooling")
     for spec in BUILTIN_ASICS.values():
         print(
@@ -225,7 +225,7 @@ def _catalog(_: argparse.Namespace, __: list[str]) -> int:
             f"{spec.efficiency_j_per_th:>21.1f}  {spec.cooling}"
         )
     print()
-    print("GPU node types (GPU board power REFERENCE.md §3; host and idle power: see docs)")
+    print("GPU node types (board power: docs/sources.md#gpu-power; host and idle: docs/model.md)")
     print(
         f"  {'node_type':<18}{'gpu':<16}{'gpus_per_node':>14}{'gpu_power_w':>13}"
         f"{'host_power_w':>14}{'idle_power_w':>14}{'peak_power_w':>14}"

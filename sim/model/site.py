@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,8 @@ from sim.model.steps import StepSeries
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
 from sim.scenario.schema import Scenario
+
+PROGRESS_STEPS = 100  # stops of the run at which progress is reported
 
 
 class CountingEnvironment(simpy.Environment):
@@ -126,10 +129,21 @@ class Site:
             control=SiteControl(env, scenario, network, fleet, hosting, facility, markets, events),
         )
 
-    def run(self) -> None:
-        """Start every process and run to the horizon."""
+    def run(self, progress: Callable[[float], None] | None = None) -> None:
+        """Start every process and run to the horizon.
+
+        ``progress`` is called with the share of the horizon simulated, PROGRESS_STEPS
+        times. The run always stops at those times, shown or not, so a progress bar never
+        changes a run (its stops add PROGRESS_STEPS events to ``events_processed``).
+        """
         self.env.process(self.network.find_blocks())
         self.env.process(self.control.run())
         self.hosting.start()
-        self.env.run(until=self.scenario.horizon_s)
+        horizon_s = self.scenario.horizon_s
+        for step in range(1, PROGRESS_STEPS + 1):
+            self.env.run(
+                until=horizon_s if step == PROGRESS_STEPS else horizon_s * step / PROGRESS_STEPS
+            )
+            if progress is not None:
+                progress(step / PROGRESS_STEPS)
         self.hosting.close(self.events)

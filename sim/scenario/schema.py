@@ -20,7 +20,6 @@ from sim.scenario.facility import HallSpec
 from sim.scenario.fields import Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
 
-
 TableName = Literal["timeseries", "daily", "groups", "blocks", "jobs", "events", "summary"]
 TABLE_NAMES: tuple[TableName, ...] = typing.get_args(TableName)
 
