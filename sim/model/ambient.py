@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.model.energy_price import DAYS_PER_YEAR, calendar, clock_hours, ou_deviation
-from sim.model.paths import csv_steps
+from sim.model.paths import csv_source, csv_steps
 from sim.model.steps import StepSeries, from_changes, total
 from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AmbientSpec, HeatWaveSpec
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, unix_seconds
@@ -111,8 +111,7 @@ def ambient_steps(
         makes scenario CSV paths absolute).
     """
     if spec.model == "csv":
-        assert spec.csv_path is not None  # guaranteed by AmbientSpec's validator
-        path = Path(spec.csv_path)
+        path = csv_source("site.ambient", spec.csv_path, "ambient", start_utc)
         if csv_base is not None and not path.is_absolute():
             path = csv_base / path
         base = csv_steps(path, AMBIENT_CSV_COLUMN, start_utc, horizon_s, positive=False)

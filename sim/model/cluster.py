@@ -27,6 +27,7 @@ from typing import Any, TypeVar, cast
 import numpy as np
 import simpy
 
+from sim.errors import SimulationError
 from sim.model.scheduler import Job, Placement, Preempted, Scheduler
 from sim.model.steps import StepSeries, from_changes, product, spread_over_spans, total
 from sim.record.events import EventLog
@@ -296,11 +297,15 @@ class GpuCluster:
 
         Raises
         ------
-        ValueError
-            If ``factor`` is not in (0, 1].
+        SimulationError
+            If ``factor`` is not in (0, 1] (say, a NaN from the thermal model).
         """
         if not 0.0 < factor <= 1.0:  # also rejects NaN
-            raise ValueError(f"GPU speed factor must be in (0, 1] (got {factor})")
+            raise SimulationError(
+                "cluster",
+                self.env.now,
+                f"GPU group '{self.name}': speed factor must be in (0, 1] (got {factor})",
+            )
         if factor == self._speed:
             return
         self._speed = factor

@@ -5,10 +5,8 @@ Grid programs that pay for load kept off live in :mod:`sim.model.grid_programs`.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sim.model.energy_price import spot_price_steps
-from sim.model.paths import csv_steps, gbm_steps
+from sim.model.paths import csv_source, csv_steps, gbm_steps
 from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
 from sim.scenario.schema import Scenario
@@ -18,10 +16,8 @@ def btc_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
     """BTC price in USD over the horizon (stream ``btc_price``)."""
     spec = scenario.bitcoin.price
     if spec.model == "csv":
-        assert spec.csv_path is not None  # guaranteed by the scenario checks
-        return csv_steps(
-            Path(spec.csv_path), "btc_price_usd", scenario.start_utc, scenario.horizon_s
-        )
+        path = csv_source("bitcoin.price", spec.csv_path, "markets", scenario.start_utc)
+        return csv_steps(path, "btc_price_usd", scenario.start_utc, scenario.horizon_s)
     return gbm_steps(
         spec.start_usd,
         spec.drift_per_year,
@@ -36,9 +32,8 @@ def energy_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
     """Energy price in USD/MWh: fixed, hourly spot (stream ``energy_price``) or a CSV."""
     spec = scenario.site.energy
     if spec.model == "csv":
-        assert spec.csv_path is not None  # guaranteed by the scenario checks
         return csv_steps(
-            Path(spec.csv_path),
+            csv_source("site.energy", spec.csv_path, "markets", scenario.start_utc),
             "price_usd_per_mwh",
             scenario.start_utc,
             scenario.horizon_s,

@@ -14,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import simpy
 
 from sim.model import consensus as rules
 from sim.model.fees import FeeModel
-from sim.model.paths import csv_steps, gbm_steps
+from sim.model.paths import csv_source, csv_steps, gbm_steps
 from sim.model.steps import StepSeries
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
@@ -33,9 +32,8 @@ def network_hashrate_path(scenario: Scenario, streams: RandomStreams) -> StepSer
     """Network hashrate (H/s) over the horizon (stream ``network_hashrate``)."""
     spec = scenario.bitcoin.network_hashrate
     if spec.model == "csv":
-        assert spec.csv_path is not None  # guaranteed by the scenario checks
         return csv_steps(
-            Path(spec.csv_path),
+            csv_source("bitcoin.network_hashrate", spec.csv_path, "network", scenario.start_utc),
             "network_hashrate_ehs",
             scenario.start_utc,
             scenario.horizon_s,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.errors import SimulationError
 from sim.model.steps import StepSeries
 from sim.scenario.series_csv import read_step_csv
 from sim.units import SECONDS_PER_YEAR, unix_seconds
@@ -33,6 +34,15 @@ def gbm_steps(
     ) * dt_years + volatility_per_year * np.sqrt(dt_years) * shocks
     log_path = np.concatenate(([0.0], np.cumsum(increments)))
     return StepSeries(times, start_value * np.exp(log_path))
+
+
+def csv_source(section: str, csv_path: str | None, component: str, start_utc: datetime) -> Path:
+    """The file of a ``model: csv`` input ``section``; the scenario checks ensure it is set."""
+    if csv_path is None:  # a real check, not an assert: asserts vanish under python -O
+        raise SimulationError(
+            component, 0.0, f"{section}.model is csv but {section}.csv_path is not set", start_utc
+        )
+    return Path(csv_path)
 
 
 def csv_steps(

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from sim.errors import SimulationError
+
 QueueKey = tuple[int, float, int]  # (priority, submit_s, job_id): the queue order
 
 _heappop, _heappush = heapq.heappop, heapq.heappush
@@ -403,12 +405,12 @@ class Scheduler:
 
         Raises
         ------
-        ValueError
+        SimulationError
             If the job needs more nodes than are installed, its id is already queued or
             running, it was submitted in the future, or time went backwards.
         """
         if not now_s >= self._now_s:  # also rejects NaN
-            raise ValueError(f"time went backwards: {now_s} after {self._now_s}")
+            raise self._error(now_s, f"time went backwards: {now_s} after {self._now_s}")
         self._now_s = now_s
         job_id, gpus = job.job_id, job.gpus
         g = self._g
@@ -509,10 +511,15 @@ class Scheduler:
         tuple[list[Preempted], list[Placement]]
             Jobs preempted, in preemption order, with the runs they lost, and jobs started
             afterwards.
+
+        Raises
+        ------
+        SimulationError
+            If ``cap`` is not in 0..node_count, or time went backwards.
         """
         self._tick(now_s)
         if not 0 <= cap <= self._node_count:
-            raise ValueError(f"node cap must be in 0..{self._node_count} (got {cap})")
+            raise self._error(now_s, f"node cap must be in 0..{self._node_count} (got {cap})")
         self._shadow_kept = None
         preempted: list[Preempted] = []
         if cap > self._cap:
@@ -552,12 +559,12 @@ class Scheduler:
 
         Raises
         ------
-        ValueError
+        SimulationError
             If ``speed`` is not in (0, 1], or time went backwards.
         """
         self._tick(now_s)
         if not 0.0 < speed <= 1.0:  # also rejects NaN
-            raise ValueError(f"speed must be in (0, 1] (got {speed})")
+            raise self._error(now_s, f"speed must be in (0, 1] (got {speed})")
         old = self._speed
         self._speed = speed
         self._shadow_kept = None
@@ -662,9 +669,14 @@ class Scheduler:
 
     # ---- internals ---------------------------------------------------------------------
 
+    @staticmethod
+    def _error(now_s: float, message: str) -> SimulationError:
+        """The scheduler cannot go on: a call its state rules out (a bug in the caller)."""
+        return SimulationError("scheduler", now_s, message)
+
     def _tick(self, now_s: float) -> None:
         if not now_s >= self._now_s:  # also rejects NaN
-            raise ValueError(f"time went backwards: {now_s} after {self._now_s}")
+            raise self._error(now_s, f"time went backwards: {now_s} after {self._now_s}")
         self._now_s = now_s
 
     def _nodes_needed(self, gpus: int) -> int:
@@ -677,14 +689,17 @@ class Scheduler:
     def _check_new(self, job: Job, now_s: float) -> None:
         """Reject a job that can never run, is queued or running already, or is early."""
         if job.gpus > self._g and -(-job.gpus // self._g) > self._node_count:
-            raise ValueError(
+            raise self._error(
+                now_s,
                 f"job {job.job_id} needs {job.gpus} GPUs but the cluster has "
-                f"{self._node_count} nodes x {self._g} GPUs"
+                f"{self._node_count} nodes x {self._g} GPUs",
             )
         if job.job_id in self._queued or job.job_id in self._running:
-            raise ValueError(f"job {job.job_id} is already queued or running")
+            raise self._error(now_s, f"job {job.job_id} is already queued or running")
         if job.submit_s > now_s:
-            raise ValueError(f"job {job.job_id} submitted at {job.submit_s} s, now is {now_s} s")
+            raise self._error(
+                now_s, f"job {job.job_id} submitted at {job.submit_s} s, in the future"
+            )
 
     def _enqueue(self, job: Job, now_s: float) -> None:
         self._check_new(job, now_s)
@@ -848,7 +863,7 @@ class Scheduler:
             if shadow_s is None and good >= required:
                 shadow_s = max(end_s, now_s)
         if shadow_s is None:
-            raise AssertionError(f"head job {head.job_id} cannot fit the powered nodes")
+            raise self._error(now_s, f"head job {head.job_id} cannot fit the powered nodes")
         return _Shadow(head, shadow_s, need, required, good, projected, free)
 
     def _start(
@@ -955,7 +970,7 @@ class Scheduler:
                         self._power_off(freed)
                         excess -= 1
         if excess:
-            raise AssertionError("could not shed enough nodes")
+            raise self._error(self._now_s, f"could not shed enough nodes ({excess} left)")
 
     def _power_off(self, node: int) -> None:
         self._levels.remove(node, self._g)

@@ -13,6 +13,15 @@ from functools import cached_property
 
 import numpy as np
 
+from sim.errors import SimulationError
+
+
+def _before_start(t_s: np.ndarray | float, first_s: float) -> SimulationError:
+    """A query before a series starts: the caller asked about a time it does not cover."""
+    return SimulationError(
+        "series", float(np.min(t_s)), f"query before the start of the series ({first_s:,g} s)"
+    )
+
 
 @dataclass(frozen=True)
 class StepSeries:
@@ -37,7 +46,7 @@ class StepSeries:
         """Value in force at each time (right-continuous)."""
         idx = np.searchsorted(self.times_s, t_s, side="right") - 1
         if np.any(idx < 0):
-            raise ValueError("query before the start of the series")
+            raise _before_start(t_s, self.times_s[0])
         return self.values[idx]
 
     @cached_property
@@ -52,7 +61,7 @@ class StepSeries:
         cum = self._cumulative
         idx = np.searchsorted(self.times_s, t_s, side="right") - 1
         if np.any(idx < 0):
-            raise ValueError("query before the start of the series")
+            raise _before_start(t_s, self.times_s[0])
         return cum[idx] + self.values[idx] * (t_s - self.times_s[idx])
 
     def integrate(self, edges_s: np.ndarray) -> np.ndarray:
@@ -86,7 +95,7 @@ def integrate_columns(
     widths = np.diff(weight.cumulative_at(grid) if weight is not None else grid)
     rows = np.searchsorted(times_s, grid[:-1], side="right") - 1
     if rows.size and rows[0] < 0:
-        raise ValueError("query before the start of the series")
+        raise _before_start(grid[0], times_s[0])
     starts = np.searchsorted(grid, edges[:-1])
     out = np.empty((edges.size - 1, values.shape[1]))
     for first in range(0, values.shape[1], columns_per_pass):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import chain
 from operator import attrgetter
 
@@ -12,7 +13,7 @@ import pandas as pd
 from sim.model.cluster import JobRecord
 from sim.model.hosting import AiHosting
 from sim.model.steps import StepSeries, product, total
-from sim.record.columns import JOB_COLUMNS
+from sim.record.columns import JOB_COLUMNS, check_columns
 from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
 
 
@@ -186,7 +187,8 @@ def jobs_table(hosting: AiHosting, horizon_s: float) -> pd.DataFrame:
         "status": np.array([r.status for r in records], dtype=object),
         "revenue_usd": billed_gpu_s / SECONDS_PER_HOUR * price,
     }
-    assert list(table) == list(JOB_COLUMNS)
+    start_utc = datetime.fromtimestamp(hosting.start_unix_s, UTC)
+    check_columns("jobs.csv", table, JOB_COLUMNS, horizon_s, start_utc)
     frame = pd.DataFrame(table)
     if len(hosting.clusters) > 1:  # each cluster's jobs are in job_id order already
         frame = frame.sort_values("job_id", kind="stable").reset_index(drop=True)

@@ -6,6 +6,11 @@ builders emit exactly these columns, in this order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from sim.errors import SimulationError
+
 # Columns shared by timeseries.csv (one row per sample interval) and daily.csv (one row per
 # UTC day). Levels are time-weighted means over the row's interval, flows are totals over
 # it, and chain state is the state at the row's start.
@@ -239,3 +244,25 @@ TABLES: dict[str, dict[str, str]] = {
     "events.csv": EVENT_COLUMNS,
     "summary.csv": SUMMARY_COLUMNS,
 }
+
+
+def check_columns(
+    table: str,
+    actual: Iterable[str],
+    expected: Iterable[str],
+    t_s: float,
+    start_utc: datetime | None = None,
+) -> None:
+    """Raise SimulationError("tables", …) unless ``actual`` is ``expected``, in order.
+
+    A real check, not an assert (asserts vanish under ``python -O``): a table that strays
+    from its schema would silently break analysis code and the docs. ``t_s`` is when the
+    table is built (the horizon, for tables of a finished run).
+    """
+    actual, expected = list(actual), list(expected)
+    if actual == expected:
+        return
+    missing = [name for name in expected if name not in actual]
+    extra = [name for name in actual if name not in expected]
+    problem = f"missing {missing}, extra {extra}" if missing or extra else "columns out of order"
+    raise SimulationError("tables", t_s, f"{table} does not match its schema: {problem}", start_utc)

@@ -7,6 +7,7 @@ computed from piecewise-constant series; no per-tick state is kept during the ru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from sim.record.columns import (
     EVENT_COLUMNS,
     INTERVAL_COLUMNS,
     SUMMARY_COLUMNS,
+    check_columns,
 )
 from sim.record.facility_tables import FacilitySeries, facility_columns
 from sim.units import (
@@ -34,6 +36,11 @@ from sim.units import (
 )
 
 PH = 1e15  # hashes per second in one PH/s
+
+
+def _built_at(site: Site) -> tuple[float, datetime]:
+    """When a finished run's tables are built: at the horizon (s, and the run's start)."""
+    return site.scenario.horizon_s, site.scenario.start_utc
 
 
 def _timestamps(site: Site, t_s: np.ndarray) -> pd.DatetimeIndex:
@@ -189,7 +196,7 @@ def interval_table(
         + gpu["gpu_energy_cost_usd"]
         + plant["cooling_energy_cost_usd"],
     }
-    assert list(table) == list(INTERVAL_COLUMNS)
+    check_columns("interval table", table, INTERVAL_COLUMNS, *_built_at(site))
     table.update({name: plant[name] for name in list(plant)[len(site_columns) :]})
     return pd.DataFrame(table)
 
@@ -214,7 +221,7 @@ def daily_table(
     """One row per UTC day with DAILY_COLUMNS, then hall columns."""
     table = interval_table(site, series, ai, facility, day_edges(site))
     table.insert(0, "date", table["timestamp_utc"].dt.strftime("%Y-%m-%d"))
-    assert list(table.columns)[: len(DAILY_COLUMNS)] == list(DAILY_COLUMNS)
+    check_columns("daily.csv", table.columns[: len(DAILY_COLUMNS)], DAILY_COLUMNS, *_built_at(site))
     return table
 
 
@@ -235,7 +242,7 @@ def blocks_table(site: Site, series: MiningSeries) -> pd.DataFrame:
         "network_hashrate_ehs": log.column("network_hashrate_hs") / HASHES_PER_EHS,
         "found_by_site": series.site_found,
     }
-    assert list(table) == list(BLOCK_COLUMNS)
+    check_columns("blocks.csv", table, BLOCK_COLUMNS, *_built_at(site))
     return pd.DataFrame(table)
 
 
@@ -244,7 +251,7 @@ def events_table(site: Site) -> pd.DataFrame:
     rows = site.events.sorted_rows()
     frame = pd.DataFrame(rows, columns=["time_s", "event", "entity", "value", "unit", "detail"])
     frame.insert(1, "timestamp_utc", _timestamps(site, frame["time_s"].to_numpy(dtype=float)))
-    assert list(frame.columns) == list(EVENT_COLUMNS)
+    check_columns("events.csv", frame.columns, EVENT_COLUMNS, *_built_at(site))
     return frame
 
 
@@ -340,5 +347,5 @@ def summary_table(
         **_facility_summary(site, daily),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
-    assert list(row) == list(SUMMARY_COLUMNS)
+    check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(site))
     return pd.DataFrame([row])

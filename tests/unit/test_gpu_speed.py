@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import simpy
 
+from sim.errors import SimulationError
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.model.scheduler import Job, Scheduler
 from sim.record.events import EventLog
@@ -98,11 +99,11 @@ def test_backfill_measures_candidates_at_the_current_speed() -> None:
 def test_speed_must_be_in_zero_one() -> None:
     s = Scheduler(1, 8)
     for bad in (0.0, -0.5, 1.5, float("nan")):
-        with pytest.raises(ValueError, match="speed"):
+        with pytest.raises(SimulationError, match="speed"):
             s.set_speed(bad, 0.0)
     _, cluster = make_cluster()
     for bad in (0.0, 1.01, float("nan")):
-        with pytest.raises(ValueError, match="speed"):
+        with pytest.raises(SimulationError, match="speed"):
             cluster.set_speed(bad)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sim.errors import SimulationError
 from sim.model.scheduler import Job, Placement, Reservation, Scheduler
 
 
@@ -198,22 +199,22 @@ def test_zero_backfill_depth_is_strict_fifo() -> None:
 
 def test_impossible_and_inconsistent_requests_are_rejected() -> None:
     s = Scheduler(2, 8)
-    with pytest.raises(ValueError, match="needs 17 GPUs"):
+    with pytest.raises(SimulationError, match="needs 17 GPUs"):
         s.submit(Job(1, 17, 1.0), 0.0)
     with pytest.raises(ValueError, match="gpus must be >= 1"):
         Job(1, 0, 1.0)
     with pytest.raises(ValueError, match="duration_s"):
         Job(1, 1, float("nan"))
     s.submit(Job(1, 16, 1.0), 0.0)  # the whole cluster is fine
-    with pytest.raises(ValueError, match="already queued or running"):
+    with pytest.raises(SimulationError, match="already queued or running"):
         s.submit(Job(1, 1, 1.0), 0.0)
-    with pytest.raises(ValueError, match="submitted at"):
+    with pytest.raises(SimulationError, match="submitted at"):
         s.submit(Job(2, 1, 1.0, submit_s=5.0), 0.0)
-    with pytest.raises(ValueError, match="backwards"):
+    with pytest.raises(SimulationError, match="backwards"):
         s.submit(Job(2, 1, 1.0), -1.0)
     with pytest.raises(KeyError):
         s.finish(99, 1.0)
-    with pytest.raises(ValueError, match="node cap"):
+    with pytest.raises(SimulationError, match="node cap"):
         s.set_node_cap(3, 1.0)
     with pytest.raises(ValueError):
         Scheduler(0, 8)

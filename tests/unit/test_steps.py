@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sim.errors import SimulationError
 from sim.model.steps import StepSeries, integrate_columns, product
 
 
@@ -16,7 +17,7 @@ def test_integrate_and_mean_over_bins() -> None:
     np.testing.assert_allclose(series.integrate(edges), [5.0, 5 + 30, 15 - 10])
     np.testing.assert_allclose(series.mean(edges), [1.0, 35 / 15, 0.5])
     assert series.at(10.0) == 3.0  # right-continuous
-    with pytest.raises(ValueError):
+    with pytest.raises(SimulationError, match="before the start"):
         series.at(-1.0)
 
 
