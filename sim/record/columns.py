@@ -7,6 +7,7 @@ builders emit exactly these columns, in this order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sim.errors import SimulationError
@@ -244,6 +245,92 @@ TABLES: dict[str, dict[str, str]] = {
     "events.csv": EVENT_COLUMNS,
     "summary.csv": SUMMARY_COLUMNS,
 }
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a kind of column is written to CSV (the DataFrames keep full precision).
+
+    Floats are rounded half to even to ``decimals`` places with numpy, an exact IEEE
+    operation, and then printed as the shortest text that reads back as the same double, so
+    files are identical on every platform and carry no float noise (577919.9999999999 is
+    written as 577920).
+    """
+
+    decimals: int | None  # None: not rounded (integers, text, flags, times)
+    doc: str  # as docs/outputs.md shows it
+
+
+PRECISIONS: dict[str, Precision] = {
+    "usd": Precision(4, "4 decimals (0.0001 USD: small sites' hourly flows keep their cents)"),
+    "btc": Precision(8, "8 decimals (1 satoshi)"),
+    "difficulty": Precision(2, "2 decimals"),
+    "kwh": Precision(3, "3 decimals (1 Wh)"),
+    "mwh": Precision(6, "6 decimals (1 Wh)"),
+    "kw": Precision(3, "3 decimals (1 W)"),
+    "ths": Precision(3, "3 decimals (1 GH/s)"),
+    "ehs": Precision(6, "6 decimals (1 TH/s)"),
+    "seconds": Precision(3, "3 decimals (1 ms)"),
+    "hours": Precision(6, "6 decimals"),
+    "days": Precision(6, "6 decimals"),
+    "celsius": Precision(3, "3 decimals (0.001 °C)"),
+    "ratio": Precision(6, "6 decimals"),
+    "mean": Precision(4, "4 decimals"),  # time-weighted means of counts
+    "value": Precision(6, "6 decimals"),  # events.csv's value, whose unit varies
+    "date": Precision(None, "YYYY-MM-DD"),
+    "timestamp": Precision(None, "ISO 8601, whole seconds"),
+    "exact": Precision(None, "exact"),  # integers, text and flags
+}
+
+# Columns whose kind their unit suffix does not give (checked first)
+_KIND_OF_COLUMN: dict[str, str] = {
+    "date": "date",
+    "btc_mined": "btc",
+    "expected_fees_btc_per_block": "btc",
+    "difficulty": "difficulty",
+    "difficulty_start": "difficulty",
+    "difficulty_end": "difficulty",
+    "gpu_hours_sold": "hours",
+    "hours_throttled": "hours",
+    "asic_units_running": "mean",
+    "gpu_nodes_powered": "mean",
+    "gpus_busy": "mean",
+    "queue_length": "mean",
+    "units_running": "mean",
+    "gpu_utilization": "ratio",
+    "abandonment_rate": "ratio",
+    "pue": "ratio",
+    "mean_pue": "ratio",
+    "fleet_efficiency_j_per_th": "ratio",
+    "value": "value",
+}
+
+# Unit suffixes, tried in order (so "_usd_per_mwh" is money, not energy)
+_KIND_OF_SUFFIX: dict[str, str] = {
+    "_usd": "usd",
+    "_usd_per_mwh": "usd",
+    "_usd_per_ph_day": "usd",
+    "_usd_per_mw_year": "usd",
+    "_btc": "btc",
+    "_kwh": "kwh",
+    "_mwh": "mwh",
+    "_kw": "kw",
+    "_ths": "ths",
+    "_ehs": "ehs",
+    "_s": "seconds",
+    "_hours": "hours",
+    "_days": "days",
+    "_c": "celsius",
+    "_utc": "timestamp",
+}
+
+
+def precision_kind(column: str) -> str:
+    """The PRECISIONS kind of ``column`` (hall columns included): by name, else by unit."""
+    if column in _KIND_OF_COLUMN:
+        return _KIND_OF_COLUMN[column]
+    suffix = next((s for s in _KIND_OF_SUFFIX if column.endswith(s)), None)
+    return _KIND_OF_SUFFIX[suffix] if suffix else "exact"
 
 
 def check_columns(

@@ -18,7 +18,7 @@ def _energy_cost(power_kw: StepSeries, site: Site, edges_s: np.ndarray) -> np.nd
 
 
 def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]) -> pd.DataFrame:
-    frame = pd.DataFrame({"date": dates.to_numpy(), **values})
+    frame = pd.DataFrame({"date": dates.array, **values})
     for column, value in fixed.items():
         frame[column] = value
     return frame
@@ -67,7 +67,7 @@ def _asic_rows(
     groups = fleet.groups
     return pd.DataFrame(
         {
-            "date": np.tile(dates.to_numpy(), len(groups)),
+            "date": dates.array.take(np.tile(np.arange(len(dates)), len(groups))),
             "group": np.repeat([g.name for g in groups], len(dates)),
             "kind": "asic",
             "hardware": np.repeat([g.model for g in groups], len(dates)),
@@ -109,7 +109,7 @@ def groups_table(
         }
         frames.append(_rows(dates, fixed, values))
     if not frames:
-        return pd.DataFrame(columns=list(GROUP_COLUMNS))
+        return pd.DataFrame(columns=list(GROUP_COLUMNS)).astype({"date": dates.dtype})
     table = pd.concat(frames, ignore_index=True)
     table["margin_usd"] = table["revenue_usd"] - table["energy_cost_usd"]
     table = table[list(GROUP_COLUMNS)]

@@ -220,7 +220,7 @@ def daily_table(
 ) -> pd.DataFrame:
     """One row per UTC day with DAILY_COLUMNS, then hall columns."""
     table = interval_table(site, series, ai, facility, day_edges(site))
-    table.insert(0, "date", table["timestamp_utc"].dt.strftime("%Y-%m-%d"))
+    table.insert(0, "date", table["timestamp_utc"].dt.floor("D"))  # UTC midnight of the day
     check_columns("daily.csv", table.columns[: len(DAILY_COLUMNS)], DAILY_COLUMNS, *_built_at(site))
     return table
 

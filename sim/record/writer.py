@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from sim.record.columns import precision_kind
 from sim.record.outdir import MANIFEST, OutputFolder
 
 if TYPE_CHECKING:
@@ -29,15 +30,22 @@ WRITER_THREADS = 2  # the CSV files written at once
 VERSIONED_PACKAGES = ("dcsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")
 
 
+def _time_text(column: pa.ChunkedArray, date: bool) -> pa.ChunkedArray:
+    """UTC times as ``2024-03-01`` (a date column) or ``2024-03-01T00:07:55Z``."""
+    # whole seconds; a string cast is ~5x faster than strftime
+    naive = column.cast(pa.timestamp("s"), safe=False).cast(pa.string())
+    if date:
+        return pc.utf8_slice_codeunits(naive, 0, 10)
+    return pc.binary_join_element_wise(pc.utf8_replace_slice(naive, 10, 11, "T"), "Z", "")
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV with ISO 8601 UTC timestamps (fast, via pyarrow)."""
+    """Write ``frame`` as CSV (fast, via pyarrow), each column as columns.PRECISIONS says."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
         if pa.types.is_timestamp(field.type):
-            # ISO 8601 in whole seconds; a string cast is ~5x faster than strftime
-            naive = table.column(i).cast(pa.timestamp("s"), safe=False).cast(pa.string())
-            text = pc.binary_join_element_wise(pc.utf8_replace_slice(naive, 10, 11, "T"), "Z", "")
-            table = table.set_column(i, field.name, text)
+            date = precision_kind(field.name) == "date"
+            table = table.set_column(i, field.name, _time_text(table.column(i), date))
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 

@@ -329,7 +329,7 @@ def test_energy_cost_is_power_times_price_hour_by_hour_and_day_by_day() -> None:
     hourly_cost = ts["asic_energy_kwh"] * ts["energy_price_usd_per_mwh"] / 1_000
     # Exact up to rounding (≈1e−16 of the hour's energy × price; the price can be near 0).
     np.testing.assert_allclose(ts["asic_energy_cost_usd"], hourly_cost, rtol=1e-9, atol=1e-6)
-    by_day = hourly_cost.groupby(ts["timestamp_utc"].dt.strftime("%Y-%m-%d")).sum()
+    by_day = hourly_cost.groupby(ts["timestamp_utc"].dt.floor("D")).sum()
     np.testing.assert_allclose(
         daily.set_index("date")["asic_energy_cost_usd"], by_day.loc[daily["date"]], rtol=1e-9
     )
