@@ -9,6 +9,7 @@ import numpy as np
 import simpy
 from simpy.core import BoundClass
 
+from sim.errors import SimulationError
 from sim.model.ambient import ambient_steps
 from sim.model.control import SiteControl
 from sim.model.facility import Facility
@@ -135,15 +136,24 @@ class Site:
         ``progress`` is called with the share of the horizon simulated, PROGRESS_STEPS
         times. The run always stops at those times, shown or not, so a progress bar never
         changes a run (its stops add PROGRESS_STEPS events to ``events_processed``).
+
+        Raises
+        ------
+        SimulationError
+            If a component reaches a state it cannot continue from; dated in UTC here, as
+            components work in seconds.
         """
-        self.env.process(self.network.find_blocks())
-        self.env.process(self.control.run())
-        self.hosting.start()
-        horizon_s = self.scenario.horizon_s
-        for step in range(1, PROGRESS_STEPS + 1):
-            self.env.run(
-                until=horizon_s if step == PROGRESS_STEPS else horizon_s * step / PROGRESS_STEPS
-            )
-            if progress is not None:
-                progress(step / PROGRESS_STEPS)
-        self.hosting.close(self.events)
+        try:
+            self.env.process(self.network.find_blocks())
+            self.env.process(self.control.run())
+            self.hosting.start()
+            horizon_s = self.scenario.horizon_s
+            for step in range(1, PROGRESS_STEPS + 1):
+                self.env.run(
+                    until=horizon_s if step == PROGRESS_STEPS else horizon_s * step / PROGRESS_STEPS
+                )
+                if progress is not None:
+                    progress(step / PROGRESS_STEPS)
+            self.hosting.close(self.events)
+        except SimulationError as exc:
+            raise exc.dated(self.scenario.start_utc) from None  # the same error, dated

@@ -11,16 +11,18 @@ from datetime import UTC, datetime
 
 import pytest
 import simpy
-from helpers import REPO, make_scenario
+from helpers import REPO, SCENARIOS, make_scenario
 
 from sim.errors import SimulationError
 from sim.model.cluster import GpuCluster
 from sim.model.markets import btc_price_path
 from sim.model.paths import csv_source
 from sim.model.scheduler import Scheduler
+from sim.model.site import Site
 from sim.record.columns import JOB_COLUMNS, check_columns
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
+from sim.scenario import load_scenario
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
 
@@ -51,7 +53,8 @@ def test_scheduler_errors_carry_the_time_of_the_call() -> None:
         scheduler.set_speed(math.nan, 3_600.0)
     assert str(caught.value) == "scheduler at t=3,600 s: speed must be in (0, 1] (got nan)"
     scheduler.set_speed(0.5, 7_200.0)
-    with pytest.raises(SimulationError, match=r"^scheduler at t=5 s: time went backwards: 5.0 after 7200.0"):
+    backwards = r"^scheduler at t=5 s: time went backwards: 5.0 after 7200.0$"
+    with pytest.raises(SimulationError, match=backwards):
         scheduler.set_speed(0.5, 5.0)
 
 
@@ -123,3 +126,16 @@ def test_checks_still_run_under_python_O() -> None:
 
 def test_csv_source_returns_the_path() -> None:
     assert csv_source("site.energy", "/data/prices.csv", "markets", START).name == "prices.csv"
+
+
+def test_a_failure_during_a_run_is_dated_in_utc() -> None:
+    scenario = load_scenario(SCENARIOS / "quick.yaml", ["end_utc=2024-03-02T00:00:00Z"])
+    site = Site.build(scenario, scenario.seed)
+    cluster = site.hosting.clusters[0]
+    site.env.timeout(3_600.0).callbacks.append(lambda _: cluster.set_speed(math.nan))
+    with pytest.raises(SimulationError) as caught:
+        site.run()
+    assert str(caught.value) == (
+        f"cluster at t=3,600 s (2024-03-01T01:00:00Z): GPU group '{cluster.name}': "
+        "speed factor must be in (0, 1] (got nan)"
+    )
