@@ -22,9 +22,13 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from sim.runner import RunResult
+    from sim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
+PROGRESS_DELAY_S = 3.0  # shorter runs print no progress bar
+MEMORY_SHARE = 0.8  # of the machine's memory that one run may be estimated to need
+SECONDS_PER_YEAR = 365.25 * 86_400
 
 
 class Terminated(BaseException):
@@ -104,10 +108,12 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, _run_overrides(args))
+    _check_workload(scenario, str(args.scenario))
     out = args.out or Path("outputs") / scenario.name
     try:  # held from before the run, so a bad --out or a second run costs nothing
-        with OutputFolder(out, output_files(scenario)) as folder:
-            result = run_one(scenario)
+        with OutputFolder(out, output_files(scenario)) as folder, _ProgressBar() as bar:
+            result = run_one(scenario, progress=bar.update)
+            bar.update("writing", 1.0)
             out_dir = write_into(folder, result, ["dcsim", *argv])
     except OutDirError as exc:
         raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
@@ -116,6 +122,58 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"dcsim: wrote {out_dir}")
     print(summary_text(result))
     return EXIT_OK
+
+
+def _check_workload(scenario: Scenario, source: str) -> None:
+    """Refuse a run that cannot fit in memory; announce a large one."""
+    from sim.workload import estimate, machine_memory_bytes
+
+    work = estimate(scenario)
+    memory = machine_memory_bytes()
+    if memory is not None and work.memory_bytes > MEMORY_SHARE * memory:
+        raise ScenarioError(
+            source,
+            [
+                Issue(
+                    "end_utc",
+                    f"a run of {scenario.horizon_s / SECONDS_PER_YEAR:,.0f} years would need "
+                    f"≈{work.memory_bytes / 1e9:,.1f} GB of memory ({work.describe()}); this "
+                    f"machine has {memory / 1e9:,.1f} GB: shorten the horizon",
+                )
+            ],
+        )
+    if work.large:
+        print(f"dcsim: a large run: {work.describe()}", file=sys.stderr)
+
+
+class _ProgressBar:
+    """A progress bar on stderr for runs longer than a few seconds, when stderr is a TTY."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            total=100,
+            desc="simulating",
+            delay=PROGRESS_DELAY_S,
+            disable=not sys.stderr.isatty(),
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc:<10} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+        )
+
+    def update(self, phase: str, share: float) -> None:
+        """Show ``phase`` with ``share`` of it done."""
+        if phase == "simulating":
+            self._bar.update(round(100 * share) - self._bar.n)
+        else:
+            self._bar.set_description_str(phase)
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
 
 
 def _money(value: float) -> str:

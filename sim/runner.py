@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from sim.record.tables import (
     summary_table,
 )
 from sim.scenario.schema import Scenario
+
+Progress = Callable[[str, float], None]  # (phase, share of it done)
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,14 @@ class RunResult:
         return write_run(self, Path(out_dir), command)
 
 
-def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
+def run_one(
+    scenario: Scenario, seed: int | None = None, progress: Progress | None = None
+) -> RunResult:
     """Simulate ``scenario`` with root seed ``seed`` (default: the scenario's own seed).
+
+    ``progress``, if given, is told the share of the horizon simulated as the run goes
+    (``progress("simulating", share)``) and then ``progress("tables", 1.0)`` once the
+    tables are built.
 
     Returns
     -------
@@ -79,7 +88,7 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
         scenario = scenario.model_copy(update={"seed": seed})
     run_seed = scenario.seed
     site = Site.build(scenario, run_seed)
-    site.run()
+    site.run(None if progress is None else lambda share: progress("simulating", share))
     series = mining_series(site)
     jobs = jobs_table(site.hosting, scenario.horizon_s)
     ai = ai_series(site.hosting, jobs)
@@ -87,7 +96,7 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
     for row in four_cp_peak_rows(site.grid_plan.alerts, facility.four_cp):
         site.events.add(*row)
     daily = daily_table(site, series, ai, facility)
-    return RunResult(
+    result = RunResult(
         scenario=scenario,
         seed=run_seed,
         timeseries=interval_table(
@@ -107,3 +116,6 @@ def run_one(scenario: Scenario, seed: int | None = None) -> RunResult:
         random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,
     )
+    if progress is not None:
+        progress("tables", 1.0)
+    return result
