@@ -164,10 +164,14 @@ class _ProgressBar:
 
     def update(self, phase: str, share: float) -> None:
         """Show ``phase`` with ``share`` of it done."""
+        if self._bar.disable:
+            return
         if phase == "simulating":
             self._bar.update(round(100 * share) - self._bar.n)
-        else:
-            self._bar.set_description_str(phase)
+            return
+        self._bar.set_description_str(phase, refresh=False)
+        if self._bar.format_dict["elapsed"] >= PROGRESS_DELAY_S:  # else still hidden
+            self._bar.refresh()
 
     def __enter__(self) -> _ProgressBar:
         return self

@@ -21,6 +21,7 @@ from sim.cli import EXIT_BAD_INPUT, EXIT_OK, main
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "scenarios" / "quick.yaml"
+HYBRID = REPO / "scenarios" / "hybrid.yaml"  # simulates for longer than the bar's delay
 TINY = """\
 name: tiny
 start_utc: 2024-01-01T00:00:00Z
@@ -294,3 +295,37 @@ def test_summary_prints_markets_and_negative_money_readably(tmp_path, capsys) ->
     assert summary["mining_margin_usd"] < 0  # at $900/MWh mining loses money
     assert f"-${-summary['mining_margin_usd']:,.0f}" in lines["mining"]
     assert "$-" not in text
+
+
+def test_a_long_run_on_a_terminal_shows_a_progress_bar_and_leaves_it(tmp_path) -> None:
+    """Section 4: on a TTY, a run of more than a few seconds shows its progress and ETA."""
+    import fcntl as fc
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fc.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", "run", HYBRID, "--out", "out", "--tables", "summary"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    seen = b""
+    while True:  # read as it comes: a full terminal buffer would block the writer
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # every writer has closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    stdout, _ = proc.communicate(timeout=300)
+    assert proc.returncode == EXIT_OK
+    text = seen.decode()
+    assert "simulating" in text and "%|" in text
+    assert stdout.startswith("dcsim: wrote")  # stdout, not a TTY here, carries no bar
