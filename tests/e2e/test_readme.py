@@ -17,7 +17,12 @@ from helpers import REPO
 from sim.cli import EXIT_OK, main
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
-RUN_OPTIONS_WITH_VALUE = {"--out", "--seed", "--tables"}
+# run options checked by the schema, as the overrides `dcsim run` turns them into
+RUN_OPTIONS_AS_SET = {
+    "--seed": "seed={}",
+    "--tables": "output.tables=[{}]",
+    "--format": "output.format={}",
+}
 
 
 def code_block(after: str, language: str) -> str:
@@ -64,8 +69,10 @@ def as_validate(line: str) -> list[str]:
         token = tokens.pop(0)
         if token == "--set":
             args += [token, tokens.pop(0)]
-        elif command == "run" and token in RUN_OPTIONS_WITH_VALUE:
+        elif command == "run" and token == "--out":
             tokens.pop(0)
+        elif command == "run" and token in RUN_OPTIONS_AS_SET:
+            args += ["--set", RUN_OPTIONS_AS_SET[token].format(tokens.pop(0))]
         else:
             assert not token.startswith("-"), f"unknown option {token} in {line!r}"
             paths = sorted(glob.glob(token, root_dir=REPO))
