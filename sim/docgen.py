@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from sim.record.columns import HALL_COLUMNS, TABLES
+from sim.record.columns import HALL_COLUMNS, PRECISIONS, TABLES, precision_kind
 from sim.scenario.schema import Scenario
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -199,11 +199,19 @@ def outputs_reference() -> str:
         "package versions, wall time, SimPy events processed, the named random streams the run",
         "drew from, and the row count of each file.",
         "The same scenario and seed give byte-identical CSV files.",
+        "Numbers are written rounded (half to even) to the precision in the last column of",
+        "each table below, as the shortest text that reads back as the same number, so the",
+        "files are identical on every platform; `run_one`'s DataFrames keep full precision.",
         "",
     ]
+
+    def rows(columns: dict[str, str]) -> list[str]:
+        written = {name: PRECISIONS[precision_kind(name)].doc for name in columns}
+        lines = ["| column | meaning | written as |", "|---|---|---|"]
+        return lines + [f"| `{name}` | {doc} | {written[name]} |" for name, doc in columns.items()]
+
     for table, columns in TABLES.items():
-        lines += [f"## {table}", "", TABLE_INTROS[table], "", "| column | meaning |", "|---|---|"]
-        lines += [f"| `{name}` | {doc} |" for name, doc in columns.items()]
+        lines += [f"## {table}", "", TABLE_INTROS[table], "", *rows(columns)]
         lines.append("")
         if table == "daily.csv":
             lines += [
@@ -212,10 +220,8 @@ def outputs_reference() -> str:
                 "After the columns above, each hall of `site.halls` adds these, in scenario",
                 "order, with `<hall>` replaced by its name.",
                 "",
-                "| column | meaning |",
-                "|---|---|",
+                *rows(HALL_COLUMNS),
             ]
-            lines += [f"| `{name}` | {doc} |" for name, doc in HALL_COLUMNS.items()]
             lines.append("")
     return "\n".join(lines)
 

@@ -92,7 +92,8 @@ HALL_COLUMNS: dict[str, str] = {
     "<hall>_cooling_power_kw": "Power drawn by the hall's cooling, mean (kW).",
 }
 
-DAILY_COLUMNS: dict[str, str] = {"date": "UTC calendar day (YYYY-MM-DD).", **INTERVAL_COLUMNS}
+DAY_DOC = "UTC calendar day (in a run's DataFrames, a UTC datetime at midnight)."
+DAILY_COLUMNS: dict[str, str] = {"date": DAY_DOC, **INTERVAL_COLUMNS}
 
 BLOCK_COLUMNS: dict[str, str] = {
     "height": "Block height.",
@@ -217,7 +218,7 @@ JOB_COLUMNS: dict[str, str] = {
 }
 
 GROUP_COLUMNS: dict[str, str] = {
-    "date": "UTC calendar day (YYYY-MM-DD).",
+    "date": DAY_DOC,
     "group": "Hardware group name (an ASIC group or a GPU group).",
     "kind": "asic or gpu.",
     "hardware": "ASIC model or GPU node type.",
@@ -262,7 +263,9 @@ class Precision:
 
 
 PRECISIONS: dict[str, Precision] = {
-    "usd": Precision(4, "4 decimals (0.0001 USD: small sites' hourly flows keep their cents)"),
+    # a hundredth of a cent: a small site's hourly (or minute) flows keep their cents, and
+    # a year of hourly rows sums within 0.44 USD of the unrounded total
+    "usd": Precision(4, "4 decimals (0.0001 USD)"),
     "btc": Precision(8, "8 decimals (1 satoshi)"),
     "difficulty": Precision(2, "2 decimals"),
     "kwh": Precision(3, "3 decimals (1 Wh)"),
@@ -279,7 +282,7 @@ PRECISIONS: dict[str, Precision] = {
     "value": Precision(6, "6 decimals"),  # events.csv's value, whose unit varies
     "date": Precision(None, "YYYY-MM-DD"),
     "timestamp": Precision(None, "ISO 8601, whole seconds"),
-    "exact": Precision(None, "exact"),  # integers, text and flags
+    "exact": Precision(None, "as is"),  # integers, text and flags
 }
 
 # Columns whose kind their unit suffix does not give (checked first)

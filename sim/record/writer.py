@@ -13,13 +13,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from sim.record.columns import precision_kind
+from sim.record.columns import PRECISIONS, precision_kind
 from sim.record.outdir import MANIFEST, OutputFolder
 
 if TYPE_CHECKING:
@@ -39,13 +40,26 @@ def _time_text(column: pa.ChunkedArray, date: bool) -> pa.ChunkedArray:
     return pc.binary_join_element_wise(pc.utf8_replace_slice(naive, 10, 11, "T"), "Z", "")
 
 
+def _rounded(column: pa.ChunkedArray, decimals: int) -> pa.Array:
+    """Floats rounded half to even to ``decimals`` places; missing values stay missing."""
+    # + 0.0 turns the -0.0 of a tiny negative (float noise) into 0.0, so no "-0" is written
+    return pa.array(np.round(column.to_numpy(), decimals) + 0.0, from_pandas=True)
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` as CSV (fast, via pyarrow), each column as columns.PRECISIONS says."""
+    """Write ``frame`` as CSV (fast, via pyarrow), each column as columns.PRECISIONS says.
+
+    Floats are rounded to their kind's decimals, then pyarrow prints the shortest text that
+    reads back as the same double: the same bytes on every platform, no float noise.
+    """
     table = pa.Table.from_pandas(frame, preserve_index=False)
     for i, field in enumerate(table.schema):
+        kind = precision_kind(field.name)
+        decimals = PRECISIONS[kind].decimals
         if pa.types.is_timestamp(field.type):
-            date = precision_kind(field.name) == "date"
-            table = table.set_column(i, field.name, _time_text(table.column(i), date))
+            table = table.set_column(i, field.name, _time_text(table.column(i), kind == "date"))
+        elif pa.types.is_floating(field.type) and decimals is not None:
+            table = table.set_column(i, field.name, _rounded(table.column(i), decimals))
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 
