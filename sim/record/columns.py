@@ -1,7 +1,8 @@
 """Output schemas: every CSV column with its unit and meaning, in file order.
 
 These mappings are the contract with analysis code and ``docs/outputs.md``; the table
-builders emit exactly these columns, in this order.
+builders emit exactly these columns, in this order (:func:`check_columns`), and the CSV
+writer writes each column with the precision of its kind (:data:`PRECISIONS`).
 """
 
 from __future__ import annotations
