@@ -9,6 +9,9 @@ from pydantic import Field, model_validator
 from sim.scenario.catalog import CoolingType
 from sim.scenario.fields import Name, Section, UtcDatetime
 
+# Each node is tracked on its own; a million 8-GPU nodes is beyond any cluster built so far.
+MAX_NODES = 1_000_000
+
 
 class GpuNodeTypeSpec(Section):
     """A user-defined GPU server type (adds to the built-in catalog)."""
@@ -41,7 +44,7 @@ class GpuGroupSpec(Section):
 
     name: Name | None = Field(None, description="Group name in outputs; null = the node type.")
     node_type: str = Field(description="Catalog or user-defined node type (see `dcsim catalog`).")
-    nodes: int = Field(ge=1, description="Nodes installed.")
+    nodes: int = Field(ge=1, le=MAX_NODES, description="Nodes installed (at most 1,000,000).")
     hall: str | None = Field(
         None, description="Hall the nodes stand in (site.halls); null when the site has none."
     )
@@ -117,7 +120,9 @@ class JobClassSpec(Section):
         description="Reserved contract whose customer submits these jobs (run first, paid by "
         "the contract); null = on-demand, paid per GPU-hour run.",
     )
-    arrivals_per_hour: float = Field(ge=0, description="Mean arrival rate at start_utc (1/h).")
+    arrivals_per_hour: float = Field(
+        ge=0, le=100_000, description="Mean arrival rate at start_utc (1/h; at most 100,000)."
+    )
     diurnal_profile: list[float] = Field(
         [1.0] * 24,
         min_length=24,
@@ -190,4 +195,6 @@ class AiSpec(Section):
     backfill_depth: int = Field(
         100, ge=0, description="Queued jobs the scheduler considers for backfill per event."
     )
-    sla_period_days: float = Field(30.0, gt=0, description="SLA measurement period (days).")
+    sla_period_days: float = Field(
+        30.0, ge=1, description="SLA measurement period (days; at least 1)."
+    )

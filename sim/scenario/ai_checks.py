@@ -8,7 +8,7 @@ from typing import Any
 from sim.errors import Issue
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES, GpuNodeSpec
-from sim.scenario.refs import group_refs, user_names
+from sim.scenario.refs import complete, group_refs, user_names
 from sim.scenario.trace import read_trace
 
 Parts = dict[str, Any]
@@ -56,7 +56,8 @@ def _groups(parts: Parts) -> list[Issue]:
     if ai is None or parts.get("gpu_node_types") is None:
         return []
     types = [g.node_type for g in ai.groups]
-    issues = group_refs(ai.groups, types, known_gpu_nodes(parts), "ai.groups", "node_type")
+    known = known_gpu_nodes(parts) if complete(parts, "gpu_node_types") else None
+    issues = group_refs(ai.groups, types, known, "ai.groups", "node_type")
     for i, group in enumerate(ai.groups):
         times = [c.from_utc for c in group.node_cap_schedule]
         if any(a >= b for a, b in zip(times, times[1:], strict=False)):
@@ -111,6 +112,8 @@ def _job_classes(parts: Parts) -> list[Issue]:
     ai: AiSpec | None = parts.get("ai")
     if ai is None or parts.get("gpu_node_types") is None:
         return []
+    if not complete(parts, "ai.groups", "ai.reserved"):
+        return user_names(ai.job_classes, (), "ai.job_classes", "job class")
     contracts = [c.name for c in ai.reserved]
     issues = user_names(ai.job_classes, (), "ai.job_classes", "job class")
     for i, job_class in enumerate(ai.job_classes):
@@ -142,6 +145,8 @@ def _contracts(parts: Parts) -> list[Issue]:
     if ai is None or parts.get("gpu_node_types") is None:
         return []
     issues = user_names(ai.reserved, (), "ai.reserved", "contract")
+    if not complete(parts, "ai.groups"):
+        return issues
     for i, contract in enumerate(ai.reserved):
         path = f"ai.reserved[{i}]"
         ref = _group_ref(ai, contract.group, f"{path}.group")
@@ -153,18 +158,24 @@ def _trace(parts: Parts) -> list[Issue]:
     ai: AiSpec | None = parts.get("ai")
     if ai is None or ai.trace is None:
         return []
-    classes = {c.name for c in ai.job_classes}
-    issues = []
-    if ai.trace.job_class not in classes:
-        issues.append(Issue("ai.trace.job_class", f"unknown job class '{ai.trace.job_class}'"))
     try:
         trace = read_trace(Path(ai.trace.csv_path))
     except ValueError as exc:
-        return [*issues, Issue("ai.trace.csv_path", str(exc))]
+        trace, issues = None, [Issue("ai.trace.csv_path", str(exc))]
+    else:
+        issues = []
+    if not complete(parts, "ai.job_classes"):  # a class left out could be the one named
+        return issues
+    classes = {c.name for c in ai.job_classes}
+    if ai.trace.job_class not in classes:
+        issues.insert(0, Issue("ai.trace.job_class", f"unknown job class '{ai.trace.job_class}'"))
+    if trace is None:
+        return issues
     unknown = sorted({c for c in trace.job_classes if c and c not in classes})
     if unknown:
         issues.append(Issue("ai.trace.csv_path", f"unknown job_class values: {', '.join(unknown)}"))
-    if parts.get("gpu_node_types") is None or _group_ref(ai, None, ""):
+    groups_known = parts.get("gpu_node_types") is not None and complete(parts, "ai.groups")
+    if not groups_known or _group_ref(ai, None, ""):
         return issues
     group_of = {c.name: c.group for c in ai.job_classes}
     for gpus, name in zip(trace.gpus.tolist(), trace.job_classes, strict=True):

@@ -17,6 +17,9 @@ from sim.scenario.fields import Section, UtcDatetime
 
 AmbientPreset = Literal["west_texas", "quebec", "nordic"]
 AMBIENT_CSV_COLUMN = "ambient_temp_c"  # value column of an ambient CSV (timestamp_utc, …)
+# Range of an ambient CSV's values (°C): a little beyond the coldest (−89 °C, Vostok) and
+# hottest (≈57 °C, Death Valley) air temperatures measured on Earth.
+AMBIENT_LIMITS_C = (-90.0, 60.0)
 
 # Climate presets. Every number is an ASSUMPTION rounded from public climate normals
 # (docs/sources.md#climate-normals; approximate figures, worth checking against the tables):

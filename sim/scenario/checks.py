@@ -11,12 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.errors import Issue
 from sim.model.consensus import implied_hashrate_hs
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
+from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AMBIENT_LIMITS_C
 from sim.scenario.catalog import BUILTIN_ASICS
 from sim.scenario.facility_checks import FACILITY_CHECKS
-from sim.scenario.refs import group_refs, user_names
+from sim.scenario.refs import complete, group_refs, user_names
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
 from sim.scenario.series_csv import read_step_csv
 from sim.units import HASHES_PER_EHS, HASHES_PER_THS
@@ -65,19 +68,28 @@ def _asic_groups(parts: Parts) -> list[Issue]:
     if mining is None or parts.get("asic_models") is None:
         return []
     models = [g.model for g in mining.groups]
-    return group_refs(mining.groups, models, known_asics(parts), "mining.groups", "model")
+    known = known_asics(parts) if complete(parts, "asic_models") else None
+    return group_refs(mining.groups, models, known, "mining.groups", "model")
 
 
-def _power_and_hashrate(parts: Parts) -> list[Issue]:
+def _asic_totals(parts: Parts) -> tuple[float, float] | None:
+    """Installed (power kW, hashrate TH/s) of the ASIC groups with a known model."""
     mining: MiningSpec | None = parts.get("mining")
-    site: SiteSpec | None = parts.get("site")
-    btc: BitcoinSpec | None = parts.get("bitcoin")
     if mining is None or parts.get("asic_models") is None:
-        return []
+        return None
     known = known_asics(parts)
     groups = [(g, known[g.model]) for g in mining.groups if g.model in known]
     power_kw = sum(g.count * power_w for g, (_, power_w) in groups) / 1_000.0
-    hashrate_ths = sum(g.count * ths for g, (ths, _) in groups)
+    return power_kw, sum(g.count * ths for g, (ths, _) in groups)
+
+
+def _power_and_hashrate(parts: Parts) -> list[Issue]:
+    site: SiteSpec | None = parts.get("site")
+    btc: BitcoinSpec | None = parts.get("bitcoin")
+    totals = _asic_totals(parts)
+    if totals is None:
+        return []
+    power_kw, hashrate_ths = totals
     gpu_kw = gpu_peak_power_kw(parts)
     issues = []
     if site is not None and power_kw + gpu_kw > site.grid_capacity_kw:
@@ -88,7 +100,7 @@ def _power_and_hashrate(parts: Parts) -> list[Issue]:
                 f"ASICs {power_kw:,.0f} kW + GPU nodes {gpu_kw:,.0f} kW",
             )
         )
-    if btc is not None:
+    if btc is not None and btc.network_hashrate.model == "gbm":  # csv: see _series_files
         network_ehs = (
             btc.network_hashrate.start_ehs
             or implied_hashrate_hs(btc.start_difficulty) / HASHES_PER_EHS
@@ -121,21 +133,47 @@ def _series_file(
     column: str,
     parts: Parts,
     positive: bool = True,
-) -> list[Issue]:
+    limits: tuple[float, float] | None = None,
+) -> tuple[list[Issue], tuple[np.ndarray, np.ndarray] | None]:
+    """Issues of a ``model: csv`` input, and its (unix seconds, values) when it reads."""
     if model != "csv":
         if csv_path is not None:
-            return [Issue(path_field, "is only used with model 'csv'")]
-        return []
+            return [Issue(path_field, "is only used with model 'csv'")], None
+        return [], None
     if csv_path is None:
-        return [Issue(path_field, "is required with model 'csv'")]
+        return [Issue(path_field, "is required with model 'csv'")], None
     try:
-        times, _ = read_step_csv(Path(csv_path), column, positive)
+        series = read_step_csv(Path(csv_path), column, positive, limits)
     except ValueError as exc:
-        return [Issue(path_field, str(exc))]
+        return [Issue(path_field, str(exc))], None
     start = parts.get("start_utc")
-    if start is not None and times[0] > start.timestamp():
-        return [Issue(path_field, f"series starts after start_utc ({start.isoformat()})")]
-    return []
+    if start is not None and series[0][0] > start.timestamp():
+        return [Issue(path_field, f"series starts after start_utc ({start.isoformat()})")], None
+    return [], series
+
+
+def _network_above_site(
+    path_field: str, csv_path: str, series: tuple[np.ndarray, np.ndarray], parts: Parts
+) -> list[Issue]:
+    """The network's hashrate includes the site's, so it must exceed it in every row of the run."""
+    totals, start, end = _asic_totals(parts), parts.get("start_utc"), parts.get("end_utc")
+    if totals is None or start is None or end is None:
+        return []
+    site_ehs = totals[1] * HASHES_PER_THS / HASHES_PER_EHS
+    times, values = series
+    until = np.append(times[1:], np.inf)  # each row holds until the next one
+    in_run = (times < end.timestamp()) & (until > start.timestamp())
+    low = np.flatnonzero(in_run & (values <= site_ehs))
+    if not low.size:
+        return []
+    row = int(low[0])
+    return [
+        Issue(
+            path_field,
+            f"{csv_path} line {row + 2}: network_hashrate_ehs must stay above the site's "
+            f"installed {site_ehs:,.2f} EH/s throughout the run (got {values[row]:g})",
+        )
+    ]
 
 
 def _series_files(parts: Parts) -> list[Issue]:
@@ -143,9 +181,14 @@ def _series_files(parts: Parts) -> list[Issue]:
     if btc is None:
         return []
     hr, price = btc.network_hashrate, btc.price
-    return _series_file(
-        "bitcoin.network_hashrate.csv_path", hr.model, hr.csv_path, "network_hashrate_ehs", parts
-    ) + _series_file("bitcoin.price.csv_path", price.model, price.csv_path, "btc_price_usd", parts)
+    field = "bitcoin.network_hashrate.csv_path"
+    issues, hashrate = _series_file(field, hr.model, hr.csv_path, "network_hashrate_ehs", parts)
+    if hashrate is not None and hr.csv_path is not None:
+        issues += _network_above_site(field, hr.csv_path, hashrate, parts)
+    price_issues, _ = _series_file(
+        "bitcoin.price.csv_path", price.model, price.csv_path, "btc_price_usd", parts
+    )
+    return issues + price_issues
 
 
 def _energy_price(parts: Parts) -> list[Issue]:
@@ -153,7 +196,7 @@ def _energy_price(parts: Parts) -> list[Issue]:
     if site is None:
         return []
     energy = site.energy
-    issues = _series_file(
+    issues, _ = _series_file(
         "site.energy.csv_path",
         energy.model,
         energy.csv_path,
@@ -167,10 +210,11 @@ def _energy_price(parts: Parts) -> list[Issue]:
             "site.ambient.csv_path",
             "csv",
             ambient.csv_path,
-            "ambient_temp_c",
+            AMBIENT_CSV_COLUMN,
             parts,
             positive=False,
-        )
+            limits=AMBIENT_LIMITS_C,
+        )[0]
     if sum(energy.diurnal_profile) <= 0:
         issues.append(Issue("site.energy.diurnal_profile", "must have a positive sum"))
     floor, cap = energy.price_floor_usd_per_mwh, energy.price_cap_usd_per_mwh

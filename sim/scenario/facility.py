@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from sim.scenario.catalog import CoolingType
 from sim.scenario.fields import Name, Section
@@ -87,6 +87,9 @@ COOLING_DEFAULTS.update(
 )
 
 
+_BOOL = TypeAdapter(bool)
+
+
 def _default(description: str, **bounds: Any) -> Any:
     """A field filled from COOLING_DEFAULTS when null."""
     return Field(None, description=f"{description} Null = the cooling type's default.", **bounds)
@@ -137,8 +140,13 @@ class HallSpec(Section):
     def _fill_defaults(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        key = (data.get("cooling", "air"), bool(data.get("chilled", False)))
-        # a bad cooling value is reported by its own field; fill air's to avoid a cascade
+        # a bad cooling or chilled value is reported by its own field; fill air's meanwhile
+        cooling = data.get("cooling", "air")
+        try:  # read as the field will be: "no" and "off" are false, not truthy strings
+            chilled = _BOOL.validate_python(data.get("chilled", False))
+        except ValidationError:
+            chilled = False
+        key = (cooling if isinstance(cooling, str) else "air", chilled)
         defaults = COOLING_DEFAULTS.get(key, COOLING_DEFAULTS[("air", False)])
         return {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
 

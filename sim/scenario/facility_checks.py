@@ -9,6 +9,7 @@ from sim.errors import Issue
 from sim.scenario.ai import AiSpec
 from sim.scenario.ai_checks import known_gpu_nodes
 from sim.scenario.catalog import BUILTIN_ASICS
+from sim.scenario.refs import complete
 from sim.scenario.schema import MiningSpec, SiteSpec
 
 Parts = dict[str, Any]
@@ -53,6 +54,8 @@ def _halls(parts: Parts) -> list[Issue]:
     if site is None:
         return []
     issues = _hall_names(site)
+    if not complete(parts, "site.halls"):
+        return issues
     halls = {hall.name: hall.cooling for hall in site.halls}
     mining: MiningSpec | None = parts.get("mining")
     if mining is not None and parts.get("asic_models") is not None:

@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node
 
 from sim.errors import Issue, ScenarioError
 from sim.scenario.checks import cross_checks
+from sim.scenario.refs import PARTIAL
 from sim.scenario.schema import Scenario
 
 CSV_PATH_FIELDS = (
@@ -26,6 +29,68 @@ CSV_PATH_FIELDS = (
     ("ai", "trace", "csv_path"),
 )
 _INDEX = re.compile(r"^(?P<key>[^\[\]]+)((\[(?P<idx>\d+)\])?)$")
+_DATETIME_ERRORS = {"datetime_type", "datetime_parsing", "datetime_from_date_parsing"}
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """YAML loader of scenario files and ``--set`` values.
+
+    Unlike ``SafeLoader`` it rejects a key given twice in one mapping, leaves a timestamp
+    that names no real moment (2024-02-30) as text so validation reports it at its field,
+    and turns a value that cannot be built as tagged (``!!int abc``) into a YAML error.
+    """
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        """Build ``node``; a value its tag cannot hold is a YAML error at the node."""
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+            raise ConstructorError(
+                None, None, f"cannot read {node.value!r} as {node.tag}: {exc}", node.start_mark
+            ) from exc
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Build a mapping; a key given twice is a YAML error at its second use."""
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<` may override merged keys
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue  # the base class reports it
+            if key in first_line:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first given at line {first_line[key]})",
+                    key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
+
+    def construct_timestamp(self, node: Node) -> Any:
+        """A timestamp, or its text when the date does not exist (month 13, 30 February)."""
+        try:
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
+        except ValueError:
+            return self.construct_scalar(node)  # type: ignore[arg-type]
+
+
+ScenarioLoader.add_constructor("tag:yaml.org,2002:timestamp", ScenarioLoader.construct_timestamp)
+
+
+def parse_yaml(text: str) -> Any:
+    """Parse scenario YAML with :class:`ScenarioLoader`."""
+    return yaml.load(text, Loader=ScenarioLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """One line on what is wrong and where: ``line 3, column 5: duplicate key 'seed' ...``."""
+    if not isinstance(exc, yaml.MarkedYAMLError) or exc.problem is None:
+        return str(exc)
+    mark = exc.problem_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return where + exc.problem
 
 
 def format_path(loc: Iterable[Any]) -> str:
@@ -62,6 +127,13 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+def _shown(value: Any) -> str:
+    """A rejected value as the user wrote it: YAML's ``null``, ``true`` and ``false``."""
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else str(value).lower()
+    return repr(value)
+
+
 def issues_from_validation(error: ValidationError) -> list[Issue]:
     """Convert pydantic errors to issues with field paths and readable messages."""
     issues = []
@@ -73,23 +145,76 @@ def issues_from_validation(error: ValidationError) -> list[Issue]:
             message = "unknown field" + (f"; allowed: {', '.join(allowed)}" if allowed else "")
         elif err["type"] == "missing":
             message = "is required"
+        elif err["type"] in _DATETIME_ERRORS:
+            _, _, reason = err["msg"].partition(", ")
+            message = "not a valid date/time" + (f" ({reason})" if reason else "")
+            message += f", e.g. 2024-01-01T00:00:00Z (got {_shown(err['input'])})"
         else:
-            message = f"{err['msg']} (got {err['input']!r})"
+            message = f"{err['msg']} (got {_shown(err['input'])})"
         issues.append(Issue(path, message))
     return issues
 
 
-def _parse_parts(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate each top-level field on its own; failed ones map to None."""
+def _salvage(adapter: TypeAdapter[Any], value: Any) -> tuple[Any, dict[tuple[Any, ...], list[int]]]:
+    """Validate ``value``, leaving out list items that fail; raise if anything else fails.
+
+    Returns the validated value and, for each list that lost items (by its location in
+    ``value``), the original index of every item kept.
+    """
+    data = copy.deepcopy(value)
+    kept: dict[tuple[Any, ...], list[int]] = {}
+    while True:
+        try:
+            return adapter.validate_python(data), kept
+        except ValidationError as exc:
+            drops: dict[tuple[Any, ...], set[int]] = {}
+            for err in exc.errors():
+                # the outermost list item holding the error is the one to leave out
+                loc = tuple(err["loc"])
+                at = next((i for i, part in enumerate(loc) if isinstance(part, int)), None)
+                if at is None:
+                    raise
+                drops.setdefault(loc[:at], set()).add(int(loc[at]))
+            for where, indices in drops.items():
+                items = data
+                for key in where:
+                    items = items[key]
+                index = kept.setdefault(where, list(range(len(items))))
+                for i in sorted(indices, reverse=True):
+                    del items[i], index[i]
+
+
+def _parse_parts(raw: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, list[int]]]:
+    """Validate each top-level field on its own, for the cross-field checks.
+
+    A field that fails maps to None, unless only some of its list items fail: then it holds
+    the other items, so their references are still checked. Also returns, for each list
+    that lost items (``mining.groups``), the original index of every item kept; those
+    lists are listed under :data:`PARTIAL` in the parts.
+    """
     parts: dict[str, Any] = {}
+    renumber: dict[str, list[int]] = {}
     for name, field in Scenario.model_fields.items():
         value = raw[name] if name in raw else field.get_default(call_default_factory=True)
+        adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
         try:
-            adapter: TypeAdapter[Any] = TypeAdapter(Annotated[field.annotation, field])  # type: ignore[arg-type]
-            parts[name] = adapter.validate_python(value)
+            parts[name], kept = _salvage(adapter, value)
         except ValidationError:
             parts[name] = None
-    return parts
+            continue
+        renumber.update({format_path((name, *where)): index for where, index in kept.items()})
+    parts[PARTIAL] = frozenset(renumber)
+    return parts, renumber
+
+
+def _renumbered(issue: Issue, renumber: Mapping[str, list[int]]) -> Issue:
+    """``issue`` with the list index in its path mapped back to the item's index in the file."""
+    for path, index in renumber.items():
+        head = f"{path}["
+        if issue.path.startswith(head):
+            position, _, rest = issue.path[len(head) :].partition("]")
+            return Issue(f"{head}{index[int(position)]}]{rest}", issue.message)
+    return issue
 
 
 def set_override(raw: dict[str, Any], assignment: str) -> Issue | None:
@@ -98,7 +223,7 @@ def set_override(raw: dict[str, Any], assignment: str) -> Issue | None:
     if not sep or not path:
         return Issue("--set", f"expected dotted.path=value, got {assignment!r}")
     try:
-        value = yaml.safe_load(text)
+        value = parse_yaml(text)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or "syntax error"
         return Issue(path, f"value is not valid YAML: {problem} (got {text!r})")
@@ -138,7 +263,10 @@ def _resolve_csv_paths(raw: dict[str, Any], base_dir: Path) -> None:
         if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
             candidate = Path(node[keys[-1]])
             if not candidate.is_absolute():
-                node[keys[-1]] = str((base_dir / candidate).resolve())
+                try:
+                    node[keys[-1]] = str((base_dir / candidate).resolve())
+                except ValueError:  # a NUL character; reading the file reports it
+                    node[keys[-1]] = str(base_dir / candidate)
 
 
 def scenario_from_mapping(
@@ -162,8 +290,11 @@ def scenario_from_mapping(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         issues += issues_from_validation(exc)
-    parts = dict(scenario) if scenario is not None else _parse_parts(data)
-    issues += cross_checks(parts)
+    if scenario is not None:
+        issues += cross_checks(dict(scenario))
+    else:
+        parts, renumber = _parse_parts(data)
+        issues += [_renumbered(issue, renumber) for issue in cross_checks(parts)]
     if issues or scenario is None:
         raise ScenarioError(source, issues)
     return scenario
@@ -188,15 +319,26 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     path = Path(path)
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise ScenarioError(
             source, [Issue("", f"cannot read file: {exc.strerror or exc}")]
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            source,
+            [
+                Issue(
+                    "",
+                    f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                    "a scenario is a YAML text file saved as UTF-8",
+                )
+            ],
+        ) from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = parse_yaml(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError(source, [Issue("", f"not valid YAML: {exc}")]) from exc
+        raise ScenarioError(source, [Issue("", f"not valid YAML: {yaml_problem(exc)}")]) from exc
     if not isinstance(raw, dict):
         raise ScenarioError(source, [Issue("", "top level must be a mapping of fields")])
     return scenario_from_mapping(raw, source, overrides, base_dir=path.parent)

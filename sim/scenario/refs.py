@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Protocol
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, Protocol
 
 from sim.errors import Issue
+
+# Key of the cross-check parts: paths of lists (``site.halls``) whose invalid items were left
+# out. A reference to such a list cannot be checked: it may name an item left out.
+PARTIAL = "partial lists"
+
+
+def complete(parts: Mapping[str, Any], *paths: str) -> bool:
+    """Whether none of the lists at ``paths`` lost items, so references to them can be checked."""
+    return parts.get(PARTIAL, frozenset()).isdisjoint(paths)
 
 
 class Named(Protocol):
@@ -41,13 +50,20 @@ def user_names(
 
 
 def group_refs(
-    groups: Sequence[Labelled], refs: Sequence[str], known: Collection[str], path: str, field: str
+    groups: Sequence[Labelled],
+    refs: Sequence[str],
+    known: Collection[str] | None,
+    path: str,
+    field: str,
 ) -> list[Issue]:
-    """Each group names a known model (``refs[i]``) and has a unique label."""
+    """Each group has a unique label and names a known model (``refs[i]``).
+
+    ``known`` is None when some models failed validation: the references are then not checked.
+    """
     noun = field.replace("_", " ")
     issues, labels = [], set()
     for i, (group, ref) in enumerate(zip(groups, refs, strict=True)):
-        if ref not in known:
+        if known is not None and ref not in known:
             issues.append(
                 Issue(
                     f"{path}[{i}].{field}",

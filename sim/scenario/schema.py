@@ -17,8 +17,12 @@ from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.ambient import AmbientSpec
 from sim.scenario.catalog import CoolingType
 from sim.scenario.facility import HallSpec
-from sim.scenario.fields import Name, Section, UtcDatetime
+from sim.scenario.fields import INT64_MAX, Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
+
+# Far beyond the last halving (height 6,930,000), yet heights plus any run's blocks stay
+# well inside 64-bit integers.
+MAX_HEIGHT = 1_000_000_000
 
 TableName = Literal["timeseries", "daily", "groups", "blocks", "jobs", "events", "summary"]
 TABLE_NAMES: tuple[TableName, ...] = typing.get_args(TableName)
@@ -102,7 +106,9 @@ class FeeLevelSpec(Section):
 class FeeSpikeSpec(Section):
     """Fees fixed by height, e.g. the fee rush at the halving block."""
 
-    start_height: int = Field(ge=0, description="First block height of the spike.")
+    start_height: int = Field(
+        ge=0, le=MAX_HEIGHT, description="First block height of the spike (at most 10^9)."
+    )
     blocks: int = Field(1, ge=1, description="Number of consecutive blocks in the spike.")
     btc_per_block: float = Field(ge=0, description="Fees of each block in the spike (BTC).")
 
@@ -147,7 +153,10 @@ class BitcoinSpec(Section):
     """The Bitcoin network's state at start_utc and its stochastic drivers."""
 
     start_height: int = Field(
-        823_803, ge=0, description="Height of the next block to be found after start_utc."
+        823_803,
+        ge=0,
+        le=MAX_HEIGHT,
+        description="Height of the next block to be found after start_utc (at most 10^9).",
     )
     start_difficulty: float = Field(
         72_006_146_478_567.0, ge=1, description="Difficulty of the epoch in force at start_utc."
@@ -270,7 +279,11 @@ class EnergySpec(Section):
         "(USD/MWh).",
     )
     spike_rate_per_year: float = Field(
-        20.0, ge=0, description="Spot: mean number of price spikes per year (Poisson, 1/year)."
+        20.0,
+        ge=0,
+        le=8_760,
+        description="Spot: mean number of price spikes per year (Poisson, 1/year; at most one "
+        "an hour).",
     )
     spike_mean_usd_per_mwh: float = Field(
         600.0,
@@ -278,7 +291,10 @@ class EnergySpec(Section):
         description="Spot: mean price added while a spike lasts (exponential, USD/MWh).",
     )
     spike_mean_duration_h: float = Field(
-        2.0, gt=0, description="Spot: mean duration of a spike (exponential, h)."
+        2.0,
+        gt=0,
+        le=8_760,
+        description="Spot: mean duration of a spike (exponential, h; at most a year).",
     )
     price_floor_usd_per_mwh: float = Field(
         -250.0,
@@ -375,7 +391,13 @@ class Scenario(Section):
     end_utc: UtcDatetime = Field(
         datetime.fromisoformat("2025-01-01T00:00:00+00:00"), description="End of the run (UTC)."
     )
-    seed: int = Field(0, ge=0, description="Root seed of all random streams.")
+    seed: int = Field(
+        0,
+        ge=0,
+        le=INT64_MAX,
+        description="Root seed of all random streams (0 to 2^63 − 1: outputs store it as a "
+        "64-bit integer).",
+    )
     output: OutputSpec = Field(default_factory=OutputSpec)
     bitcoin: BitcoinSpec = Field(default_factory=BitcoinSpec)
     site: SiteSpec = Field(default_factory=SiteSpec)

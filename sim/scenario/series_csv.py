@@ -7,8 +7,10 @@ UTC), and one value column. Each value holds from its time until the next row's 
 from __future__ import annotations
 
 import csv
+import math
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -17,23 +19,67 @@ from sim.units import as_utc
 TIME_COLUMNS = ("timestamp_utc", "date")
 
 
+def read_csv_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a UTF-8 CSV file with a header line, as mappings.
+
+    Raises
+    ------
+    ValueError
+        Naming the file when it cannot be read or is not UTF-8 CSV text.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:  # before ValueError, its base
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
+            f"{exc.start}); save it as UTF-8 CSV"
+        ) from exc
+    except csv.Error as exc:
+        raise ValueError(f"{path} is not a readable CSV file: {exc}") from exc
+    except ValueError as exc:  # a path with a NUL character
+        raise ValueError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def _moment(row: dict[str, Any], column: str) -> float:
+    """Unix seconds of the ISO 8601 time in ``column`` (UTC when it has no zone)."""
+    text = row[column]
+    try:
+        return as_utc(datetime.fromisoformat((text or "").strip())).timestamp()
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(
+            f"{column} is not a valid date/time, e.g. 2024-01-01T00:00:00Z or 2024-01-01 "
+            f"({exc}; got {text!r})"
+        ) from exc
+
+
+def _number(row: dict[str, Any], column: str) -> float:
+    text = row[column]
+    try:
+        return float(text)
+    except (ValueError, TypeError) as exc:  # TypeError: the row ends before the column
+        raise ValueError(f"{column} is not a number (got {text!r})") from exc
+
+
 def read_step_csv(
-    path: Path, value_column: str, positive: bool = True
+    path: Path,
+    value_column: str,
+    positive: bool = True,
+    limits: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (unix seconds, values) of a step series, sorted strictly by time.
 
-    Values must be finite, and > 0 when ``positive`` (prices of energy may be ≤ 0).
+    Values must be finite, > 0 when ``positive`` (prices of energy may be ≤ 0), and within
+    ``limits`` (inclusive) when given.
 
     Raises
     ------
     ValueError
         With a message naming the row and column when the file is malformed.
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    rows = read_csv_rows(path)
     if not rows:
         raise ValueError(f"{path} has no data rows")
     columns = set(rows[0])
@@ -41,22 +87,32 @@ def read_step_csv(
     if time_column is None or value_column not in columns:
         raise ValueError(
             f"{path} needs columns ({' or '.join(TIME_COLUMNS)}) and {value_column}; "
-            f"found {sorted(columns)}"
+            f"found {sorted(c for c in columns if c is not None)}"
         )
+    low, high = limits or (-math.inf, math.inf)
     times = np.empty(len(rows))
     values = np.empty(len(rows))
     for i, row in enumerate(rows):
         line = i + 2  # header is line 1
         try:
-            times[i] = as_utc(datetime.fromisoformat(row[time_column].strip())).timestamp()
-            values[i] = float(row[value_column])
-        except (ValueError, TypeError) as exc:
+            times[i] = _moment(row, time_column)
+            values[i] = _number(row, value_column)
+        except ValueError as exc:
             raise ValueError(f"{path} line {line}: {exc}") from exc
         if not np.isfinite(values[i]) or (positive and values[i] <= 0):
             bound = "> 0" if positive else "finite"
             raise ValueError(
                 f"{path} line {line}: {value_column} must be {bound} (got {values[i]})"
             )
-    if np.any(np.diff(times) <= 0):
-        raise ValueError(f"{path}: {time_column} must be strictly increasing")
+        if not low <= values[i] <= high:
+            raise ValueError(
+                f"{path} line {line}: {value_column} must be between {low:g} and {high:g} "
+                f"(got {values[i]:g})"
+            )
+    backwards = np.flatnonzero(np.diff(times) <= 0)
+    if backwards.size:
+        raise ValueError(
+            f"{path} line {backwards[0] + 3}: {time_column} must be later than the row before "
+            "(strictly increasing)"
+        )
     return times, values

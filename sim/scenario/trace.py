@@ -7,11 +7,13 @@ trace's first submit time and keeping GPUs and run time per job.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from sim.scenario.fields import INT64_MAX
+from sim.scenario.series_csv import read_csv_rows
 
 REQUIRED = ("submit_time_s", "gpus", "duration_s")
 
@@ -34,25 +36,24 @@ def read_trace(path: Path) -> Trace:
     ValueError
         Naming the line and column when the file is malformed.
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    rows = read_csv_rows(path)
     columns = set(rows[0]) if rows else set()
     if not rows or not set(REQUIRED) <= columns:
         raise ValueError(f"{path} needs columns {', '.join(REQUIRED)}[, job_class]")
     submit, gpus, duration = np.empty(len(rows)), np.empty(len(rows), np.int64), np.empty(len(rows))
     for i, row in enumerate(rows):
         try:
-            submit[i], gpus[i] = float(row["submit_time_s"]), int(row["gpus"])
+            submit[i], count = float(row["submit_time_s"]), int(row["gpus"])
             duration[i] = float(row["duration_s"])
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError) as exc:  # TypeError: the row ends early
             raise ValueError(f"{path} line {i + 2}: {exc}") from exc
-        if not (submit[i] >= 0 and gpus[i] >= 1 and duration[i] > 0):
+        finite = np.isfinite(submit[i]) and np.isfinite(duration[i])
+        if not (finite and submit[i] >= 0 and 1 <= count <= INT64_MAX and duration[i] > 0):
             raise ValueError(
-                f"{path} line {i + 2}: need submit_time_s ≥ 0, gpus ≥ 1 and duration_s > 0"
+                f"{path} line {i + 2}: need finite submit_time_s ≥ 0 and duration_s > 0, and "
+                f"gpus ≥ 1 (got {row['submit_time_s']}, {row['duration_s']}, {row['gpus']})"
             )
+        gpus[i] = count
     order = np.argsort(submit, kind="stable")
     classes = [(rows[i].get("job_class") or "").strip() for i in order]
     return Trace(submit[order], gpus[order], duration[order], classes)
