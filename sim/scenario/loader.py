@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -131,7 +132,7 @@ def _shown(value: Any) -> str:
     """A rejected value as the user wrote it: YAML's ``null``, ``true`` and ``false``."""
     if value is None or isinstance(value, bool):
         return "null" if value is None else str(value).lower()
-    return repr(value)
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
 
 
 def issues_from_validation(error: ValidationError) -> list[Issue]:
@@ -179,6 +180,8 @@ def _salvage(adapter: TypeAdapter[Any], value: Any) -> tuple[Any, dict[tuple[Any
                 items = data
                 for key in where:
                     items = items[key]
+                if not isinstance(items, list):  # an integer key of a mapping
+                    raise
                 index = kept.setdefault(where, list(range(len(items))))
                 for i in sorted(indices, reverse=True):
                     del items[i], index[i]
@@ -340,5 +343,7 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     except yaml.YAMLError as exc:
         raise ScenarioError(source, [Issue("", f"not valid YAML: {yaml_problem(exc)}")]) from exc
     if not isinstance(raw, dict):
-        raise ScenarioError(source, [Issue("", "top level must be a mapping of fields")])
+        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
+        message = f"top level must be a mapping of fields, e.g. 'name: my-site' (got {got})"
+        raise ScenarioError(source, [Issue("", message)])
     return scenario_from_mapping(raw, source, overrides, base_dir=path.parent)

@@ -140,7 +140,9 @@ def test_a_number_is_not_a_date(tmp_path: Path) -> None:
 
 def test_time_beyond_year_9999_in_utc_is_an_issue() -> None:
     found = issues(QUICK, "end_utc=9999-12-31T23:00:00-05:00")
-    assert "outside the years 1–9999 in UTC" in one_issue(found, "end_utc").message
+    assert one_issue(found, "end_utc").message == (
+        "Value error, is outside the years 1–9999 in UTC (got 9999-12-31T23:00:00-05:00)"
+    )
 
 
 # --------------------------------------------------------------------------- 3. YAML
@@ -327,6 +329,8 @@ def test_failed_group_does_not_hide_an_unknown_model_in_its_sibling() -> None:
     found = issues(QUICK, groups)
     assert [issue.path for issue in found] == ["mining.groups[0].colour", "mining.groups[1].model"]
     assert found[1].message.startswith("unknown model 'S9'; known models: ")
+    # an integer key is not a list index: nothing to leave out
+    assert issues(QUICK, "mining={5: x}") == [Issue("mining[5]", "Keys should be strings (got 5)")]
 
 
 def test_failed_gpu_group_does_not_hide_an_unknown_node_type() -> None:
@@ -461,6 +465,17 @@ def test_trace_rows_must_be_finite_and_fit(tmp_path: Path, row: str) -> None:
 )  # fmt: skip
 def test_other_wrong_values(assignment: str, path: str, message: str) -> None:
     assert one_issue(issues(QUICK, assignment), path).message == message
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("", "an empty file"), ("# a comment\n", "an empty file"), ("- a\n", "a list")],
+)
+def test_file_that_is_not_a_mapping_says_what_it_is(tmp_path: Path, text: str, got: str) -> None:
+    (issue,) = issues(quick_file(tmp_path, text))
+    assert issue.message == (
+        f"top level must be a mapping of fields, e.g. 'name: my-site' (got {got})"
+    )
 
 
 def test_relative_csv_path_with_a_nul_byte(tmp_path: Path) -> None:
