@@ -118,7 +118,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     except OutDirError as exc:
         raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
     except OSError as exc:  # e.g. the disk filled up while writing
-        raise SimulationError(f"writing {out}: {exc.strerror or exc}") from exc
+        raise SimulationError("output", None, f"writing {out}: {exc.strerror or exc}") from exc
     print(f"dcsim: wrote {out_dir}")
     print(summary_text(result))
     return EXIT_OK
@@ -185,6 +185,10 @@ def _money(value: float) -> str:
     return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
 
+def _utc(moment: pd.Timestamp) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _tera(value: float) -> str:
     return f"{value / 1e12:,.2f} T"
 
@@ -207,9 +211,9 @@ def summary_text(result: RunResult) -> str:
     weights = ts["duration_s"]
     lines = [
         f"  scenario        {kpi['scenario']} (seed {kpi['seed']}), "
-        f"{kpi['start_utc']} → {kpi['end_utc']}",
+        f"{_utc(kpi['start_utc'])} → {_utc(kpi['end_utc'])}",
         f"  network         {kpi['blocks_found']:,} blocks, {kpi['halvings']} halving(s)"
-        + (f", first at {kpi['first_halving_utc']}" if kpi["first_halving_utc"] else ""),
+        + (f", first at {_utc(kpi['first_halving_utc'])}" if kpi["halvings"] else ""),
         f"  difficulty      {_start_mean_end(ts['difficulty'], weights, _tera)}",
         f"  BTC price       {_start_mean_end(ts['btc_price_usd'], weights, _money)}",
         f"  hashprice       {_start_mean_end(ts['hashprice_usd_per_ph_day'], weights, _cents)}"

@@ -300,17 +300,15 @@ def summary_table(
     row = {
         "scenario": scenario.name,
         "seed": site.seed,
-        "start_utc": as_utc(scenario.start_utc).isoformat().replace("+00:00", "Z"),
-        "end_utc": as_utc(scenario.end_utc).isoformat().replace("+00:00", "Z"),
+        "start_utc": pd.Timestamp(as_utc(scenario.start_utc)),
+        "end_utc": pd.Timestamp(as_utc(scenario.end_utc)),
         "horizon_days": horizon / SECONDS_PER_DAY,
         "payout": scenario.mining.payout,
         "blocks_found": blocks,
         "mean_block_interval_s": _ratio(horizon, blocks),
         "halvings": len(halvings),
         "first_halving_utc": (
-            _timestamps(site, np.array([halvings[0].time_s]))[0].strftime("%Y-%m-%dT%H:%M:%SZ")
-            if halvings
-            else ""
+            _timestamps(site, np.array([halvings[0].time_s]))[0] if halvings else pd.NaT
         ),
         "difficulty_start": float(series.chain["difficulty"].values[0]),
         "difficulty_end": float(series.chain["difficulty"].values[-1]),
@@ -348,4 +346,9 @@ def summary_table(
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(site))
-    return pd.DataFrame([row])
+    table = pd.DataFrame([row])
+    # a run without a halving has NaT there, which alone would make a zone-less column
+    table["first_halving_utc"] = pd.to_datetime(table["first_halving_utc"], utc=True).astype(
+        table["start_utc"].dtype
+    )
+    return table

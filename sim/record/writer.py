@@ -59,7 +59,10 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
         if pa.types.is_timestamp(field.type):
             table = table.set_column(i, field.name, _time_text(table.column(i), kind == "date"))
         elif pa.types.is_floating(field.type) and decimals is not None:
-            table = table.set_column(i, field.name, _rounded(table.column(i), decimals))
+            rounded = _rounded(table.column(i), decimals)
+            if kind == "difficulty":  # ≈1e14: fixed point, where pyarrow would print 7.2e+13
+                rounded = rounded.cast(pa.decimal128(38, decimals))
+            table = table.set_column(i, field.name, rounded)
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 

@@ -101,8 +101,8 @@ def test_float_noise_negative_zero_and_missing_values_are_written_cleanly(
     write_csv(frame, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_text().splitlines() == [
         '"date","revenue_usd","difficulty","gpu_utilization","btc_mined","blocks_found"',
-        # the shortest text that reads back as the rounded double (…567.09375)
-        '"2024-03-01",577920,7.20061464785671e+13,0.123457,0.3,3',
-        '"2024-03-02",0,1,,0,4',
+        # difficulty in fixed point at its 2 decimals, not 7.20061464785671e+13
+        '"2024-03-01",577920,72006146478567.09,0.123457,0.3,3',
+        '"2024-03-02",0,1.00,,0,4',
     ]
     assert frame["revenue_usd"].iloc[0] == 577919.9999999999  # the frame is not changed
