@@ -59,7 +59,8 @@ def _number_problem(kind: type, value: object) -> str | None:
 class Section(BaseModel):
     """Base of every scenario section: unknown keys are errors, values are immutable.
 
-    Numbers must be finite, and a boolean is not accepted where a number is expected.
+    Numbers must be finite, integers must fit in 64 bits, and a boolean is not accepted
+    where a number is expected.
     """
 
     model_config = ConfigDict(

@@ -20,15 +20,15 @@ TIME_COLUMNS = ("timestamp_utc", "date")
 
 
 def read_csv_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a UTF-8 CSV file with a header line, as mappings.
+    """The rows of a UTF-8 CSV file with a header line, as mappings (a leading BOM is skipped).
 
     Raises
     ------
     ValueError
         Naming the file when it cannot be read or is not UTF-8 CSV text.
     """
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
+    try:  # utf-8-sig: spreadsheets often start a UTF-8 CSV with a byte-order mark
+        with path.open(newline="", encoding="utf-8-sig") as handle:
             return list(csv.DictReader(handle))
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc

@@ -413,6 +413,13 @@ def test_impossible_date_in_a_csv_names_file_and_line(tmp_path: Path, section: s
     assert "(day is out of range for month; got '2024-02-30" in issue.message
 
 
+@pytest.mark.parametrize("section", list(SERIES))
+def test_csv_saved_with_a_byte_order_mark_reads(tmp_path: Path, section: str) -> None:
+    # spreadsheets save "CSV UTF-8" with a BOM, which would glue onto the first column name
+    csv = b"\xef\xbb\xbf" + SERIES[section].format("20").encode()
+    scenario_from_mapping(csv_scenario(tmp_path, section, csv), base_dir=SCENARIOS)
+
+
 def test_csv_row_missing_its_time_names_the_line(tmp_path: Path) -> None:
     raw = csv_scenario(tmp_path, "site.energy", "price_usd_per_mwh,date\n40,2024-01-01\n41\n")
     issue = one_issue(issues_of_mapping(raw), "site.energy.csv_path")
