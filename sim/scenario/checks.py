@@ -2,7 +2,8 @@
 
 Each check reads only the sections it needs and is skipped when one of them failed its own
 validation (that failure is already reported), so every independent problem is reported at
-once.
+once. A section whose only failures are list items keeps its other items; references to
+such a list are not checked (see :func:`sim.scenario.refs.complete`).
 """
 
 from __future__ import annotations
