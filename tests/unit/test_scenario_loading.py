@@ -209,7 +209,7 @@ def test_unknown_top_level_key_lists_allowed_fields(tmp_path) -> None:
     ("section", "path", "allowed"),
     [
         ("site: {energy: {colour: red}}", "site.energy.colour", ", ".join(EnergySpec.model_fields)),
-        ("output: {colour: red}", "output.colour", "sample_interval_s"),
+        ("output: {colour: red}", "output.colour", "sample_interval_s, tables, format"),
         (
             "bitcoin: {fees: {schedule: [{from_utc: 2024-01-02T00:00:00Z, btc_per_block: 1, "
             "colour: red}]}}",
