@@ -184,8 +184,9 @@ def solo_site(units: int, seed: int, fees: dict, days: int = 7) -> Scenario:
 def test_solo_reward_is_subsidy_plus_realised_fees_of_the_sites_blocks() -> None:
     """Solo: BTC mined = Σ over the site's blocks of (subsidy + realised fees), exactly.
 
-    Noisy fees (σ = 0.5) and a 20-block spike of 2 BTC, so realised ≠ expected fees and
-    the spike blocks carry most of the fees. Exact up to summation order (rel 1e-12).
+    Noisy fees (σ = 0.5, so realised ≠ expected fees) and a 20-block spike of 2 BTC at a
+    known height, with h = H/2 so the site finds half the blocks. Exact up to summation
+    order (rel 1e-12).
 
     Kills: sim/record/tables.py mining_series, ``rules.subsidy_sat(heights) / 1e8 + fees``
     → ``rules.subsidy_sat(heights) / 1e8`` (solo credited without fees).
@@ -218,7 +219,7 @@ def test_solo_share_is_site_over_network_hashrate() -> None:
 
     20 S21s = 4 PH/s on an 8 PH/s network: h/H = 0.5, while h/(H + h) = 1/3. Exact part:
     the U_k are the ``solo_luck`` stream's draws, one per block in order. Statistical part:
-    over N ≈ 1,000 blocks the share found has SE √(0.25/N) ≈ 0.016; h/(H + h) is ≈10 SE away.
+    over N ≈ 1,100 blocks the share found has SE √(0.25/N) ≈ 0.015; h/(H + h) is ≈11 SE away.
 
     Kills: sim/record/tables.py mining_series, ``hashrate.at(times_s) /
     net.blocks.column("network_hashrate_hs")`` → ``h / (network + h)`` with ``h =
