@@ -2,9 +2,9 @@
 paths (BTC price, network hashrate), solo rewards with fees, the solo share rule and the
 stationary start of the spot price's Ornstein–Uhlenbeck deviation.
 
-Each test names the mutation it kills (file, before → after). Statistical tolerances are a
-number of standard errors derived from the exact law being checked; seeds are fixed, so
-every test is deterministic.
+Each test names the mutation it kills (file:line at commit b2c2644, before → after).
+Statistical tolerances are a number of standard errors derived from the exact law being
+checked; seeds are fixed, so every test is deterministic.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def test_btc_price_is_a_gbm_with_mean_start_times_exp_mu_t() -> None:
     too high (≈16 SE), and the mean log increment shifts by σ²Δt/2 (≈16 SE of 1.46 M
     increments).
 
-    Kills: sim/model/paths.py gbm_steps, ``(drift_per_year - 0.5 * volatility_per_year**2)
+    Kills: sim/model/paths.py:33 gbm_steps, ``(drift_per_year - 0.5 * volatility_per_year**2)
     * dt_years`` → ``drift_per_year * dt_years``.
     """
     mu, sigma, start = 0.3, 0.5, 44_150.0
@@ -95,9 +95,9 @@ def test_network_hashrate_is_a_gbm_with_mean_growing_by_one_plus_g_per_year() ->
 
     With σ = 0 the path is exactly H₀·(1 + g)^t on the grid.
 
-    Kills: the same mutation as above (sim/model/paths.py gbm_steps, drift without −σ²/2);
+    Kills: the same mutation as above (sim/model/paths.py:33, drift without −σ²/2);
     the exact σ = 0 check also kills ``float(np.log1p(spec.growth_per_year))`` →
-    ``spec.growth_per_year`` in sim/model/network.py network_hashrate_path.
+    ``spec.growth_per_year`` in sim/model/network.py:49 network_hashrate_path.
     """
     growth, sigma, start_ehs = 0.44, 2.0, 500.0
 
@@ -125,7 +125,7 @@ def test_spot_price_deviation_at_t0_has_the_stationary_variance() -> None:
     seeds. With mean 0 known, Σ X₀²/s² is exactly χ²(2000); its 1e-4 two-sided band is about
     ±12 % of s². The mutant's variance is s²(1 − e^{−2κ}) = 0.26 s² at κ = 0.15/h.
 
-    Kills: sim/model/energy_price.py ou_deviation, ``shocks[1:] *= np.sqrt(...)`` →
+    Kills: sim/model/energy_price.py:83 ou_deviation, ``shocks[1:] *= np.sqrt(...)`` →
     ``shocks *= np.sqrt(...)`` (the first hour scaled like an innovation).
     """
     sd, kappa, seeds = 12.0, 0.15, 2_000
@@ -188,7 +188,7 @@ def test_solo_reward_is_subsidy_plus_realised_fees_of_the_sites_blocks() -> None
     known height, with h = H/2 so the site finds half the blocks. Exact up to summation
     order (rel 1e-12).
 
-    Kills: sim/record/tables.py mining_series, ``rules.subsidy_sat(heights) / 1e8 + fees``
+    Kills: sim/record/tables.py:111 mining_series, ``rules.subsidy_sat(heights) / 1e8 + fees``
     → ``rules.subsidy_sat(heights) / 1e8`` (solo credited without fees).
     """
     fees = {
@@ -221,7 +221,7 @@ def test_solo_share_is_site_over_network_hashrate() -> None:
     the U_k are the ``solo_luck`` stream's draws, one per block in order. Statistical part:
     over N ≈ 1,100 blocks the share found has SE √(0.25/N) ≈ 0.015; h/(H + h) is ≈11 SE away.
 
-    Kills: sim/record/tables.py mining_series, ``hashrate.at(times_s) /
+    Kills: sim/record/tables.py:108 mining_series, ``hashrate.at(times_s) /
     net.blocks.column("network_hashrate_hs")`` → ``h / (network + h)`` with ``h =
     hashrate.at(times_s)``.
     """

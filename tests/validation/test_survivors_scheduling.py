@@ -4,7 +4,7 @@ across two preemptions.
 
 Every case is small and deterministic (trace jobs, constant patience, planned node caps), so
 the expected values are worked out by hand from docs/model.md §4 and checked exactly. Each
-test names the mutation it kills (file, before → after).
+test names the mutation it kills (file:line at commit b2c2644, before → after).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_a_preempted_job_waits_past_its_patience_without_abandoning(tmp_path: Pa
     ``never`` (1 h) is queued from 0 and never started: it abandons at exactly 2 h, which
     shows the patience is live.
 
-    Kills: sim/model/cluster.py GpuCluster._abandon, ``if record.status != "queued" or not
+    Kills: sim/model/cluster.py:221 GpuCluster._abandon, ``if record.status != "queued" or not
     math.isnan(record.first_start_s):`` → ``if record.status != "queued":`` (and, with it,
     re-arming the patience timer in ``_preempt`` when the job requeues).
     """
@@ -113,7 +113,7 @@ def test_later_contracts_get_the_gpus_left_by_earlier_ones() -> None:
     Total $260. Without the subtraction C would be short only in the hour at 0 (8 GPU-h,
     $80); subtracting only the previous contract would give 16 GPU-h ($160).
 
-    Kills: sim/model/contracts.py contract_rooms, ``usable_gpus.values - taken`` →
+    Kills: sim/model/contracts.py:70 contract_rooms, ``usable_gpus.values - taken`` →
     ``usable_gpus.values`` (the earlier contracts' GPUs left in a later contract's room).
     """
 
@@ -163,7 +163,7 @@ def test_checkpoints_across_two_preemptions(
     lost. The second starts from w₀ = 2 h. run_s = 10 h of work + all lost work; only kept
     work is billed (8 GPUs × 10 h × $2 = $160).
 
-    Kills: sim/model/cluster.py GpuCluster.kept_work_s, ``max(math.floor(done_now /
+    Kills: sim/model/cluster.py:266 GpuCluster.kept_work_s, ``max(math.floor(done_now /
     interval) * interval, done_before) - done_before`` → ``max(math.floor(done_now /
     interval) * interval, done_before)`` (identical at the first cut, where w₀ = 0).
     """
