@@ -71,6 +71,15 @@ LEVEL_TO_SUMMARY: dict[str, tuple[str, float]] = {
     "curtailed_kw": ("curtailed_mwh", np.nan),
 }
 
+NON_NEGATIVE = (
+    "blocks_found", "site_blocks_found", "network_fees_btc", "btc_mined", "pool_fee_usd",
+    "asic_energy_kwh", "curtailed_kw", "dr_credit_usd", "jobs_submitted", "jobs_started",
+    "jobs_completed", "jobs_abandoned", "jobs_preempted", "gpu_hours_sold", "gpu_energy_kwh",
+    "ai_on_demand_revenue_usd", "ai_reserved_revenue_usd", "sla_penalty_usd",
+    "cooling_power_kw", "cooling_energy_kwh", "throttled_hours", "four_cp_charge_usd",
+    "heat_lost_revenue_usd", "throttled_hashrate_ths",
+)  # fmt: skip
+
 # groups.csv column → daily column it sums to, per kind (None: no daily counterpart)
 GROUP_TO_DAILY: dict[str, dict[str, str]] = {
     "asic": {
@@ -157,10 +166,13 @@ def check_interval_identities(table: pd.DataFrame, name: str, fpps_keep: float |
             [1],
             f"{name}.pool_fee_usd",
         )
-    # costs and credits are never negative where prices and credits are not (checked by
-    # the caller for its scenario); counts are whole and non-negative
-    for col in ("blocks_found", "site_blocks_found", "jobs_submitted", "jobs_started"):
-        assert (t[col] >= 0).all(), f"{name}.{col} negative"
+    # never negative by definition (credits, rates and limits are ≥ 0 in the schema; cooling
+    # factors are ≥ 0 at any ambient); energy costs may be, under negative spot prices
+    # (to rounding: a row is a difference of running integrals as large as the column's total)
+    for col in NON_NEGATIVE:
+        assert (t[col] >= -(RTOL * t[col].abs().sum() + ATOL)).all(), f"{name}.{col} negative"
+    assert (t.loc[it, "pue"] >= 1.0).all(), f"{name}.pue below 1"
+    assert (t["throttled_hours"] <= hours * (1 + RTOL)).all(), f"{name}.throttled_hours"
     assert (t["site_blocks_found"] <= t["blocks_found"]).all(), f"{name}: site blocks > blocks"
 
 
