@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
 from sim.model.energy_price import DAYS_PER_YEAR, calendar, clock_hours, ou_deviation
-from sim.model.paths import csv_source, csv_steps
+from sim.model.paths import csv_series, csv_steps
 from sim.model.steps import StepSeries, from_changes, total
 from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AmbientSpec, HeatWaveSpec
+from sim.scenario.inputs import InputFiles
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, unix_seconds
 
 
@@ -91,7 +91,7 @@ def ambient_steps(
     start_utc: datetime,
     horizon_s: float,
     rng: np.random.Generator,
-    csv_base: Path | None = None,
+    files: InputFiles | None = None,
 ) -> StepSeries:
     """Ambient dry-bulb temperature (°C) on the simulation time base, heat waves included.
 
@@ -106,15 +106,21 @@ def ambient_steps(
     rng
         The stream ``ambient``; the preset model draws one standard normal per clock hour,
         the CSV model draws nothing.
-    csv_base
-        Folder a relative ``csv_path`` is taken from; None = the path as given (the loader
-        makes scenario CSV paths absolute).
+    files
+        The scenario's input files (``sim.scenario.inputs.input_files``), which hold the
+        CSV model's file as read at load; None reads ``csv_path`` now, as given.
     """
     if spec.model == "csv":
-        path = csv_source("site.ambient", spec.csv_path, "ambient", start_utc)
-        if csv_base is not None and not path.is_absolute():
-            path = csv_base / path
-        base = csv_steps(path, AMBIENT_CSV_COLUMN, start_utc, horizon_s, positive=False)
+        series = csv_series(
+            files or InputFiles(),
+            "site.ambient",
+            spec.csv_path,
+            AMBIENT_CSV_COLUMN,
+            "ambient",
+            start_utc,
+            positive=False,
+        )
+        base = csv_steps(series, start_utc, horizon_s)
     else:
         base = preset_steps(spec, start_utc, horizon_s, rng)
     return add_heat_waves(base, spec.heat_waves, start_utc, horizon_s)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
 from sim.rng import RandomStreams
 from sim.scenario.ai import JobClassSpec
-from sim.scenario.trace import read_trace
+from sim.scenario.trace import Trace
 from sim.units import SECONDS_PER_HOUR, SECONDS_PER_YEAR, unix_seconds
 
 
@@ -169,18 +168,17 @@ def draw_patience(spec: JobClassSpec, rng: np.random.Generator, n: int) -> np.nd
 
 
 def trace_arrivals(
-    path: Path,
+    trace: Trace,
     classes: list[JobClassSpec],
     default_class: str,
     horizon_s: float,
     streams: RandomStreams,
 ) -> Arrivals:
-    """Jobs of a trace file that are submitted before the horizon.
+    """Jobs of a trace (as read at load) that are submitted before the horizon.
 
     Submit times, GPUs and run times are replayed exactly; patience is drawn from each row's
     class (stream ``ai_trace_patience``).
     """
-    trace = read_trace(path)
     keep = trace.submit_time_s < horizon_s
     names = [c.name for c in classes]
     index = np.array([names.index(c or default_class) for c in np.array(trace.job_classes)[keep]])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from pathlib import Path
 
 import simpy
 
@@ -13,6 +12,7 @@ from sim.model.demand import Arrivals, HourBins, JobClassDemand, trace_arrivals
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
 from sim.scenario.ai_checks import known_gpu_nodes
+from sim.scenario.inputs import input_files
 from sim.scenario.schema import Scenario
 from sim.units import SECONDS_PER_DAY, unix_seconds
 
@@ -48,7 +48,11 @@ class AiHosting:
         ]
         self._trace = (
             trace_arrivals(
-                Path(ai.trace.csv_path), self.classes, ai.trace.job_class, self.horizon_s, streams
+                input_files(scenario).trace("ai.trace.csv_path", ai.trace.csv_path),
+                self.classes,
+                ai.trace.job_class,
+                self.horizon_s,
+                streams,
             )
             if ai.trace is not None
             else None

@@ -6,9 +6,10 @@ Grid programs that pay for load kept off live in :mod:`sim.model.grid_programs`.
 from __future__ import annotations
 
 from sim.model.energy_price import spot_price_steps
-from sim.model.paths import csv_source, csv_steps, gbm_steps
+from sim.model.paths import csv_series, csv_steps, gbm_steps
 from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
+from sim.scenario.inputs import input_files
 from sim.scenario.schema import Scenario
 
 
@@ -16,8 +17,15 @@ def btc_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
     """BTC price in USD over the horizon (stream ``btc_price``)."""
     spec = scenario.bitcoin.price
     if spec.model == "csv":
-        path = csv_source("bitcoin.price", spec.csv_path, "markets", scenario.start_utc)
-        return csv_steps(path, "btc_price_usd", scenario.start_utc, scenario.horizon_s)
+        series = csv_series(
+            input_files(scenario),
+            "bitcoin.price",
+            spec.csv_path,
+            "btc_price_usd",
+            "markets",
+            scenario.start_utc,
+        )
+        return csv_steps(series, scenario.start_utc, scenario.horizon_s)
     return gbm_steps(
         spec.start_usd,
         spec.drift_per_year,
@@ -32,13 +40,16 @@ def energy_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
     """Energy price in USD/MWh: fixed, hourly spot (stream ``energy_price``) or a CSV."""
     spec = scenario.site.energy
     if spec.model == "csv":
-        return csv_steps(
-            csv_source("site.energy", spec.csv_path, "markets", scenario.start_utc),
+        series = csv_series(
+            input_files(scenario),
+            "site.energy",
+            spec.csv_path,
             "price_usd_per_mwh",
+            "markets",
             scenario.start_utc,
-            scenario.horizon_s,
             positive=False,
         )
+        return csv_steps(series, scenario.start_utc, scenario.horizon_s)
     if spec.model == "spot":
         return spot_price_steps(
             spec, scenario.start_utc, scenario.horizon_s, streams.get("energy_price")

@@ -20,10 +20,11 @@ import simpy
 
 from sim.model import consensus as rules
 from sim.model.fees import FeeModel
-from sim.model.paths import csv_source, csv_steps, gbm_steps
+from sim.model.paths import csv_series, csv_steps, gbm_steps
 from sim.model.steps import StepSeries
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
+from sim.scenario.inputs import input_files
 from sim.scenario.schema import BitcoinSpec, Scenario
 from sim.units import HASHES_PER_EHS, SECONDS_PER_DAY, unix_seconds
 
@@ -32,13 +33,15 @@ def network_hashrate_path(scenario: Scenario, streams: RandomStreams) -> StepSer
     """Network hashrate (H/s) over the horizon (stream ``network_hashrate``)."""
     spec = scenario.bitcoin.network_hashrate
     if spec.model == "csv":
-        return csv_steps(
-            csv_source("bitcoin.network_hashrate", spec.csv_path, "network", scenario.start_utc),
+        series = csv_series(
+            input_files(scenario),
+            "bitcoin.network_hashrate",
+            spec.csv_path,
             "network_hashrate_ehs",
+            "network",
             scenario.start_utc,
-            scenario.horizon_s,
-            HASHES_PER_EHS,
         )
+        return csv_steps(series, scenario.start_utc, scenario.horizon_s, HASHES_PER_EHS)
     start_hs = (
         spec.start_ehs * HASHES_PER_EHS
         if spec.start_ehs is not None

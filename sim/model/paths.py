@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 
 from sim.errors import SimulationError
 from sim.model.steps import StepSeries
-from sim.scenario.series_csv import read_step_csv
+from sim.scenario.inputs import InputFiles, StepData
 from sim.units import SECONDS_PER_YEAR, unix_seconds
 
 
@@ -36,29 +35,45 @@ def gbm_steps(
     return StepSeries(times, start_value * np.exp(log_path))
 
 
-def csv_source(section: str, csv_path: str | None, component: str, start_utc: datetime) -> Path:
-    """The file of a ``model: csv`` input ``section``; the scenario checks ensure it is set."""
+def csv_series(
+    files: InputFiles,
+    section: str,
+    csv_path: str | None,
+    column: str,
+    component: str,
+    start_utc: datetime,
+    positive: bool = True,
+) -> StepData:
+    """The (unix seconds, values) of a ``model: csv`` input ``section``, as read at load.
+
+    Raises
+    ------
+    SimulationError
+        When no file is set (the scenario checks prevent it) or, for a scenario that was not
+        loaded by the loader, when the file cannot be read now.
+    """
     if csv_path is None:  # a real check, not an assert: asserts vanish under python -O
         raise SimulationError(
             component, 0.0, f"{section}.model is csv but {section}.csv_path is not set", start_utc
         )
-    return Path(csv_path)
+    try:
+        return files.step_series(f"{section}.csv_path", csv_path, column, positive)
+    except ValueError as exc:
+        raise SimulationError(component, 0.0, str(exc), start_utc) from exc
 
 
 def csv_steps(
-    path: Path,
-    column: str,
+    series: StepData,
     start_utc: datetime,
     horizon_s: float,
     scale: float = 1.0,
-    positive: bool = True,
 ) -> StepSeries:
-    """Replay a CSV step series on the simulation time base, multiplied by ``scale``.
+    """Replay a CSV step series (unix seconds, values) on the simulation time base, × ``scale``.
 
     The row in force at ``start_utc`` starts the series at t = 0; rows after the horizon
     are dropped. Coverage of ``start_utc`` is checked when the scenario is loaded.
     """
-    unix_s, values = read_step_csv(path, column, positive)
+    unix_s, values = series
     t_s = unix_s - unix_seconds(start_utc)
     first = max(int(np.searchsorted(t_s, 0.0, side="right")) - 1, 0)
     keep = slice(first, int(np.searchsorted(t_s, horizon_s, side="left")))

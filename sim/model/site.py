@@ -28,6 +28,7 @@ from sim.model.network import BitcoinNetwork, network_hashrate_path
 from sim.model.steps import StepSeries
 from sim.record.events import EventLog
 from sim.rng import RandomStreams
+from sim.scenario.inputs import input_files
 from sim.scenario.schema import Scenario
 
 PROGRESS_STEPS = 100  # stops of the run at which progress is reported
@@ -98,7 +99,11 @@ class Site:
         facility = Facility(
             list(site.halls),
             ambient_steps(
-                site.ambient, scenario.start_utc, scenario.horizon_s, streams.get("ambient")
+                site.ambient,
+                scenario.start_utc,
+                scenario.horizon_s,
+                streams.get("ambient"),
+                input_files(scenario),
             ),
             [g.hall for g in scenario.mining.groups] + [g.hall for g in scenario.ai.groups],
             np.arange(len(scenario.mining.groups) + len(scenario.ai.groups))

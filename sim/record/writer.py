@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from sim.record.columns import PRECISIONS, precision_kind
 from sim.record.outdir import MANIFEST, OutputFolder
+from sim.scenario.inputs import input_files
 
 if TYPE_CHECKING:
     from sim.runner import RunResult
@@ -89,6 +90,7 @@ def manifest(result: RunResult, files: dict[str, int], command: list[str]) -> di
         "random_streams": result.random_streams,
         "complete": True,
         "files": files,
+        "inputs": input_files(result.scenario).digests(),
         "scenario": result.scenario.model_dump(mode="json"),
     }
 

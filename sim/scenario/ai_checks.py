@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sim.errors import Issue
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES, GpuNodeSpec
-from sim.scenario.refs import complete, group_refs, user_names
-from sim.scenario.trace import read_trace
+from sim.scenario.refs import INPUT_FILES, complete, group_refs, user_names
 
 Parts = dict[str, Any]
 
@@ -159,7 +157,7 @@ def _trace(parts: Parts) -> list[Issue]:
     if ai is None or ai.trace is None:
         return []
     try:
-        trace = read_trace(Path(ai.trace.csv_path))
+        trace = parts[INPUT_FILES].trace("ai.trace.csv_path", ai.trace.csv_path)
     except ValueError as exc:
         trace, issues = None, [Issue("ai.trace.csv_path", str(exc))]
     else:

@@ -9,7 +9,6 @@ such a list are not checked (see :func:`sim.scenario.refs.complete`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,9 +19,8 @@ from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AMBIENT_LIMITS_C
 from sim.scenario.catalog import BUILTIN_ASICS
 from sim.scenario.facility_checks import FACILITY_CHECKS
-from sim.scenario.refs import complete, group_refs, user_names
+from sim.scenario.refs import INPUT_FILES, complete, group_refs, user_names
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
-from sim.scenario.series_csv import read_step_csv
 from sim.units import HASHES_PER_EHS, HASHES_PER_THS
 
 Parts = dict[str, Any]
@@ -144,7 +142,7 @@ def _series_file(
     if csv_path is None:
         return [Issue(path_field, "is required with model 'csv'")], None
     try:
-        series = read_step_csv(Path(csv_path), column, positive, limits)
+        series = parts[INPUT_FILES].step_series(path_field, csv_path, column, positive, limits)
     except ValueError as exc:
         return [Issue(path_field, str(exc))], None
     start = parts.get("start_utc")

@@ -19,7 +19,8 @@ from yaml.nodes import MappingNode, Node
 
 from sim.errors import Issue, ScenarioError
 from sim.scenario.checks import cross_checks
-from sim.scenario.refs import PARTIAL
+from sim.scenario.inputs import InputFiles
+from sim.scenario.refs import INPUT_FILES, PARTIAL
 from sim.scenario.schema import Scenario
 
 CSV_PATH_FIELDS = (
@@ -289,17 +290,20 @@ def scenario_from_mapping(
     issues = [issue for text in overrides if (issue := set_override(data, text)) is not None]
     _resolve_csv_paths(data, base_dir or Path.cwd())
     scenario = None
+    files = InputFiles()  # the checks read each input file into it, once
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         issues += issues_from_validation(exc)
     if scenario is not None:
-        issues += cross_checks(dict(scenario))
+        issues += cross_checks({**dict(scenario), INPUT_FILES: files})
     else:
         parts, renumber = _parse_parts(data)
+        parts[INPUT_FILES] = files
         issues += [_renumbered(issue, renumber) for issue in cross_checks(parts)]
     if issues or scenario is None:
         raise ScenarioError(source, issues)
+    scenario._input_files = files
     return scenario
 
 

@@ -10,6 +10,7 @@ from sim.errors import Issue
 # Key of the cross-check parts: paths of lists (``site.halls``) whose invalid items were left
 # out. A reference to such a list cannot be checked: it may name an item left out.
 PARTIAL = "partial lists"
+INPUT_FILES = "input files"  # the parts' InputFiles: checks read each CSV through it, once
 
 
 def complete(parts: Mapping[str, Any], *paths: str) -> bool:

@@ -11,7 +11,7 @@ import typing
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.ambient import AmbientSpec
@@ -19,6 +19,7 @@ from sim.scenario.catalog import CoolingType
 from sim.scenario.facility import HallSpec
 from sim.scenario.fields import INT64_MAX, Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
+from sim.scenario.inputs import InputFiles
 
 # Far beyond the last halving (height 6,930,000), yet heights plus any run's blocks stay
 # well inside 64-bit integers.
@@ -409,6 +410,9 @@ class Scenario(Section):
         default_factory=list, description="User-defined GPU node types."
     )
     ai: AiSpec = Field(default_factory=AiSpec)
+    # its input files, as read while loading; travels with copies and pickles, and two
+    # scenarios are equal only if their files' digests are
+    _input_files: InputFiles = PrivateAttr(default_factory=InputFiles)
 
     @field_validator("start_utc", "end_utc")
     @classmethod

@@ -7,6 +7,7 @@ UTC), and one value column. Each value holds from its time until the next row's 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from datetime import datetime
 from pathlib import Path
@@ -19,28 +20,41 @@ from sim.units import as_utc
 TIME_COLUMNS = ("timestamp_utc", "date")
 
 
-def read_csv_rows(path: Path) -> list[dict[str, Any]]:
-    """The rows of a UTF-8 CSV file with a header line, as mappings (a leading BOM is skipped).
+def read_file(path: Path) -> bytes:
+    """The bytes of an input file.
 
     Raises
     ------
     ValueError
-        Naming the file when it cannot be read or is not UTF-8 CSV text.
+        Naming the file when it cannot be read.
     """
-    try:  # utf-8-sig: spreadsheets often start a UTF-8 CSV with a byte-order mark
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return list(csv.DictReader(handle))
+    try:
+        return path.read_bytes()
     except OSError as exc:
         raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:  # before ValueError, its base
+    except ValueError as exc:  # a path with a NUL character
+        raise ValueError(f"cannot read {str(path)!r}: {exc}") from exc
+
+
+def csv_rows(path: Path, content: bytes) -> list[dict[str, Any]]:
+    """The rows of UTF-8 CSV ``content`` with a header line (a leading BOM is skipped).
+
+    Raises
+    ------
+    ValueError
+        Naming the file (``path``) when the content is not UTF-8 CSV text.
+    """
+    try:  # utf-8-sig: spreadsheets often start a UTF-8 CSV with a byte-order mark
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
         raise ValueError(
             f"{path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset "
             f"{exc.start}); save it as UTF-8 CSV"
         ) from exc
+    try:
+        return list(csv.DictReader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise ValueError(f"{path} is not a readable CSV file: {exc}") from exc
-    except ValueError as exc:  # a path with a NUL character
-        raise ValueError(f"cannot read {str(path)!r}: {exc}") from exc
 
 
 def _moment(row: dict[str, Any], column: str) -> float:
@@ -63,13 +77,14 @@ def _number(row: dict[str, Any], column: str) -> float:
         raise ValueError(f"{column} is not a number (got {text!r})") from exc
 
 
-def read_step_csv(
+def step_series_from_rows(
     path: Path,
+    rows: list[dict[str, Any]],
     value_column: str,
     positive: bool = True,
     limits: tuple[float, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (unix seconds, values) of a step series, sorted strictly by time.
+    """Return (unix seconds, values) of a step series read from ``path``, strictly by time.
 
     Values must be finite, > 0 when ``positive`` (prices of energy may be ≤ 0), and within
     ``limits`` (inclusive) when given.
@@ -79,7 +94,6 @@ def read_step_csv(
     ValueError
         With a message naming the row and column when the file is malformed.
     """
-    rows = read_csv_rows(path)
     if not rows:
         raise ValueError(f"{path} has no data rows")
     columns = set(rows[0])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sim.scenario.fields import INT64_MAX
-from sim.scenario.series_csv import read_csv_rows
 
 REQUIRED = ("submit_time_s", "gpus", "duration_s")
 
@@ -28,15 +28,14 @@ class Trace:
     job_classes: list[str]  # "" where the row has no class
 
 
-def read_trace(path: Path) -> Trace:
-    """Read and check a trace file.
+def trace_from_rows(path: Path, rows: list[dict[str, Any]]) -> Trace:
+    """Check and sort the rows of the trace file at ``path``.
 
     Raises
     ------
     ValueError
         Naming the line and column when the file is malformed.
     """
-    rows = read_csv_rows(path)
     columns = set(rows[0]) if rows else set()
     if not rows or not set(REQUIRED) <= columns:
         raise ValueError(f"{path} needs columns {', '.join(REQUIRED)}[, job_class]")

@@ -10,10 +10,12 @@ import pytest
 from helpers import SCENARIOS
 from pydantic import ValidationError
 
+from sim.errors import SimulationError
 from sim.model.ambient import add_heat_waves, ambient_steps, preset_steps
 from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
 from sim.scenario.ambient import AMBIENT_PRESETS, AmbientSpec, HeatWaveSpec
+from sim.scenario.inputs import InputFiles
 
 START = datetime(2024, 7, 1, tzinfo=UTC)
 EXAMPLE_CSV = SCENARIOS / "data" / "ambient_example.csv"
@@ -257,10 +259,15 @@ def test_csv_model_replays_the_example_file() -> None:
     np.testing.assert_array_equal(series.values, values)
 
 
-def test_csv_model_draws_nothing_and_resolves_relative_paths() -> None:
+def test_csv_model_draws_nothing_and_replays_the_file_read_at_load(tmp_path: Path) -> None:
+    copy = tmp_path / "ambient.csv"
+    copy.write_bytes(EXAMPLE_CSV.read_bytes())
+    files = InputFiles()
+    files.step_series("site.ambient.csv_path", str(copy), "ambient_temp_c", positive=False)
+    copy.unlink()  # the model must not need the file any more
     used, fresh = rng(2), rng(2)
-    ambient = spec(model="csv", csv_path="data/ambient_example.csv")
-    series = ambient_steps(ambient, START, 96 * 3600.0, used, csv_base=SCENARIOS)
+    ambient = spec(model="csv", csv_path=str(copy))
+    series = ambient_steps(ambient, START, 96 * 3600.0, used, files)
     assert series.values.size == 96
     assert used.standard_normal() == fresh.standard_normal()
 
@@ -285,5 +292,5 @@ def test_csv_accepts_negative_temperatures_and_takes_heat_waves(tmp_path: Path) 
 def test_csv_with_the_wrong_column_names_it(tmp_path: Path) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("timestamp_utc,temp\n2024-01-01T00:00:00Z,1.0\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="ambient_temp_c"):
+    with pytest.raises(SimulationError, match="ambient_temp_c"):
         ambient_steps(spec(model="csv", csv_path=str(path)), START, 3600.0, rng())

@@ -16,7 +16,7 @@ from helpers import REPO, SCENARIOS, make_scenario
 from sim.errors import SimulationError
 from sim.model.cluster import GpuCluster
 from sim.model.markets import btc_price_path
-from sim.model.paths import csv_source
+from sim.model.paths import csv_series
 from sim.model.scheduler import Scheduler
 from sim.model.site import Site
 from sim.record.columns import JOB_COLUMNS, check_columns
@@ -25,6 +25,7 @@ from sim.rng import RandomStreams
 from sim.scenario import load_scenario
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
+from sim.scenario.inputs import InputFiles
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -101,11 +102,13 @@ def test_checks_still_run_under_python_O() -> None:
     code = (
         "import sys\n"
         "from sim.errors import SimulationError\n"
-        "from sim.model.paths import csv_source\n"
+        "from sim.model.paths import csv_series\n"
+        "from sim.scenario.inputs import InputFiles\n"
         "from sim.record.columns import JOB_COLUMNS, check_columns\n"
         "assert False, 'asserts are on'\n"
         "for check in (lambda: check_columns('jobs.csv', ['job_id'], JOB_COLUMNS, 0.0),\n"
-        "              lambda: csv_source('site.ambient', None, 'ambient', None)):\n"
+        "              lambda: csv_series(\n"
+        "                  InputFiles(), 'site.ambient', None, 'c', 'ambient', None)):\n"
         "    try:\n"
         "        check()\n"
         "    except SimulationError as exc:\n"
@@ -124,8 +127,13 @@ def test_checks_still_run_under_python_O() -> None:
     ]
 
 
-def test_csv_source_returns_the_path() -> None:
-    assert csv_source("site.energy", "/data/prices.csv", "markets", START).name == "prices.csv"
+def test_an_unreadable_csv_of_a_scenario_built_without_the_loader_is_a_simulation_error(
+    tmp_path,
+) -> None:
+    with pytest.raises(SimulationError, match="markets at t=0 s .*cannot read"):
+        csv_series(
+            InputFiles(), "site.energy", str(tmp_path / "gone.csv"), "price", "markets", START
+        )
 
 
 def test_a_failure_during_a_run_is_dated_in_utc() -> None:
