@@ -329,3 +329,25 @@ def test_a_long_run_on_a_terminal_shows_a_progress_bar_and_leaves_it(tmp_path) -
     text = seen.decode()
     assert "simulating" in text and "%|" in text
     assert stdout.startswith("dcsim: wrote")  # stdout, not a TTY here, carries no bar
+
+
+def test_summary_says_no_jobs_and_which_margins_leave_grid_money_out(tmp_path, capsys) -> None:
+    """Section 7: "no jobs" instead of nan %; margins say grid-program money is not in them."""
+    sets = [f"ai.job_classes[{i}].arrivals_per_hour=0" for i in range(2)]
+    sets += [
+        "end_utc=2024-03-03T00:00:00Z",
+        "site.demand_response=[{start_utc: 2024-03-01T18:00:00Z, end_utc: 2024-03-01T20:00:00Z,"
+        " credit_usd_per_mwh: 100000}]",
+        "site.policy.name=profit",
+    ]
+    argv = ["run", str(QUICK), "--out", str(tmp_path / "o")]
+    for text in sets:
+        argv += ["--set", text]
+    assert main(argv) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "nan" not in text
+    ai = next(line for line in text.splitlines() if line.startswith("  AI hosting"))
+    assert ai.endswith("0 jobs, utilisation 0.0%, no jobs")
+    mining = next(line for line in text.splitlines() if line.startswith("  mining margin"))
+    assert mining.endswith("(grid-program credits and 4CP charges not included)")
+    assert "demand-response credits $" in text
