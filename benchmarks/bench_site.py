@@ -262,7 +262,7 @@ SITE_PARTS = (
     ("/sim/model/policy.py", "policy"),
     ("/sim/model/control.py", "control"),
     ("/sim/model/fleet.py", "fleet"),
-    ("/sim/record/events.py", "event log"),
+    ("/sim/eventlog.py", "event log"),
 )
 
 

@@ -18,7 +18,7 @@ _EXPORTS = {
     "load_scenario": "sim.scenario",
     "Scenario": "sim.scenario",
     "run_one": "sim.runner",
-    "RunResult": "sim.runner",
+    "RunResult": "sim.result",
     "ScenarioError": "sim.errors",
     "SimulationError": "sim.errors",
 }

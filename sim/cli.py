@@ -21,7 +21,7 @@ from sim.errors import Issue, ScenarioError, SimulationError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sim.runner import RunResult
+    from sim.result import RunResult
     from sim.scenario.schema import Scenario
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-
-import pandas as pd
 
 from sim.model.grid_programs import four_cp_peak_rows
 from sim.model.site import Site
@@ -24,49 +20,10 @@ from sim.record.tables import (
     sample_edges,
     summary_table,
 )
+from sim.result import RunResult
 from sim.scenario.schema import Scenario
 
 Progress = Callable[[str, float], None]  # (phase, share of it done)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outputs of one run as DataFrames, plus what the manifest needs."""
-
-    scenario: Scenario
-    seed: int
-    timeseries: pd.DataFrame
-    daily: pd.DataFrame
-    groups: pd.DataFrame
-    blocks: pd.DataFrame
-    jobs: pd.DataFrame
-    events: pd.DataFrame
-    summary: pd.DataFrame
-    events_processed: int
-    random_streams: list[str]
-    wall_time_s: float
-
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """Table name (the file name without its extension) → table."""
-        return {
-            "timeseries": self.timeseries,
-            "daily": self.daily,
-            "groups": self.groups,
-            "blocks": self.blocks,
-            "jobs": self.jobs,
-            "events": self.events,
-            "summary": self.summary,
-        }
-
-    def write(self, out_dir: str | Path, command: list[str] | None = None) -> Path:
-        """Write the scenario's chosen tables and the manifest to ``out_dir``; return it.
-
-        Only files of an earlier dcsim run are replaced (see :mod:`sim.record.outdir`).
-        ``command`` is recorded in the manifest (default: ``sys.argv``).
-        """
-        from sim.record.writer import write_run
-
-        return write_run(self, Path(out_dir), command)
 
 
 def run_one(

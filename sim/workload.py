@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from sim.model.consensus import TARGET_SPACING_S
+from sim.consensus import TARGET_SPACING_S
 from sim.scenario.schema import Scenario
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR
 

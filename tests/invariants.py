@@ -23,7 +23,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from sim.runner import RunResult
+from sim.result import RunResult
 
 RTOL = 1e-9
 ATOL = 1e-9  # a nano-unit (USD, kWh, BTC) where every term is 0 or tiny

@@ -23,9 +23,9 @@ import numpy as np
 
 from sim.model.energy_price import DAYS_PER_YEAR, calendar, clock_hours, ou_deviation
 from sim.model.paths import csv_series, csv_steps
-from sim.model.steps import StepSeries, from_changes, total
 from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AmbientSpec, HeatWaveSpec
 from sim.scenario.inputs import InputFiles
+from sim.steps import StepSeries, from_changes, total
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, unix_seconds
 
 
@@ -107,7 +107,7 @@ def ambient_steps(
         The stream ``ambient``; the preset model draws one standard normal per clock hour,
         the CSV model draws nothing.
     files
-        The scenario's input files (``sim.scenario.inputs.input_files``), which hold the
+        The scenario's input files (``sim.scenario.schema.input_files``), which hold the
         CSV model's file as read at load; None reads ``csv_path`` now, as given.
     """
     if spec.model == "csv":

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.steps import StepSeries
 from sim.scenario.ai import ReservedContractSpec
+from sim.steps import StepSeries
 from sim.units import SECONDS_PER_HOUR
 
 

@@ -18,15 +18,15 @@ from functools import partial
 import numpy as np
 import simpy
 
+from sim.eventlog import EventLog
 from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
 from sim.model.network import BitcoinNetwork
 from sim.model.policy import POLICIES, PowerSnapshot, revenue_per_mwh
-from sim.model.steps import StepSeries
 from sim.model.thermal import ThrottleChanges
-from sim.record.events import EventLog
 from sim.scenario.schema import Scenario
+from sim.steps import StepSeries
 from sim.units import SECONDS_PER_DAY, unix_seconds
 
 PH = 1e15

@@ -20,8 +20,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.model.steps import StepSeries
 from sim.scenario.schema import EnergySpec
+from sim.steps import StepSeries
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR, unix_seconds
 
 HOURS_PER_YEAR = SECONDS_PER_YEAR / SECONDS_PER_HOUR  # 8,766 (Julian year)

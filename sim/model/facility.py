@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.steps import StepSeries
 from sim.model.thermal import (
     ExpSeries,
     HallLimits,
@@ -27,6 +26,7 @@ from sim.model.thermal import (
     full_targets,
 )
 from sim.scenario.facility import HallSpec
+from sim.steps import StepSeries
 
 
 class Facility:

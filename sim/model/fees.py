@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model.steps import StepSeries
 from sim.scenario.schema import FeeSpec
+from sim.steps import StepSeries
 from sim.units import unix_seconds
 
 

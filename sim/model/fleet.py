@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.steps import StepSeries
-from sim.scenario.checks import known_asics
+from sim.scenario.catalog import known_asics
 from sim.scenario.schema import Scenario
+from sim.steps import StepSeries
 from sim.units import HASHES_PER_THS
 
 
@@ -36,7 +36,7 @@ class AsicFleet:
         ``throttle_class[g]`` is group g's heat class: the hardware of one kind in one hall,
         which throttles together (−1 outside halls).
         """
-        specs = known_asics(dict(scenario))
+        specs = known_asics(scenario.asic_models)
         self.groups = [
             AsicGroup(g.label, g.model, g.count, *specs[g.model]) for g in scenario.mining.groups
         ]

@@ -6,14 +6,13 @@ from collections.abc import Generator, Iterator
 
 import simpy
 
+from sim.eventlog import EventLog
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.model.contracts import SlaPeriod, contract_rooms, sla_periods
 from sim.model.demand import Arrivals, HourBins, JobClassDemand, trace_arrivals
-from sim.record.events import EventLog
 from sim.rng import RandomStreams
-from sim.scenario.ai_checks import known_gpu_nodes
-from sim.scenario.inputs import input_files
-from sim.scenario.schema import Scenario
+from sim.scenario.catalog import known_gpu_nodes
+from sim.scenario.schema import Scenario, input_files
 from sim.units import SECONDS_PER_DAY, unix_seconds
 
 
@@ -31,7 +30,7 @@ class AiHosting:
         self.env = env
         self.horizon_s = scenario.horizon_s
         self.start_unix_s = unix_seconds(scenario.start_utc)
-        nodes = known_gpu_nodes(dict(scenario))
+        nodes = known_gpu_nodes(scenario.gpu_node_types)
         self.clusters = [
             GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth, events)
             for group in ai.groups

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from sim.model.energy_price import spot_price_steps
 from sim.model.paths import csv_series, csv_steps, gbm_steps
-from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
-from sim.scenario.inputs import input_files
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, input_files
+from sim.steps import StepSeries
 
 
 def btc_price_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:

@@ -18,14 +18,13 @@ from datetime import datetime
 import numpy as np
 import simpy
 
-from sim.model import consensus as rules
+from sim import consensus as rules
+from sim.eventlog import EventLog
 from sim.model.fees import FeeModel
 from sim.model.paths import csv_series, csv_steps, gbm_steps
-from sim.model.steps import StepSeries
-from sim.record.events import EventLog
 from sim.rng import RandomStreams
-from sim.scenario.inputs import input_files
-from sim.scenario.schema import BitcoinSpec, Scenario
+from sim.scenario.schema import BitcoinSpec, Scenario, input_files
+from sim.steps import StepSeries
 from sim.units import HASHES_PER_EHS, SECONDS_PER_DAY, unix_seconds
 
 

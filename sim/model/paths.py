@@ -7,8 +7,8 @@ from datetime import datetime
 import numpy as np
 
 from sim.errors import SimulationError
-from sim.model.steps import StepSeries
 from sim.scenario.inputs import InputFiles, StepData
+from sim.steps import StepSeries
 from sim.units import SECONDS_PER_YEAR, unix_seconds
 
 

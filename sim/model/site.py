@@ -10,6 +10,7 @@ import simpy
 from simpy.core import BoundClass
 
 from sim.errors import SimulationError
+from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
 from sim.model.control import SiteControl
 from sim.model.facility import Facility
@@ -25,11 +26,9 @@ from sim.model.grid_programs import (
 from sim.model.hosting import AiHosting
 from sim.model.markets import btc_price_path, energy_price_path
 from sim.model.network import BitcoinNetwork, network_hashrate_path
-from sim.model.steps import StepSeries
-from sim.record.events import EventLog
 from sim.rng import RandomStreams
-from sim.scenario.inputs import input_files
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, input_files
+from sim.steps import StepSeries
 
 PROGRESS_STEPS = 100  # stops of the run at which progress is reported
 

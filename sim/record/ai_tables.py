@@ -12,8 +12,8 @@ import pandas as pd
 
 from sim.model.cluster import JobRecord
 from sim.model.hosting import AiHosting
-from sim.model.steps import StepSeries, product, total
 from sim.record.columns import JOB_COLUMNS, check_columns
+from sim.steps import StepSeries, product, total
 from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
 
 

@@ -1,37 +1,9 @@
-"""Passive log of discrete events (halvings, difficulty adjustments, later outages …)."""
+"""TEMPORARY: the event log moved to :mod:`sim.eventlog`.
 
-from __future__ import annotations
+Only sim/model/cluster.py still imports this path; delete this file once its import reads
+``from sim.eventlog import EventLog``.
+"""
 
-from typing import NamedTuple
+from sim.eventlog import EventLog
 
-
-class EventRow(NamedTuple):
-    """One row of ``events.csv``."""
-
-    time_s: float
-    event: str
-    entity: str
-    value: float
-    unit: str
-    detail: str
-
-
-class EventLog:
-    """Append-only list of :class:`EventRow`; components add, the recorder reads."""
-
-    def __init__(self) -> None:
-        self.rows: list[EventRow] = []
-
-    def add(
-        self, time_s: float, event: str, entity: str, value: float, unit: str, detail: str
-    ) -> None:
-        """Record that ``event`` happened to ``entity`` at ``time_s``."""
-        self.rows.append(EventRow(float(time_s), event, entity, float(value), unit, detail))
-
-    def sorted_rows(self) -> list[EventRow]:
-        """Rows in time order (stable for equal times)."""
-        return sorted(self.rows, key=lambda row: row.time_s)
-
-    def of_kind(self, event: str) -> list[EventRow]:
-        """The rows of one kind of event, in time order."""
-        return sorted((row for row in self.rows if row.event == event), key=lambda row: row.time_s)
+__all__ = ["EventLog"]

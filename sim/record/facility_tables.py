@@ -13,9 +13,9 @@ import numpy as np
 
 from sim.model.grid_programs import FourCpCharge, four_cp_charges
 from sim.model.site import Site
-from sim.model.steps import StepSeries, product, total
 from sim.model.thermal import ExpSeries
 from sim.record.ai_tables import bin_sum
+from sim.steps import StepSeries, product, total
 from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
 
 ZERO = StepSeries.constant(0.0)

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 from sim.model.site import Site
-from sim.model.steps import StepSeries, integrate_columns, product
 from sim.record.columns import GROUP_COLUMNS
 from sim.record.tables import MiningSeries
+from sim.steps import StepSeries, integrate_columns, product
 from sim.units import HASHES_PER_THS, KWH_PER_MWH, SECONDS_PER_HOUR
 
 

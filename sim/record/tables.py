@@ -12,9 +12,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from sim.model import consensus as rules
+from sim import consensus as rules
 from sim.model.site import Site
-from sim.model.steps import StepSeries, product
 from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_index
 from sim.record.columns import (
     BLOCK_COLUMNS,
@@ -25,6 +24,7 @@ from sim.record.columns import (
     check_columns,
 )
 from sim.record.facility_tables import FacilitySeries, facility_columns
+from sim.steps import StepSeries, product
 from sim.units import (
     HASHES_PER_EHS,
     HASHES_PER_THS,

@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,11 +22,8 @@ import pyarrow.parquet as pq
 
 from sim.record.columns import PRECISIONS, precision_kind
 from sim.record.outdir import MANIFEST, OutputFolder
-from sim.scenario.inputs import input_files
-
-if TYPE_CHECKING:
-    from sim.runner import RunResult
-    from sim.scenario.schema import Scenario
+from sim.result import RunResult
+from sim.scenario.schema import Scenario, input_files
 
 WRITER_THREADS = 2  # the CSV files written at once
 VERSIONED_PACKAGES = ("dcsim", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pyyaml")

@@ -6,26 +6,10 @@ from typing import Any
 
 from sim.errors import Issue
 from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
-from sim.scenario.catalog import BUILTIN_GPU_NODES, GpuNodeSpec
+from sim.scenario.catalog import BUILTIN_GPU_NODES, known_gpu_nodes
 from sim.scenario.refs import INPUT_FILES, complete, group_refs, user_names
 
 Parts = dict[str, Any]
-
-
-def known_gpu_nodes(parts: Parts) -> dict[str, GpuNodeSpec]:
-    """Node type name → spec, built-in and user-defined."""
-    known = dict(BUILTIN_GPU_NODES)
-    for node in parts.get("gpu_node_types") or []:
-        known[node.name] = GpuNodeSpec(
-            node.name,
-            node.gpu,
-            node.gpus_per_node,
-            node.gpu_power_w,
-            node.host_power_w,
-            node.idle_power_w,
-            node.cooling,
-        )
-    return known
 
 
 def gpu_peak_power_kw(parts: Parts) -> float:
@@ -33,7 +17,7 @@ def gpu_peak_power_kw(parts: Parts) -> float:
     ai: AiSpec | None = parts.get("ai")
     if ai is None or parts.get("gpu_node_types") is None:
         return 0.0
-    known = known_gpu_nodes(parts)
+    known = known_gpu_nodes(parts["gpu_node_types"])
     return (
         sum(g.nodes * known[g.node_type].peak_power_w for g in ai.groups if g.node_type in known)
         / 1_000.0
@@ -54,7 +38,7 @@ def _groups(parts: Parts) -> list[Issue]:
     if ai is None or parts.get("gpu_node_types") is None:
         return []
     types = [g.node_type for g in ai.groups]
-    known = known_gpu_nodes(parts) if complete(parts, "gpu_node_types") else None
+    known = known_gpu_nodes(parts["gpu_node_types"]) if complete(parts, "gpu_node_types") else None
     issues = group_refs(ai.groups, types, known, "ai.groups", "node_type")
     for i, group in enumerate(ai.groups):
         times = [c.from_utc for c in group.node_cap_schedule]
@@ -89,7 +73,7 @@ def _resolve(ai: AiSpec, name: str | None) -> str | None:
 
 def _group_gpus(parts: Parts, ai: AiSpec, name: str | None) -> int | None:
     """Installed GPUs of the named (or first) group, if its type is known."""
-    known = known_gpu_nodes(parts)
+    known = known_gpu_nodes(parts["gpu_node_types"])
     group = next((g for g in ai.groups if name in (None, g.label)), None)
     if group is None or group.node_type not in known:
         return None

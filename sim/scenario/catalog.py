@@ -2,13 +2,15 @@
 
 Nominal ratings from docs/sources.md#asic-catalog and docs/sources.md#gpu-power [S].
 Scenarios may add their own under ``asic_models`` and ``gpu_node_types``; a built-in name
-cannot be redefined.
+cannot be redefined. :func:`known_asics` and :func:`known_gpu_nodes` give the built-in and
+user-defined ones by name, to the scenario checks and the model alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 CoolingType = Literal["air", "hydro", "immersion"]
 
@@ -85,3 +87,57 @@ BUILTIN_GPU_NODES: dict[str, GpuNodeSpec] = {
         _node("RTX A6000 8-GPU", "RTX A6000", 300.0, 1_200.0),
     )
 }
+
+
+class _UserAsicModel(Protocol):
+    """What the catalog reads of a user-defined ASIC model (``asic_models`` item)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def hashrate_ths(self) -> float: ...
+    @property
+    def power_w(self) -> float: ...
+
+
+class _UserGpuNodeType(Protocol):
+    """What the catalog reads of a user-defined GPU node type (``gpu_node_types`` item)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def gpu(self) -> str: ...
+    @property
+    def gpus_per_node(self) -> int: ...
+    @property
+    def gpu_power_w(self) -> float: ...
+    @property
+    def host_power_w(self) -> float: ...
+    @property
+    def idle_power_w(self) -> float: ...
+    @property
+    def cooling(self) -> CoolingType: ...
+
+
+def known_asics(asic_models: Iterable[_UserAsicModel]) -> dict[str, tuple[float, float]]:
+    """Model name → (hashrate_ths, power_w) for built-in and user-defined models."""
+    known = {name: (s.hashrate_ths, s.power_w) for name, s in BUILTIN_ASICS.items()}
+    for model in asic_models:
+        known[model.name] = (model.hashrate_ths, model.power_w)
+    return known
+
+
+def known_gpu_nodes(gpu_node_types: Iterable[_UserGpuNodeType]) -> dict[str, GpuNodeSpec]:
+    """Node type name → spec, built-in and user-defined."""
+    known = dict(BUILTIN_GPU_NODES)
+    for node in gpu_node_types:
+        known[node.name] = GpuNodeSpec(
+            node.name,
+            node.gpu,
+            node.gpus_per_node,
+            node.gpu_power_w,
+            node.host_power_w,
+            node.idle_power_w,
+            node.cooling,
+        )
+    return known

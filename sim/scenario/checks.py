@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from sim.consensus import implied_hashrate_hs
 from sim.errors import Issue
-from sim.model.consensus import implied_hashrate_hs
 from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AMBIENT_LIMITS_C
-from sim.scenario.catalog import BUILTIN_ASICS
+from sim.scenario.catalog import BUILTIN_ASICS, known_asics
 from sim.scenario.facility_checks import FACILITY_CHECKS
+from sim.scenario.four_cp import partial_four_cp_months
 from sim.scenario.refs import INPUT_FILES, complete, group_refs, user_names
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
 from sim.units import HASHES_PER_EHS, HASHES_PER_THS
@@ -54,20 +55,12 @@ def _asic_models(parts: Parts) -> list[Issue]:
     return user_names(models or [], BUILTIN_ASICS, "asic_models", "model")
 
 
-def known_asics(parts: Parts) -> dict[str, tuple[float, float]]:
-    """Model name → (hashrate_ths, power_w) for built-in and user-defined models."""
-    known = {name: (s.hashrate_ths, s.power_w) for name, s in BUILTIN_ASICS.items()}
-    for model in parts.get("asic_models") or []:
-        known[model.name] = (model.hashrate_ths, model.power_w)
-    return known
-
-
 def _asic_groups(parts: Parts) -> list[Issue]:
     mining: MiningSpec | None = parts.get("mining")
     if mining is None or parts.get("asic_models") is None:
         return []
     models = [g.model for g in mining.groups]
-    known = known_asics(parts) if complete(parts, "asic_models") else None
+    known = known_asics(parts["asic_models"]) if complete(parts, "asic_models") else None
     return group_refs(mining.groups, models, known, "mining.groups", "model")
 
 
@@ -76,7 +69,7 @@ def _asic_totals(parts: Parts) -> tuple[float, float] | None:
     mining: MiningSpec | None = parts.get("mining")
     if mining is None or parts.get("asic_models") is None:
         return None
-    known = known_asics(parts)
+    known = known_asics(parts["asic_models"])
     groups = [(g, known[g.model]) for g in mining.groups if g.model in known]
     power_kw = sum(g.count * power_w for g, (_, power_w) in groups) / 1_000.0
     return power_kw, sum(g.count * ths for g, (ths, _) in groups)
@@ -248,9 +241,6 @@ def _demand_response(parts: Parts) -> list[Issue]:
 
 def _four_cp_months(parts: Parts) -> list[Issue]:
     """A 4CP month only partly inside the run would silently carry no peak and no charge."""
-    # imported here: grid_programs imports the scenario package, which imports these checks
-    from sim.model.grid_programs import partial_four_cp_months
-
     site: SiteSpec | None = parts.get("site")
     start, end = parts.get("start_utc"), parts.get("end_utc")
     if site is None or start is None or end is None or end <= start:

@@ -7,8 +7,7 @@ from typing import Any
 
 from sim.errors import Issue
 from sim.scenario.ai import AiSpec
-from sim.scenario.ai_checks import known_gpu_nodes
-from sim.scenario.catalog import BUILTIN_ASICS
+from sim.scenario.catalog import BUILTIN_ASICS, known_gpu_nodes
 from sim.scenario.refs import complete
 from sim.scenario.schema import MiningSpec, SiteSpec
 
@@ -67,7 +66,7 @@ def _halls(parts: Parts) -> list[Issue]:
             )
     ai: AiSpec | None = parts.get("ai")
     if ai is not None and parts.get("gpu_node_types") is not None:
-        nodes = known_gpu_nodes(parts)
+        nodes = known_gpu_nodes(parts["gpu_node_types"])
         for i, gpu_group in enumerate(ai.groups):
             node = nodes.get(gpu_group.node_type)
             issues += _placement(

@@ -12,15 +12,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from sim.scenario.series_csv import csv_rows, read_file, step_series_from_rows
 from sim.scenario.trace import Trace, trace_from_rows
-
-if TYPE_CHECKING:
-    from sim.scenario.schema import Scenario
 
 StepData = tuple[np.ndarray, np.ndarray]  # (unix seconds, values), strictly increasing
 
@@ -93,14 +90,3 @@ class InputFiles:
             field: {"path": file.path, "sha256": file.sha256}
             for field, file in sorted(self._files.items())
         }
-
-
-def input_files(scenario: Scenario) -> InputFiles:
-    """The input files of ``scenario``.
-
-    A scenario from :func:`sim.scenario.load_scenario` (or ``scenario_from_mapping``) holds
-    every file it names, read while it was checked; one validated some other way reads each
-    file on first use.
-    """
-    files: InputFiles = scenario._input_files
-    return files

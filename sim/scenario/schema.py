@@ -425,3 +425,14 @@ class Scenario(Section):
     def horizon_s(self) -> float:
         """Simulated time from start_utc to end_utc (s)."""
         return (self.end_utc - self.start_utc).total_seconds()
+
+
+def input_files(scenario: Scenario) -> InputFiles:
+    """The input files of ``scenario``.
+
+    A scenario from :func:`sim.scenario.load_scenario` (or ``scenario_from_mapping``) holds
+    every file it names, read while it was checked; one validated some other way reads each
+    file on first use.
+    """
+    files: InputFiles = scenario._input_files
+    return files

@@ -12,10 +12,10 @@ from pydantic import ValidationError
 
 from sim.errors import SimulationError
 from sim.model.ambient import add_heat_waves, ambient_steps, preset_steps
-from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
 from sim.scenario.ambient import AMBIENT_PRESETS, AmbientSpec, HeatWaveSpec
 from sim.scenario.inputs import InputFiles
+from sim.steps import StepSeries
 
 START = datetime(2024, 7, 1, tzinfo=UTC)
 EXAMPLE_CSV = SCENARIOS / "data" / "ambient_example.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model import consensus as rules
+from sim import consensus as rules
 
 
 def test_subsidy_at_every_height_matches_the_reference_formula() -> None:

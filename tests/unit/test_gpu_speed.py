@@ -13,9 +13,9 @@ import pytest
 import simpy
 
 from sim.errors import SimulationError
+from sim.eventlog import EventLog
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.model.scheduler import Job, Scheduler
-from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
 

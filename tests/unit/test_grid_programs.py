@@ -22,23 +22,22 @@ from sim.model.grid_programs import (
     curtail_credit,
     four_cp_alerts,
     four_cp_charges,
-    four_cp_month_windows,
     four_cp_peak_rows,
     four_cp_peaks,
     local_month,
     paid_credit,
-    partial_four_cp_months,
     plan_event_rows,
     plan_grid_programs,
     price_triggered_windows,
     scheduled_spans,
 )
-from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
 from sim.scenario import load_scenario
+from sim.scenario.four_cp import four_cp_month_windows, partial_four_cp_months
 from sim.scenario.grid import FourCpSpec, GridProgramsSpec, PriceTriggeredDrSpec
 from sim.scenario.loader import issues_from_validation
 from sim.scenario.schema import DemandResponseSpec
+from sim.steps import StepSeries
 
 H = 3_600.0
 DAY = 86_400.0

@@ -14,13 +14,13 @@ import simpy
 from helpers import REPO, SCENARIOS, make_scenario
 
 from sim.errors import SimulationError
+from sim.eventlog import EventLog
 from sim.model.cluster import GpuCluster
 from sim.model.markets import btc_price_path
 from sim.model.paths import csv_series
 from sim.model.scheduler import Scheduler
 from sim.model.site import Site
 from sim.record.columns import JOB_COLUMNS, check_columns
-from sim.record.events import EventLog
 from sim.rng import RandomStreams
 from sim.scenario import load_scenario
 from sim.scenario.ai import GpuGroupSpec

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import SimulationError
-from sim.model.steps import StepSeries, integrate_columns, product
+from sim.steps import StepSeries, integrate_columns, product
 
 
 def test_integrate_and_mean_over_bins() -> None:

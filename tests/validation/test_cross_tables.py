@@ -32,7 +32,7 @@ from helpers import SCENARIOS
 from invariants import check_run
 
 from sim import load_scenario, run_one
-from sim.runner import RunResult
+from sim.result import RunResult
 from sim.scenario import scenario_from_mapping
 
 SHORT_DAYS = 14

@@ -32,10 +32,10 @@ from sim.model.grid_programs import (
     four_cp_peaks,
     price_triggered_windows,
 )
-from sim.model.steps import StepSeries
 from sim.rng import RandomStreams
 from sim.scenario.grid import FourCpSpec, PriceTriggeredDrSpec
 from sim.scenario.schema import EnergySpec
+from sim.steps import StepSeries
 
 Z = 4.0
 SEEDS = range(500)

@@ -8,7 +8,7 @@ from helpers import SCENARIOS, make_scenario
 from scipy import stats
 
 from sim import load_scenario, run_one
-from sim.model.consensus import hashprice_usd_per_ph_day
+from sim.consensus import hashprice_usd_per_ph_day
 
 D0 = 80e12
 H_D = D0 * 2**32 / 600

@@ -1,4 +1,6 @@
-"""Bitcoin consensus rules used by the network model (docs/sources.md#consensus, Bitcoin Core [P]).
+"""Bitcoin consensus rules (docs/sources.md#consensus, Bitcoin Core [P]).
+
+Pure functions and constants of the protocol, shared by the scenario checks and the model.
 
 Targets are exact 256-bit integers in compact ("nBits") form, as in ``src/pow.cpp`` and
 ``arith_uint256``; difficulty is ``DIFF1_TARGET / target`` and never falls below 1.
