@@ -8,6 +8,13 @@ already started) is recognised and ignored, since SimPy timeouts cannot be cance
 node cap (usable nodes) and the clock speed are inputs that planned maintenance, the site
 policy and the halls' thermal state drive.
 
+Simultaneous events: every change at one instant (submissions, completions, abandonments,
+node-cap and speed changes) is applied first, then the group runs one scheduling pass, from
+an "end of instant" event that SimPy processes after every other event at that time (as in
+Batsim). So the schedule never depends on the order in which simultaneous events happen to be
+processed, nor on other groups' events. A node-cap change waits for the end of the instant
+too, so that a job ending at that instant completes rather than being preempted.
+
 Jobs need *work*: seconds of running at full clock. At speed ``s`` (throttled GPUs) a job
 does ``s`` work-seconds per wall second. Preemption loses the work since the job's last
 checkpoint (checkpoints fall every ``checkpoint_interval_s`` of work); the job requeues at
@@ -20,12 +27,13 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import numpy as np
 import simpy
+from simpy.events import EventPriority
 
 from sim.errors import SimulationError
 from sim.model.scheduler import Job, Placement, Preempted, Scheduler
@@ -36,6 +44,21 @@ from sim.scenario.catalog import GpuNodeSpec
 
 RESERVED, ON_DEMAND = 0, 1  # scheduler priorities: reserved-contract work runs first
 T = TypeVar("T")
+# SimPy orders the events of one time by priority (URGENT 0, NORMAL 1), then by creation;
+# this one comes after all of them, including those they create at the same time
+AFTER_ALL_CHANGES = EventPriority(2)
+
+
+class EndOfInstant(simpy.Event):
+    """An event, already triggered, that SimPy processes after every other event due now."""
+
+    def __init__(self, env: simpy.Environment, callback: Callable[[simpy.Event], None]) -> None:
+        # what Event.__init__ and succeed() set, inlined as simpy.Timeout does: a hot path
+        self.env = env
+        self.callbacks = [callback]
+        self._value = None
+        self._ok = True
+        env.schedule(self, AFTER_ALL_CHANGES)
 
 
 @dataclass(slots=True)
@@ -129,6 +152,10 @@ class GpuCluster:
         self._series: dict[str, tuple[tuple[int, ...], Any]] = {}
         self._speed = 1.0  # work-seconds per second of running jobs, as the scheduler's
         self._timeout = env.timeout  # bound once: SimPy binds it anew on every lookup
+        # this instant's changes that wait for its end: arrivals and node caps, in call order
+        self._arrivals: list[JobRecord] = []
+        self._caps: list[int] = []
+        self._pass_due = False  # an EndOfInstant is scheduled for now
 
     @property
     def installed_gpus(self) -> int:
@@ -136,32 +163,82 @@ class GpuCluster:
         return self.spec.nodes * self.node.gpus_per_node
 
     def submit(self, record: JobRecord) -> None:
-        """A job arrives now."""
-        now = self.env.now
+        """A job arrives now; it joins the queue at the end of the instant."""
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
         if record.contract:
             self.reserved_gpus[record.contract] = (
                 self.reserved_gpus.get(record.contract, 0) + record.gpus
             )
-        job = Job(record.job_id, record.gpus, record.duration_s, record.priority, record.submit_s)
-        started = self.scheduler.submit(job, now)
+        self._arrivals.append(record)
+        if not self._pass_due:
+            self._pass_at_end()
+
+    def _pass_at_end(self) -> None:
+        """Run the pass at the end of this instant, after every other change due now."""
+        self._pass_due = True
+        EndOfInstant(self.env, self._end_of_instant)
+
+    def _changed(self) -> None:
+        """A job ended or left now: pass if another may start (the cluster's own events).
+
+        A completion or an abandonment is the last thing its event does. So if nothing else is
+        due at this instant (SimPy's next event is later), it is the instant's only change and
+        the pass runs at once: the same schedule as at the end of the instant, one event fewer.
+        """
+        if self._pass_due or not self.scheduler.queue_length:
+            return
+        env = self.env
+        if env.peek() > env.now:
+            started = self.scheduler.schedule(env.now)
+            if started:
+                self._started(started)
+        else:
+            self._pass_at_end()
+
+    def _end_of_instant(self, _: simpy.Event) -> None:
+        """Apply the node caps and arrivals of this instant, then run one pass."""
+        self._pass_due = False
+        now = self.env.now
+        scheduler = self.scheduler
+        if self._caps:
+            for nodes in self._caps:
+                preempted = scheduler.set_node_cap(nodes, now, self._preempt, defer=True)[0]
+                self._events.add(
+                    now, "node_cap", self.name, nodes, "nodes", f"{len(preempted)} jobs preempted"
+                )
+            self._caps.clear()
+        arrivals = self._arrivals
+        if not arrivals:
+            started = scheduler.schedule(now)
+            if started:
+                self._started(started)
+            return
+        self._arrivals = []
+        jobs = [Job(r.job_id, r.gpus, r.duration_s, r.priority, r.submit_s) for r in arrivals]
+        for job in jobs[:-1]:
+            scheduler.submit(job, now, defer=True)
+        started = scheduler.submit(jobs[-1], now)  # the instant's last change, then the pass
         if started:
-            # a job that starts at once never joins the queue series (+1 and −1 at one time)
-            self._started(started, arriving=record.job_id)
-        if record.status == "queued":
-            self.log.queue_t.append(now)
-            self.log.queue_delta.append(1)
-            if math.isfinite(record.patience_s):
-                # wait for the customer's patience to run out
-                self._timeout(record.patience_s, record).callbacks.append(self._abandon)
+            # a job that starts on arrival never joins the queue series (+1 and −1 at one time)
+            self._started(
+                started, (jobs[0].job_id,) if len(jobs) == 1 else {job.job_id for job in jobs}
+            )
+        log, timeout, abandon = self.log, self._timeout, self._abandon
+        for record in arrivals:
+            if record.status == "queued":
+                log.queue_t.append(now)
+                log.queue_delta.append(1)
+                if math.isfinite(record.patience_s):
+                    # wait for the customer's patience to run out
+                    timeout(record.patience_s, record).callbacks.append(abandon)
 
     def _queue_change(self, t_s: float, delta: int) -> None:
         self.log.queue_t.append(t_s)
         self.log.queue_delta.append(delta)
 
-    def _started(self, placements: list[Placement], arriving: int = -1) -> None:
-        """Start the placed jobs; ``arriving`` is a job placed on arrival, never queued."""
+    def _started(self, placements: list[Placement], arriving: Container[int] = ()) -> None:
+        """Start the placed jobs; ``arriving`` are jobs of this instant, never queued."""
         now = self.env.now
         jobs, log, timeout, complete = self.jobs, self.log, self._timeout, self._complete
         speed = self._speed
@@ -172,7 +249,7 @@ class GpuCluster:
             record.status = "running"
             record.allocated_gpus = gpus = used[0] if len(used) == 1 else sum(used)
             record.segment_start_s = now
-            if job_id != arriving:
+            if job_id not in arriving:
                 log.queue_t.append(now)  # the queue shrinks by one
                 log.queue_delta.append(-1)
             log.busy_t.append(now)
@@ -212,20 +289,19 @@ class GpuCluster:
         record.completion = None
         record.status, record.end_s = "completed", now
         self._release_reserved(record)
-        started = self.scheduler.finish(record.job_id, now)
-        if started:
-            self._started(started)
+        self.scheduler.finish(record.job_id, now, defer=True)
+        self._changed()
 
     def _abandon(self, event: simpy.Event) -> None:
         record: JobRecord = event._value  # the record (no pending check: it fired)
         if record.status != "queued" or not math.isnan(record.first_start_s):
             return  # it started in time (patience applies before the first start only)
         now = self.env.now
-        started = self.scheduler.withdraw(record.job_id, now)[1]
+        self.scheduler.withdraw(record.job_id, now, defer=True)
         record.status, record.end_s = "abandoned", now
         self._release_reserved(record)
         self._queue_change(now, -1)
-        self._started(started)
+        self._changed()
 
     def _release_reserved(self, record: JobRecord) -> None:
         if record.contract:
@@ -268,17 +344,16 @@ class GpuCluster:
     def set_node_cap(self, nodes: int) -> None:
         """From now on at most ``nodes`` nodes may run; jobs above the cap are preempted.
 
-        Preempted jobs queue again, with the work they still need, before anything else
-        starts, so they keep their FIFO place.
+        The cap applies at the end of the instant, after the completions due now (those jobs
+        are done, not preempted). Preempted jobs queue again, with the work they still need,
+        before anything else starts, so they keep their FIFO place.
         """
         now = self.env.now
         self.log.cap_t.append(now)
         self.log.cap_nodes.append(nodes)
-        preempted, started = self.scheduler.set_node_cap(nodes, now, self._preempt)
-        self._events.add(
-            now, "node_cap", self.name, nodes, "nodes", f"{len(preempted)} jobs preempted"
-        )
-        self._started(started)
+        self._caps.append(nodes)
+        if not self._pass_due:
+            self._pass_at_end()
 
     def set_speed(self, factor: float) -> None:
         """From now on running jobs progress at ``factor`` work-seconds per wall second.
@@ -313,16 +388,18 @@ class GpuCluster:
         log = self.log
         log.speed_t.append(now)
         log.speed.append(factor)
-        moved, started = self.scheduler.set_speed(factor, now)
+        scheduler = self.scheduler
+        moved = scheduler.set_speed(factor, now, defer=True)[0]
         jobs, timeout, complete = self.jobs, self._timeout, self._complete
-        work_left_s = self.scheduler.work_left_s
+        work_left_s = scheduler.work_left_s
         for placement in moved:
             record = jobs[placement.job_id]
             # wait for the job to finish at the new speed (the scheduler's new end_s)
             delay = work_left_s(placement.job_id, now) / factor
             record.completion = event = timeout(delay, record)
             event.callbacks.append(complete)
-        self._started(started)
+        if scheduler.queue_length and not self._pass_due:
+            self._pass_at_end()  # the reservation moved: a pass may backfill more
 
     def _preempt(self, stopped: Preempted) -> Job:
         """Book a preempted run and return the job as it queues again."""

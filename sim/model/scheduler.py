@@ -10,7 +10,10 @@ the GPUs are throttled), so a job's wall run time is its remaining work divided 
 
 The core is pure and deterministic: it never sleeps or schedules. Every call takes the current
 time ``now_s`` and returns what happened (placements started, jobs preempted); a SimPy process
-wraps it and turns placements into completion events.
+wraps it and turns placements into completion events. A call applies its change and then runs
+one scheduling pass, or with ``defer=True`` only applies it: the caller then runs
+:meth:`Scheduler.schedule` once every change of the instant is in, so that simultaneous events
+give one schedule whatever order they arrive in (see ``GpuCluster``).
 """
 
 from __future__ import annotations
@@ -319,17 +322,18 @@ class Scheduler:
     powered nodes even when they are all empty (a gang larger than the cap) is passed over
     until the cap rises; it keeps its place. The *head* is the first job that can fit.
 
-    **Pass.** After every call: while the head fits now it starts. When it does not, its
-    reservation is computed: running jobs are released in end-time order (``end_s``, ties
-    released together) until the head fits; that end time (or ``now_s``, if later) is the
-    shadow time. Then the ``backfill_depth`` queue positions after the head are examined in
-    order; each job that fits now starts if it ends by the shadow time, or else if it is
-    placed so that the head still fits at the shadow time, counting the jobs started before it
-    in the pass ("extra" resources: for a gang head, whole nodes idle at the shadow time beyond
-    the ones it needs; for a shared-node head, GPUs left over on the nodes where it would
-    fit). A long job is steered away from nodes it would spoil, if any other node fits. Only
-    the head holds a reservation. With exact durations, no cap decrease, no speed change and
-    no arrival ahead of it, the head starts no later than its shadow time.
+    **Pass.** After every call (a deferred change waits for :meth:`schedule`): while the head
+    fits now it starts. When it does not, its reservation is computed: running jobs are
+    released in end-time order (``end_s``, ties released together) until the head fits; that
+    end time (or ``now_s``, if later) is the shadow time. Then the ``backfill_depth`` queue
+    positions after the head are examined in order; each job that fits now starts if it ends
+    by the shadow time, or else if it is placed so that the head still fits at the shadow
+    time, counting the jobs started before it in the pass ("extra" resources: for a gang head,
+    whole nodes idle at the shadow time beyond the ones it needs; for a shared-node head, GPUs
+    left over on the nodes where it would fit). A long job is steered away from nodes it would
+    spoil, if any other node fits. Only the head holds a reservation. With exact durations, no
+    cap decrease, no speed change and no arrival ahead of it, the head starts no later than its
+    shadow time.
 
     **Speed.** Running jobs progress at ``speed`` work-seconds per second (GPU throttling); a
     job started at ``t`` with ``duration_s`` of work ends at ``t + duration_s / speed``. A
@@ -388,7 +392,7 @@ class Scheduler:
 
     # ---- calls -------------------------------------------------------------------------
 
-    def submit(self, job: Job, now_s: float) -> list[Placement]:
+    def submit(self, job: Job, now_s: float, defer: bool = False) -> list[Placement]:
         """Queue a new job and start what can start.
 
         Parameters
@@ -397,11 +401,14 @@ class Scheduler:
             The job; ``job.submit_s <= now_s``.
         now_s : float
             Current time (s); never earlier than the previous call's.
+        defer : bool
+            Only queue it; :meth:`schedule` runs the pass.
 
         Returns
         -------
         list[Placement]
-            Jobs started by this call, in start order (the new job among them if it fits).
+            Jobs started by this call, in start order (the new job among them if it fits);
+            none if deferred.
 
         Raises
         ------
@@ -421,10 +428,10 @@ class Scheduler:
             or job.submit_s > now_s
         ):
             self._check_new(job, now_s)  # raises, with the reason
-        if self._queue:
+        if self._queue or defer:
             insort(self._queue, job.queue_key)
             self._queued[job.job_id] = job
-            return self._schedule(now_s)
+            return [] if defer else self._schedule(now_s)
         # Nothing waits, so the pass would only try the new job: it starts if it fits;
         # otherwise it is the blocked head with nobody behind it to backfill.
         if gpus <= g:
@@ -449,13 +456,15 @@ class Scheduler:
         """
         return self.submit(job, now_s)
 
-    def finish(self, job_id: int, now_s: float) -> list[Placement]:
+    def finish(self, job_id: int, now_s: float, defer: bool = False) -> list[Placement]:
         """A running job ends (normally at its ``end_s``; earlier is allowed): free its GPUs.
+
+        With ``defer``, :meth:`schedule` runs the pass.
 
         Returns
         -------
         list[Placement]
-            Jobs started by this call.
+            Jobs started by this call (none if deferred).
 
         Raises
         ------
@@ -466,16 +475,20 @@ class Scheduler:
         if job_id not in self._running:
             raise KeyError(f"job {job_id} is not running")
         self._release(job_id)
-        return self._schedule(now_s) if self._queue else []
+        return self._schedule(now_s) if self._queue and not defer else []
 
-    def withdraw(self, job_id: int, now_s: float) -> tuple[Job | None, list[Placement]]:
+    def withdraw(
+        self, job_id: int, now_s: float, defer: bool = False
+    ) -> tuple[Job | None, list[Placement]]:
         """A queued job leaves the queue (its customer gave up waiting).
+
+        With ``defer``, :meth:`schedule` runs the pass.
 
         Returns
         -------
         tuple[Job | None, list[Placement]]
             The job (None if it was not queued, e.g. already running) and the jobs started
-            because it left (the head's leaving can let the next job start).
+            because it left (the head's leaving can let the next job start; none if deferred).
         """
         self._tick(now_s)
         job = self._queued.pop(job_id, None)
@@ -484,13 +497,14 @@ class Scheduler:
         del self._queue[bisect_left(self._queue, job.queue_key)]
         if self._shadow_kept is not None and self._shadow_kept.head is job:
             self._shadow_kept = None
-        return job, self._schedule(now_s)
+        return job, [] if defer else self._schedule(now_s)
 
     def set_node_cap(
         self,
         cap: int,
         now_s: float,
         requeue: Callable[[Preempted], Job] | None = None,
+        defer: bool = False,
     ) -> tuple[list[Preempted], list[Placement]]:
         """Set how many nodes may be powered; shed or add nodes (rule in the class notes).
 
@@ -505,12 +519,14 @@ class Scheduler:
             needed). The preempted jobs are queued before the pass that starts jobs, so they
             keep their FIFO place against jobs already waiting. Without it, the caller
             requeues them itself, after the jobs this call starts.
+        defer : bool
+            Only apply the cap; :meth:`schedule` runs the pass.
 
         Returns
         -------
         tuple[list[Preempted], list[Placement]]
             Jobs preempted, in preemption order, with the runs they lost, and jobs started
-            afterwards.
+            afterwards (none if deferred).
 
         Raises
         ------
@@ -536,9 +552,11 @@ class Scheduler:
         if requeue is not None:
             for stopped in preempted:
                 self._enqueue(requeue(stopped), now_s)
-        return preempted, self._schedule(now_s)
+        return preempted, [] if defer else self._schedule(now_s)
 
-    def set_speed(self, speed: float, now_s: float) -> tuple[list[Placement], list[Placement]]:
+    def set_speed(
+        self, speed: float, now_s: float, defer: bool = False
+    ) -> tuple[list[Placement], list[Placement]]:
         """From now on running jobs progress at ``speed`` work-seconds per second.
 
         Every running job keeps the work it has done and ends at ``now_s + work left /
@@ -550,12 +568,14 @@ class Scheduler:
             Work-seconds per second, ``0 < speed <= 1`` (1 = full clock).
         now_s : float
             Current time (s).
+        defer : bool
+            Only apply the speed; :meth:`schedule` runs the pass.
 
         Returns
         -------
         tuple[list[Placement], list[Placement]]
             The running jobs with their new end times, in start order, and the jobs started
-            by the pass that follows.
+            by the pass that follows (none if deferred).
 
         Raises
         ------
@@ -580,7 +600,23 @@ class Scheduler:
             moved.append(placement)
         by_end.sort()
         self._by_end = by_end
-        return moved, self._schedule(now_s)
+        return moved, [] if defer else self._schedule(now_s)
+
+    def schedule(self, now_s: float) -> list[Placement]:
+        """Run one scheduling pass: the end of an instant whose changes were deferred.
+
+        Returns
+        -------
+        list[Placement]
+            Jobs started, in start order.
+
+        Raises
+        ------
+        SimulationError
+            If time went backwards.
+        """
+        self._tick(now_s)
+        return self._schedule(now_s) if self._queue else []
 
     # ---- queries -----------------------------------------------------------------------
 
@@ -984,7 +1020,7 @@ class Scheduler:
     # ---- checks ------------------------------------------------------------------------
 
     def check_invariants(self) -> None:
-        """Check the whole state, in O(nodes + jobs); for tests.
+        """Check the whole state after a pass, in O(nodes + jobs); for tests.
 
         Raises
         ------

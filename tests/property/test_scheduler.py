@@ -1,11 +1,12 @@
 """GPU scheduler core under random job mixes, time, withdrawals and node-cap changes.
 
-A driver replays random operations (submit; advance time, finishing jobs in end-time order at
-their end times; withdraw; cap down or up, requeueing preempted jobs with the work left; a new
-speed, which moves every running job's end) and after every scheduler call checks it against
-brute-force references built only from its public state: invariants, head-fits-starts, the
-shadow time, that no backfill candidate was wrongly left waiting, and that every head starts
-by its shadow time unless a cap or speed change or an arrival ahead of it intervened.
+A driver replays random operations (submit; advance time, finishing the jobs that end at one
+instant together, deferred, then one pass, as ``GpuCluster`` does; withdraw; cap down or up,
+requeueing preempted jobs with the work left; a new speed, which moves every running job's
+end) and after every pass checks the scheduler against brute-force references built only from
+its public state: invariants, head-fits-starts, the shadow time, that no backfill candidate
+was wrongly left waiting, and that every head starts by its shadow time unless a cap or speed
+change or an arrival ahead of it intervened.
 ``check_invariants`` also compares the reservation the scheduler keeps between passes with a
 fresh one.
 """
@@ -188,9 +189,12 @@ class Driver:
         target = self.now + dt_s
         while (end_s := self.s.next_end_s) is not None and end_s <= target:
             self.move_to(end_s)
-            job_id = min(p.job_id for p in self.s.placements() if p.end_s == end_s)
-            self.finished.add(job_id)
-            self.after(self.s.finish(job_id, self.now), ("finish", job_id))
+            # every completion of the instant first, then one pass
+            ending = sorted(p.job_id for p in self.s.placements() if p.end_s == end_s)
+            for job_id in ending:
+                assert self.s.finish(job_id, self.now, defer=True) == []
+                self.finished.add(job_id)
+            self.after(self.s.schedule(self.now), ("finish", tuple(ending)))
         self.move_to(target)
 
     def withdraw(self, index: int) -> None:

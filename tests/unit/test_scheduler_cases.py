@@ -94,6 +94,57 @@ def test_long_backfill_keeps_one_node_for_a_shared_node_head() -> None:
     s.check_invariants()
 
 
+def reproduction_until_t50() -> Scheduler:
+    """The simultaneous-events issue's case on 4 whole nodes, up to t = 50.
+
+    Job 0 (4 nodes) runs 0-40, then job 1 (3 nodes) 40-50; jobs 2 (2 nodes, 50 s, from 20)
+    and 3 (2 nodes, 10 s, from 30) wait. At t = 50 job 1 ends and job 4 (1 node, 30 s) arrives.
+    """
+    s = Scheduler(4, 8)
+    s.submit(Job(0, 32, 40.0), 0.0)
+    s.submit(Job(1, 24, 10.0), 0.0)
+    s.submit(Job(2, 16, 50.0, submit_s=20.0), 20.0)
+    s.submit(Job(3, 16, 10.0, submit_s=30.0), 30.0)
+    assert started_ids(s.finish(0, 40.0)) == [1]
+    return s
+
+
+def test_deferred_changes_of_an_instant_get_one_pass() -> None:
+    s = reproduction_until_t50()
+    assert s.submit(Job(4, 8, 30.0, submit_s=50.0), 50.0, defer=True) == []
+    assert s.finish(1, 50.0, defer=True) == []
+    assert started_ids(s.schedule(50.0)) == [2, 3]  # FIFO; job 4 waits for job 3's end
+    assert s.reservation() == Reservation(4, 60.0)
+    s.check_invariants()
+
+
+def test_a_pass_per_call_depends_on_the_order_of_simultaneous_calls() -> None:
+    # Why GpuCluster defers: a pass after the arrival alone lets job 4 backfill on the node
+    # that is "extra" at job 2's shadow time (50), and job 3 loses its place until 80.
+    s = reproduction_until_t50()
+    assert started_ids(s.submit(Job(4, 8, 30.0, submit_s=50.0), 50.0)) == [4]
+    assert started_ids(s.finish(1, 50.0)) == [2]
+    assert s.reservation() == Reservation(3, 80.0)
+
+
+def test_two_completions_at_one_instant_then_one_pass_protect_the_new_head() -> None:
+    s = Scheduler(4, 8)
+    s.submit(Job(0, 16, 10.0), 0.0)
+    s.submit(Job(1, 16, 10.0), 0.0)
+    s.submit(Job(2, 8, 100.0, submit_s=1.0), 1.0)
+    s.submit(Job(3, 16, 100.0, submit_s=2.0), 2.0)
+    s.submit(Job(4, 32, 10.0, submit_s=3.0), 3.0)
+    s.submit(Job(5, 8, 1_000.0, submit_s=4.0), 4.0)  # long: must not delay job 4
+    s.finish(0, 10.0, defer=True)
+    s.finish(1, 10.0, defer=True)
+    assert started_ids(s.schedule(10.0)) == [2, 3]
+    # job 4 is the head now, reserved for 110 on all 4 nodes: job 5 cannot backfill (a
+    # pass after job 0's end alone would have let it onto the node then "extra" to job 3)
+    assert s.reservation() == Reservation(4, 110.0)
+    assert [j.job_id for j in s.queued()] == [4, 5]
+    s.check_invariants()
+
+
 def test_reserved_work_jumps_ahead_of_on_demand_fifo_within_a_class() -> None:
     s = Scheduler(1, 8)
     s.submit(Job(1, 8, 10.0), 0.0)
