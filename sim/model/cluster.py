@@ -36,11 +36,11 @@ import simpy
 from simpy.events import EventPriority
 
 from sim.errors import SimulationError
+from sim.eventlog import EventLog
 from sim.model.scheduler import Job, Placement, Preempted, Scheduler
-from sim.model.steps import StepSeries, from_changes, product, spread_over_spans, total
-from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
+from sim.steps import StepSeries, from_changes, product, spread_over_spans, total
 
 RESERVED, ON_DEMAND = 0, 1  # scheduler priorities: reserved-contract work runs first
 T = TypeVar("T")

@@ -22,8 +22,8 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.eventlog import EventLog
 from sim.model.cluster import ON_DEMAND, GpuCluster, JobRecord
-from sim.record.events import EventLog
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
 
