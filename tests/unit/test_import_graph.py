@@ -43,12 +43,6 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
 # other way round.
 LATE_IMPORTS = {("sim.result", "sim.record.writer")}
 
-# TEMPORARY, until sim/model/cluster.py (being edited elsewhere) imports the new paths
-# (sim.steps, sim.eventlog): the old paths stay as re-exports for it alone. Delete these
-# entries, sim/model/steps.py and sim/record/events.py then.
-AWAITING_CLUSTER = {("sim.model.cluster", "sim.record"), ("sim.model.cluster", "sim.record.events")}
-OLD_PATHS = {"sim.model.steps", "sim.record.events"}
-
 
 class Edge(NamedTuple):
     """``importer`` imports ``target`` on ``line``; ``lazy`` when inside a function body."""
@@ -184,14 +178,6 @@ def test_layers_import_only_downwards() -> None:
         f"{e.importer}:{e.line} imports {e.target}"
         for e in import_edges()
         for layer, banned in FORBIDDEN.items()
-        if _within(e.importer, layer)
-        and any(_within(e.target, b) for b in banned)
-        and (e.importer, e.target) not in AWAITING_CLUSTER
+        if _within(e.importer, layer) and any(_within(e.target, b) for b in banned)
     ]
     assert wrong == [], "\n".join(wrong)
-
-
-def test_old_paths_are_imported_by_cluster_alone() -> None:
-    """The temporary re-exports of moved modules serve sim/model/cluster.py and nothing else."""
-    users = {e.importer for e in import_edges() if e.target in OLD_PATHS}
-    assert users <= {"sim.model.cluster"}
