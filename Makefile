@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test typecheck docs bench clean
+.PHONY: demo test typecheck docs bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,11 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_baseline.py
 
+## Mutation testing, by hand and not in CI (hours for every module; see docs/validation.md).
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) outputs/*/ .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) outputs/*/ mutants .pytest_cache .ruff_cache .mypy_cache
