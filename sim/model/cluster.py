@@ -162,8 +162,18 @@ class GpuCluster:
         """GPUs installed in the group."""
         return self.spec.nodes * self.node.gpus_per_node
 
-    def submit(self, record: JobRecord) -> None:
-        """A job arrives now; it joins the queue at the end of the instant."""
+    def submit(self, record: JobRecord, last: bool = False) -> None:
+        """A job arrives now; it joins the queue at the end of the instant.
+
+        Parameters
+        ----------
+        record
+            The job.
+        last
+            True if the calling callback makes no other change to the group after this one
+            (AiHosting's arrivals). Then, if nothing else is due at this instant, the job is
+            its only change and joins the queue at once: the same schedule, one event fewer.
+        """
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
         if record.contract:
@@ -171,7 +181,12 @@ class GpuCluster:
                 self.reserved_gpus.get(record.contract, 0) + record.gpus
             )
         self._arrivals.append(record)
-        if not self._pass_due:
+        if self._pass_due:
+            return
+        env = self.env
+        if last and env.peek() > env.now:
+            self._end_of_instant()
+        else:
             self._pass_at_end()
 
     def _pass_at_end(self) -> None:
@@ -190,13 +205,11 @@ class GpuCluster:
             return
         env = self.env
         if env.peek() > env.now:
-            started = self.scheduler.schedule(env.now)
-            if started:
-                self._started(started)
+            self._end_of_instant()
         else:
             self._pass_at_end()
 
-    def _end_of_instant(self, _: simpy.Event) -> None:
+    def _end_of_instant(self, _: simpy.Event | None = None) -> None:
         """Apply the node caps and arrivals of this instant, then run one pass."""
         self._pass_due = False
         now = self.env.now

@@ -117,7 +117,7 @@ class AiHosting:
             name if within else "",
         )
         self._next_id += 1
-        cluster.submit(record)
+        cluster.submit(record, last=True)
 
     def arrive(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: draw the first day of arrivals at time 0; callbacks do the rest.
@@ -158,8 +158,10 @@ class AiHosting:
 
     def _arrival(self, event: simpy.Event) -> None:
         _, job_class, gpus, duration_s, patience_s = event._value  # the job it carries
-        self._submit(job_class, gpus, duration_s, patience_s)
+        # wait for the next arrival first: the submission must be this callback's last change
+        # (GpuCluster.submit's ``last``), and a next one due now must be seen as due
         self._wait_for_next()
+        self._submit(job_class, gpus, duration_s, patience_s)
 
     def _window_ends(self, _: simpy.Event) -> None:
         if self._window_end_s < self.horizon_s:

@@ -67,11 +67,12 @@ def simulate(
 ) -> list[Outcome]:
     """Replay the groups in one SimPy environment; what happened to each group's jobs.
 
-    Submissions arrive as AiHosting feeds them: a chain of timeouts, each arrival waiting for
-    the next, in time order; among simultaneous ones, in ``feed_rank`` order (default: trace
-    order). Job ids (hence FIFO ties) follow the trace, not the feed. Node-cap changes are
-    timeouts set at time 0, so SimPy processes them before the completions due at the same
-    time, or, with ``caps_late``, after a zero-delay hop, after them.
+    Submissions arrive as AiHosting feeds them: a chain of timeouts in time order, each
+    arrival setting the next one's before it submits its job (``last=True``); simultaneous
+    ones in ``feed_rank`` order (default: trace order). Job ids (hence FIFO ties) follow the
+    trace, not the feed. Node-cap changes are timeouts set at time 0, so SimPy processes them
+    before the completions due at the same time, or, with ``caps_late``, after a zero-delay
+    hop, after them.
     """
     env = simpy.Environment()
     clusters = [
@@ -110,10 +111,10 @@ def simulate(
     feed.sort(key=lambda item: item[:2])
 
     def arrive(position: int) -> None:
-        _, _, index, record = feed[position]
-        clusters[index].submit(record)
         if position + 1 < len(feed):
             wait(position + 1)
+        _, _, index, record = feed[position]
+        clusters[index].submit(record, last=True)
 
     def wait(position: int) -> None:
         delay = feed[position][0] - env.now
