@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sim.economics.mining import mining_money
 from sim.model.grid_programs import four_cp_peak_rows
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
@@ -16,7 +17,6 @@ from sim.record.tables import (
     day_edges,
     events_table,
     interval_table,
-    mining_series,
     sample_edges,
     summary_table,
 )
@@ -46,29 +46,31 @@ def run_one(
     run_seed = scenario.seed
     site = Site.build(scenario, run_seed)
     site.run(None if progress is None else lambda share: progress("simulating", share))
-    series = mining_series(site)
+    mining = site.mining_record()
+    money = mining_money(mining)
     jobs = jobs_table(site.hosting, scenario.horizon_s)
     ai = ai_series(site.hosting, jobs)
-    facility = facility_series(site, series.power_kw, ai.power_kw)
+    facility = facility_series(site, mining.power_kw, ai.power_kw)
     for row in four_cp_peak_rows(site.grid_plan.alerts, facility.four_cp):
         site.events.add(*row)
-    daily = daily_table(site, series, ai, facility)
+    daily = daily_table(site, mining, money, ai, facility)
     result = RunResult(
         scenario=scenario,
         seed=run_seed,
         timeseries=interval_table(
             site,
-            series,
+            mining,
+            money,
             ai,
             facility,
             sample_edges(scenario.horizon_s, scenario.output.sample_interval_s),
         ),
         daily=daily,
-        groups=groups_table(site, series, daily["date"], day_edges(site)),
-        blocks=blocks_table(site, series),
+        groups=groups_table(site, mining, money, daily["date"], day_edges(site)),
+        blocks=blocks_table(site, mining, money),
         jobs=jobs,
         events=events_table(site),
-        summary=summary_table(site, series, ai, daily),
+        summary=summary_table(site, mining, money, ai, daily),
         events_processed=site.env.events_processed,
         random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,

@@ -18,6 +18,7 @@ from functools import partial
 import numpy as np
 import simpy
 
+from sim.economics.mining import expected_keep
 from sim.eventlog import EventLog
 from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
@@ -27,9 +28,8 @@ from sim.model.policy import POLICIES, PowerSnapshot, revenue_per_mwh
 from sim.model.thermal import ThrottleChanges
 from sim.scenario.schema import Scenario
 from sim.steps import StepSeries
-from sim.units import SECONDS_PER_DAY, unix_seconds
+from sim.units import HASHES_PER_PHS, SECONDS_PER_DAY, unix_seconds
 
-PH = 1e15
 NO_THROTTLING = ThrottleChanges(np.zeros(0), np.zeros(0, int), np.zeros(0), np.zeros(0, bool))
 
 
@@ -144,8 +144,7 @@ class SiteControl:
         self.btc_price = markets["btc_price_usd"]
         self.energy_price = markets["energy_price_usd_per_mwh"]
         self.dr_credit = markets["dr_credit_usd_per_mwh"]
-        mining = scenario.mining
-        self.keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 1.0
+        self.keep = expected_keep(scenario.mining)
         self.efficiency = fleet.unit_power_w / fleet.unit_hashrate_ths
         self.unit_kw = np.concatenate(
             (
@@ -178,7 +177,7 @@ class SiteControl:
         hashprice = (
             self.network.value_per_hash_at(ticks_s)
             * self.btc_price.at(ticks_s)
-            * PH
+            * HASHES_PER_PHS
             * SECONDS_PER_DAY
         )
         asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)

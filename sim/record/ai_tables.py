@@ -10,10 +10,11 @@ from operator import attrgetter
 import numpy as np
 import pandas as pd
 
+from sim.economics.energy import binned_energy_cost_usd
 from sim.model.cluster import JobRecord
 from sim.model.hosting import AiHosting
 from sim.record.columns import JOB_COLUMNS, check_columns
-from sim.steps import StepSeries, product, total
+from sim.steps import StepSeries, total
 from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
 
 
@@ -116,7 +117,7 @@ def ai_columns(
     on_demand = ai.on_demand_usd_rate.integrate(edges_s)
     reserved = ai.reserved_usd_rate.integrate(edges_s)
     penalty = bin_sum(ai.penalty_t, edges_s, ai.penalty_usd)
-    cost = product(ai.power_kw, energy_price).integrate(edges_s) / SECONDS_PER_HOUR / KWH_PER_MWH
+    cost = binned_energy_cost_usd(ai.power_kw, energy_price, edges_s)
     sold = (ai.billed_gpu_rate.integrate(edges_s) + ai.reserved_gpus * np.diff(edges_s)) / 3_600
     mean_wait, p95_wait = _wait_stats(ai, edges_s)
     revenue = on_demand + reserved

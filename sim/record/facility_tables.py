@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.economics.energy import binned_energy_cost_usd
 from sim.model.grid_programs import FourCpCharge, four_cp_charges
 from sim.model.site import Site
 from sim.model.thermal import ExpSeries
 from sim.record.ai_tables import bin_sum
 from sim.steps import StepSeries, product, total
-from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
+from sim.units import SECONDS_PER_HOUR
 
 ZERO = StepSeries.constant(0.0)
 
@@ -100,9 +101,9 @@ def facility_columns(
             it_kwh + cooling_kwh, it_kwh, out=np.full(it_kwh.size, np.nan), where=it_kwh > 0
         ),
         "cooling_energy_kwh": cooling_kwh,
-        "cooling_energy_cost_usd": product(series.cooling_power_kw, energy_price).integrate(edges_s)
-        / SECONDS_PER_HOUR
-        / KWH_PER_MWH,
+        "cooling_energy_cost_usd": binned_energy_cost_usd(
+            series.cooling_power_kw, energy_price, edges_s
+        ),
         "throttled_hours": series.throttled.integrate(edges_s) / SECONDS_PER_HOUR,
         "four_cp_charge_usd": bin_sum(
             np.array([c.peak_start_s for c in series.four_cp]),

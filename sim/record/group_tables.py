@@ -5,16 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sim.economics.energy import binned_energy_cost_usd, energy_cost_usd
+from sim.economics.inputs import MiningRecord
+from sim.economics.mining import MiningMoney
 from sim.model.site import Site
 from sim.record.columns import GROUP_COLUMNS
-from sim.record.tables import MiningSeries
-from sim.steps import StepSeries, integrate_columns, product
-from sim.units import HASHES_PER_THS, KWH_PER_MWH, SECONDS_PER_HOUR
-
-
-def _energy_cost(power_kw: StepSeries, site: Site, edges_s: np.ndarray) -> np.ndarray:
-    cost = product(power_kw, site.energy_price_usd_per_mwh).integrate(edges_s)
-    return cost / SECONDS_PER_HOUR / KWH_PER_MWH
+from sim.steps import integrate_columns
+from sim.units import HASHES_PER_THS, SECONDS_PER_HOUR
 
 
 def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -25,52 +22,48 @@ def _rows(dates: pd.Series, fixed: dict[str, str], values: dict[str, np.ndarray]
 
 
 def _asic_rows(
-    site: Site, series: MiningSeries, dates: pd.Series, edges_s: np.ndarray
+    mining: MiningRecord, money: MiningMoney, dates: pd.Series, edges_s: np.ndarray
 ) -> pd.DataFrame:
     """Every ASIC group's days at once.
 
     The groups share their change times (grants and throttling), so each day's integrals
     take one pass per group over pieces laid out once, not a merge of series per group.
     """
-    fleet, mining = site.fleet, site.scenario.mining
-    keep = 1.0 - mining.pool_fee_fraction if mining.payout == "fpps" else 0.0
-    times, running, effective = fleet.effective_units()
+    groups = mining.groups
+    times, effective = groups.times_s, groups.effective
     seconds = np.diff(edges_s)[:, None]
-    unit_kw = fleet.unit_power_w / 1_000.0
-    unit_hs = fleet.unit_hashrate_ths * HASHES_PER_THS
-    units = integrate_columns(times, running, edges_s) / seconds
+    unit_kw = groups.unit_power_w / 1_000.0
+    unit_hs = groups.unit_hashrate_ths * HASHES_PER_THS
+    units = integrate_columns(times, groups.running, edges_s) / seconds
     working_s = integrate_columns(times, effective, edges_s)  # unit-seconds after throttling
-    fpps = integrate_columns(times, effective, edges_s, series.usd_per_hash) * unit_hs * keep
-    price = site.energy_price_usd_per_mwh
+    fpps = (
+        integrate_columns(times, effective, edges_s, money.usd_per_hash)
+        * unit_hs
+        * money.fpps_cash_share
+    )
+    price = mining.energy_price_usd_per_mwh
     energy_cost = integrate_columns(times, effective, edges_s, price) * unit_kw
-    # solo: each block the site found, split by the groups' shares of its hashrate then
-    solo_reward_usd = series.site_reward_usd
-    found = np.flatnonzero(solo_reward_usd)
-    at = series.block_times_s[found]
-    hashing = effective[np.searchsorted(times, at, side="right") - 1] * unit_hs
-    share = hashing / np.maximum(hashing.sum(axis=1), 1e-300)[:, None]
+    at = money.group_reward_times_s
     day = np.minimum(np.searchsorted(edges_s, at, side="right") - 1, len(dates) - 1)
     solo = np.zeros_like(fpps)
-    np.add.at(solo, day, solo_reward_usd[found, None] * share)
-    installed = fleet.units_installed
+    np.add.at(solo, day, money.group_reward_usd)
     columns = {
-        "units_installed": np.broadcast_to([g.count for g in fleet.groups], units.shape),
+        "units_installed": np.broadcast_to(groups.units_installed.astype(np.int64), units.shape),
         "units_running": units,
         "power_kw": working_s / seconds * unit_kw,
         "energy_kwh": working_s * unit_kw / SECONDS_PER_HOUR,
-        "curtailed_kw": (installed - units) * unit_kw,
-        "hashrate_ths": working_s / seconds * fleet.unit_hashrate_ths,
+        "curtailed_kw": (groups.units_installed - units) * unit_kw,
+        "hashrate_ths": working_s / seconds * groups.unit_hashrate_ths,
         "gpus_busy": np.full(units.shape, np.nan),
         "revenue_usd": fpps + solo,
-        "energy_cost_usd": energy_cost / SECONDS_PER_HOUR / KWH_PER_MWH,
+        "energy_cost_usd": energy_cost_usd(energy_cost),
     }
-    groups = fleet.groups
     return pd.DataFrame(
         {
-            "date": dates.array.take(np.tile(np.arange(len(dates)), len(groups))),
-            "group": np.repeat([g.name for g in groups], len(dates)),
+            "date": dates.array.take(np.tile(np.arange(len(dates)), len(groups.names))),
+            "group": np.repeat(groups.names, len(dates)),
             "kind": "asic",
-            "hardware": np.repeat([g.model for g in groups], len(dates)),
+            "hardware": np.repeat(groups.models, len(dates)),
             # group by group, day by day
             **{name: values.T.ravel() for name, values in columns.items()},
         }
@@ -78,12 +71,12 @@ def _asic_rows(
 
 
 def groups_table(
-    site: Site, series: MiningSeries, dates: pd.Series, edges_s: np.ndarray
+    site: Site, mining: MiningRecord, money: MiningMoney, dates: pd.Series, edges_s: np.ndarray
 ) -> pd.DataFrame:
     """Per day and group: units, power, energy, curtailment, work done, revenue and cost."""
     frames = []
-    if site.fleet.groups:
-        frames.append(_asic_rows(site, series, dates, edges_s))
+    if mining.groups.names:
+        frames.append(_asic_rows(mining, money, dates, edges_s))
     hosting = site.hosting
     for index, cluster in enumerate(hosting.clusters):
         reserved_usd_h = sum(
@@ -105,7 +98,9 @@ def groups_table(
             "gpus_busy": cluster.busy_gpus().mean(edges_s),
             "revenue_usd": cluster.on_demand_usd_rate().integrate(edges_s)
             + reserved_usd_h * np.diff(edges_s) / SECONDS_PER_HOUR,
-            "energy_cost_usd": _energy_cost(power, site, edges_s),
+            "energy_cost_usd": binned_energy_cost_usd(
+                power, mining.energy_price_usd_per_mwh, edges_s
+            ),
         }
         frames.append(_rows(dates, fixed, values))
     if not frames:

@@ -1,4 +1,8 @@
-"""The ``sim`` package's imports go one way: scenario → model → record → writer/CLI.
+"""The ``sim`` package's imports go one way: scenario → economics → model → record → writer/CLI.
+
+The economics stage sits below the model although it runs after it: it owns the run record
+it computes money from (``sim.economics.inputs``), the model fills that record, and the
+model's policy prices hashes with the same rules (``expected_keep``).
 
 The graph is built statically from the source (``ast``), so a module that is never imported
 by the tests is checked too. Counted as an edge from a module to ``sim.x.y``:
@@ -16,9 +20,9 @@ Not counted: names in strings (``importlib.import_module`` in ``sim/__init__.py`
 Neutral modules (``sim.consensus``, ``sim.steps``, ``sim.eventlog``, ``sim.units``,
 ``sim.rng``, ``sim.errors``) may be imported from every layer.
 
-TODO (economics stage): ``sim.record`` still imports ``sim.model`` (tables read the Site);
-once the economics stage hands record/ plain data, add ``"sim.record": ("sim.model", ...)``
-to ``FORBIDDEN``.
+TODO (economics stage): ``sim.record`` still imports ``sim.model`` (the AI, facility and 4CP
+tables read the Site; mining money comes from ``sim.economics`` already); once the economics
+stage hands record/ plain data, add ``"sim.record": ("sim.model", ...)`` to ``FORBIDDEN``.
 """
 
 from __future__ import annotations
@@ -34,7 +38,15 @@ ROOT = Path(sim.__file__).parent
 
 # importer package → the packages and modules it must not import (at any depth)
 FORBIDDEN: dict[str, tuple[str, ...]] = {
-    "sim.scenario": ("sim.model", "sim.record", "sim.runner", "sim.result", "sim.cli"),
+    "sim.scenario": (
+        "sim.economics",
+        "sim.model",
+        "sim.record",
+        "sim.runner",
+        "sim.result",
+        "sim.cli",
+    ),
+    "sim.economics": ("sim.model", "sim.record", "sim.runner", "sim.result", "sim.cli"),
     "sim.model": ("sim.record", "sim.runner", "sim.result", "sim.cli"),
 }
 
@@ -173,7 +185,7 @@ def test_late_imports_stay_inside_functions() -> None:
 
 
 def test_layers_import_only_downwards() -> None:
-    """scenario/ imports no model, record, runner, result or CLI; model/ no record or above."""
+    """scenario/ imports no other layer, economics/ no model or above, model/ no record or above."""
     wrong = [
         f"{e.importer}:{e.line} imports {e.target}"
         for e in import_edges()

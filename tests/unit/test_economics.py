@@ -1,0 +1,193 @@
+"""The economics stage's money rules, on small hand-built run records with known answers.
+
+The chain: blocks at heights 840,000 (subsidy 3.125 BTC) and on, difficulty 2^10, expected
+fees 0.875 then 1.875 BTC, so a hash is worth 4·2^-42 BTC on [0, 100) s and 5·2^-42 after.
+The site hashes 2^42 H/s at $1,000 per BTC: 4 BTC/s ($4,000/s), then 5 BTC/s ($5,000/s).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sim.economics.energy import binned_energy_cost_usd, energy_cost_rate
+from sim.economics.grid import dr_credit_rate
+from sim.economics.inputs import AsicGroups, BlockColumns, MiningRecord
+from sim.economics.mining import (
+    expected_keep,
+    fpps_cash_share,
+    group_rewards,
+    heat_lost_usd_rate,
+    mining_money,
+    site_found,
+    solo_reward_btc,
+    value_per_hash,
+)
+from sim.scenario.schema import MiningSpec
+from sim.steps import StepSeries
+
+FPPS = MiningSpec(payout="fpps", pool_fee_fraction=0.25)
+SOLO = MiningSpec(payout="solo", pool_fee_fraction=0.25)
+RUN = np.array([0.0, 200.0])  # the whole run as one bin
+
+
+def steps(times: list[float], values: list[float]) -> StepSeries:
+    return StepSeries(np.array(times, dtype=float), np.array(values, dtype=float))
+
+
+def const(value: float) -> StepSeries:
+    return StepSeries.constant(value)
+
+
+def chain() -> dict[str, StepSeries]:
+    return {
+        "height": steps([0, 100], [840_000, 840_001]),
+        "difficulty": steps([0, 100], [2**10, 2**10]),
+        "subsidy_btc": steps([0, 100], [3.125, 3.125]),
+        "expected_fees_btc": steps([0, 100], [0.875, 1.875]),
+    }
+
+
+def blocks(times: list[float], luck: list[float], network_hs: float = 4e15) -> BlockColumns:
+    n = len(times)
+    return BlockColumns(
+        times_s=np.array(times, dtype=float),
+        heights=np.arange(840_000, 840_000 + n, dtype=np.int64),
+        bits=np.zeros(n, dtype=np.int64),
+        fees_btc=np.array([0.5, 0.25, 1.0][:n]),
+        network_hashrate_hs=np.full(n, network_hs),
+        luck=np.array(luck, dtype=float),
+    )
+
+
+def two_groups() -> AsicGroups:
+    """1,000 units of 1 TH/s from t = 0; a second group's 2,000 join at t = 100."""
+    running = np.array([[1_000.0, 0.0], [1_000.0, 2_000.0]])
+    return AsicGroups(
+        names=["a", "b"],
+        models=["m", "m"],
+        units_installed=np.array([1_000.0, 2_000.0]),
+        unit_hashrate_ths=np.array([1.0, 1.0]),
+        unit_power_w=np.array([1_000.0, 1_000.0]),
+        times_s=np.array([0.0, 100.0]),
+        running=running,
+        effective=running,
+    )
+
+
+def record(mining: MiningSpec) -> MiningRecord:
+    """A site hashing 2^42 H/s for 200 s, no block of its own, nothing throttled."""
+    return MiningRecord(
+        mining=mining,
+        chain=chain(),
+        blocks=blocks([], []),
+        network_hashrate_hs=const(4e15),
+        groups=two_groups(),
+        hashrate_hs=const(2.0**42),
+        throttled_hashrate_hs=const(0.0),
+        power_kw=const(1_000.0),
+        curtailed_kw=const(0.0),
+        units=const(1_000.0),
+        btc_price_usd=const(1_000.0),
+        energy_price_usd_per_mwh=const(36.0),
+        dr_credit_usd_per_mwh=const(0.0),
+    )
+
+
+def test_keep_rules_per_payout() -> None:
+    """A hash is worth 1 − fee in expectation under FPPS and all of it solo; FPPS pays cash
+    of 1 − fee, solo none (its money comes as blocks)."""
+    assert expected_keep(FPPS) == 0.75
+    assert expected_keep(SOLO) == 1.0
+    assert fpps_cash_share(FPPS) == 0.75
+    assert fpps_cash_share(SOLO) == 0.0
+
+
+def test_value_per_hash_is_subsidy_plus_expected_fees_over_work() -> None:
+    per_hash = value_per_hash(chain())
+    np.testing.assert_array_equal(per_hash.times_s, [0.0, 100.0])
+    np.testing.assert_array_equal(per_hash.values, [4 * 2.0**-42, 5 * 2.0**-42])
+
+
+def test_fpps_income_net_of_fee_and_the_fee() -> None:
+    """900 BTC of expected value over the run ($900,000): 3/4 paid, 1/4 the pool's fee."""
+    money = mining_money(record(FPPS))
+    assert money.fpps_btc_rate.integrate(RUN)[0] == 675.0
+    assert money.fpps_usd_rate.integrate(RUN)[0] == 675_000.0
+    assert money.pool_fee_usd(RUN)[0] == 225_000.0
+    np.testing.assert_array_equal(money.pool_fee_usd(np.array([0.0, 100.0, 200.0])), [1e5, 1.25e5])
+    # $4,000/s is 4·2^-42 · 1,000 USD per hash: × 86,400 s × 10^15 H/s per PH/s
+    assert money.hashprice.at(0.0) == pytest.approx(4e18 * 86_400 * 2.0**-42, rel=1e-15)
+    assert not money.site_reward_btc.size
+
+
+def test_solo_pays_no_fpps_and_no_fee() -> None:
+    money = mining_money(record(SOLO))
+    assert money.fpps_btc_rate.integrate(RUN)[0] == 0.0
+    assert money.fpps_usd_rate.integrate(RUN)[0] == 0.0
+    assert money.pool_fee_usd(RUN)[0] == 0.0
+
+
+def test_site_finds_block_k_iff_luck_below_its_share() -> None:
+    """Shares 1/4, 1/4, 3/4 at the blocks (1, 1, 3 PH/s of 4): lucks 0.2, 0.3, 0.7 give
+    yes, no, yes; a share above 1 counts as 1."""
+    site_hs = steps([0, 100], [1e15, 3e15])
+    found = site_found(blocks([10, 50, 150], [0.2, 0.3, 0.7]), site_hs)
+    np.testing.assert_array_equal(found, [True, False, True])
+    assert site_found(blocks([10], [0.999], network_hs=5e14), site_hs)[0]
+
+
+def test_solo_reward_is_subsidy_plus_realised_fees_of_the_sites_blocks() -> None:
+    chain_blocks = blocks([10, 50, 150], [0.2, 0.3, 0.7])
+    found = np.array([True, False, True])
+    np.testing.assert_array_equal(
+        solo_reward_btc(chain_blocks, found, SOLO), [3.125 + 0.5, 0.0, 3.125 + 1.0]
+    )
+    np.testing.assert_array_equal(solo_reward_btc(chain_blocks, found, FPPS), [0.0, 0.0, 0.0])
+
+
+def test_solo_money_values_each_block_when_found_and_splits_it_by_group() -> None:
+    """Block 1 at t = 10 (group a alone) and block 3 at t = 150 (a : b = 1 : 2) are paid."""
+    solo = replace(
+        record(SOLO),
+        blocks=blocks([10, 50, 150], [0.2, 0.3, 0.7]),
+        hashrate_hs=steps([0, 100], [1e15, 3e15]),
+        btc_price_usd=steps([0, 100], [1_000.0, 2_000.0]),
+    )
+    money = mining_money(solo)
+    np.testing.assert_array_equal(money.site_found, [True, False, True])
+    np.testing.assert_array_equal(money.site_reward_btc, [3.625, 0.0, 4.125])
+    np.testing.assert_array_equal(money.site_reward_usd, [3_625.0, 0.0, 8_250.0])
+    np.testing.assert_array_equal(money.group_reward_times_s, [10.0, 150.0])
+    np.testing.assert_allclose(money.group_reward_usd, [[3_625.0, 0.0], [2_750.0, 5_500.0]])
+    at, usd = group_rewards(two_groups(), np.array([10.0]), np.array([0.0]))
+    assert at.size == 0 and usd.shape == (0, 2)  # nothing paid, nothing split
+
+
+def test_heat_lost_revenue_is_the_expected_value_the_site_would_have_kept() -> None:
+    """2^42 H/s throttled on [0, 100): $400,000 of expected value, of which FPPS keeps 3/4."""
+    throttled = steps([0, 100], [2.0**42, 0.0])
+    usd_per_hash = mining_money(record(FPPS)).usd_per_hash
+    assert heat_lost_usd_rate(throttled, usd_per_hash, FPPS).integrate(RUN)[0] == 300_000.0
+    assert heat_lost_usd_rate(throttled, usd_per_hash, SOLO).integrate(RUN)[0] == 400_000.0
+    assert heat_lost_usd_rate(const(0.0), usd_per_hash, FPPS).integrate(RUN)[0] == 0.0
+
+
+def test_energy_cost_of_power_at_the_energy_price() -> None:
+    """1 MW for an hour at $36/MWh is $36; half an hour at $72/MWh as much again."""
+    power, price = const(1_000.0), steps([0, 3_600], [36.0, 72.0])
+    edges = np.array([0.0, 3_600.0, 5_400.0])
+    np.testing.assert_array_equal(binned_energy_cost_usd(power, price, edges), [36.0, 36.0])
+    np.testing.assert_allclose(energy_cost_rate(power, price).integrate(edges), [36.0, 36.0])
+    asic_cost = mining_money(record(FPPS)).energy_cost_rate.integrate(np.array([0.0, 3_600.0]))
+    assert asic_cost[0] == pytest.approx(36.0, rel=1e-15)
+
+
+def test_dr_credit_is_curtailed_kw_times_the_paid_credit() -> None:
+    """2 MW kept off for half an hour while $100/MWh is paid, then nothing paid: $100."""
+    curtailed = steps([0, 1_800], [2_000.0, 2_000.0])
+    credit = steps([0, 1_800], [100.0, 0.0])
+    rate = dr_credit_rate(curtailed, credit)
+    np.testing.assert_allclose(rate.integrate(np.array([0.0, 1_800.0, 3_600.0])), [100.0, 0.0])
