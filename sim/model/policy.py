@@ -13,7 +13,9 @@ The policies fill budgets greedily, group by group in their order. Most ticks ha
 everything: those are granted what they want outright, and the group-by-group loop runs only
 where a budget may run short, by columns when the order is the same at every tick and hall by
 hall when only cooling is short. The grants are those of the plain loop, bit for bit (see
-``_room`` for why; ``tests/property/test_policy.py`` keeps the plain loop as its oracle).
+``_room`` for why). That loop, with each policy as docs/model.md §5 states it, is the
+specification, :mod:`sim.model.policy_spec`; ``tests/property/test_policy.py`` checks these
+policies against it.
 
 Revenue per MWh of an ASIC group with efficiency ``e`` (J/TH): 1 PH/s for a day burns
 ``e · 10^3 TH · 86,400 s / 3.6·10^9 J/MWh = 0.024·e`` MWh, so

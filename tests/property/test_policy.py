@@ -1,13 +1,14 @@
 """Properties of the site power policies over random snapshots (pure functions, no SimPy).
 
 The policies skip the greedy fill on ticks with room for everything and fill by columns when
-the order is the same at each tick; ``reference_*`` below is the plain fill they replaced,
-kept verbatim as the oracle: every policy must return the same grants, bit for bit.
+the order is the same at each tick; :mod:`sim.model.policy_spec` is the plain fill of
+docs/model.md §5.1–5.2 they optimise, the specification: every policy must return its grants,
+bit for bit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,103 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from sim.model import policy_spec
 from sim.model.policy import POLICIES, PowerSnapshot, ai_first, profit, revenue_per_mwh, static
 
 FINITE = {"allow_nan": False, "allow_infinity": False}
 EPS = 1e-6
-
-
-# --- the oracle: the policies as they were before the fast fill, verbatim --------------------
-
-
-@dataclass
-class ReferenceBudgets:
-    grid_kw: np.ndarray
-    hall_kw: np.ndarray
-    overhead: np.ndarray
-
-    @classmethod
-    def of(cls, snapshot: PowerSnapshot) -> ReferenceBudgets:
-        ticks = snapshot.ticks
-        return cls(
-            grid_kw=snapshot.grid_kw.astype(float).copy(),
-            hall_kw=np.hstack((snapshot.hall_capacity_kw, np.full((ticks, 1), np.inf))),
-            overhead=np.hstack((snapshot.cooling_kw_per_kw, np.zeros((ticks, 1)))),
-        )
-
-    def fill(self, snapshot: PowerSnapshot, groups: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-        ticks = np.arange(snapshot.ticks)
-        grants = np.zeros(groups.shape)
-        for rank in range(groups.shape[1]):
-            group = groups[:, rank]
-            hall = snapshot.hall[group]
-            unit_kw = snapshot.unit_power_kw[group]
-            grid_unit_kw = unit_kw * (1.0 + self.overhead[ticks, hall])
-            fits = np.minimum(
-                np.floor(np.maximum(self.grid_kw, 0.0) / grid_unit_kw),
-                np.floor(np.maximum(self.hall_kw[ticks, hall], 0.0) / unit_kw),
-            )
-            granted = np.minimum(wanted[ticks, group], fits)
-            grants[:, rank] = granted
-            self.grid_kw -= granted * grid_unit_kw
-            self.hall_kw[ticks, hall] -= granted * unit_kw
-        return grants
-
-
-def reference_fill_in_order(
-    snapshot: PowerSnapshot, eligible: np.ndarray, order: np.ndarray
-) -> np.ndarray:
-    wanted = np.where(eligible, snapshot.units_available, 0.0)
-    grants = np.zeros_like(wanted)
-    ranked = ReferenceBudgets.of(snapshot).fill(snapshot, order, wanted)
-    np.put_along_axis(grants, order, ranked, axis=1)
-    return grants
-
-
-def reference_listed(snapshot: PowerSnapshot, first: np.ndarray) -> np.ndarray:
-    order = np.argsort(~first, kind="stable")
-    return np.broadcast_to(order, (snapshot.ticks, order.size))
-
-
-def reference_static(snapshot: PowerSnapshot) -> np.ndarray:
-    everyone = np.ones(snapshot.units_available.shape, dtype=bool)
-    return reference_fill_in_order(snapshot, everyone, reference_listed(snapshot, ~snapshot.is_gpu))
-
-
-def reference_ai_first(snapshot: PowerSnapshot) -> np.ndarray:
-    gpus = np.flatnonzero(snapshot.is_gpu)
-    asics = np.flatnonzero(~snapshot.is_gpu)
-    budgets = ReferenceBudgets.of(snapshot)
-    ticks = np.arange(snapshot.ticks)
-    grants = np.zeros(snapshot.units_available.shape)
-    gpu_order = np.broadcast_to(gpus, (snapshot.ticks, gpus.size))
-    grants[:, gpus] = budgets.fill(snapshot, gpu_order, snapshot.units_available)
-    for group in gpus:
-        short = grants[:, group] < snapshot.units_available[:, group]
-        hall = snapshot.hall[group]
-        grid_unit_kw = snapshot.unit_power_kw[group] * (1.0 + budgets.overhead[ticks, hall])
-        budgets.hall_kw[short, hall] = 0.0
-        budgets.grid_kw[short & (budgets.grid_kw < grid_unit_kw)] = 0.0
-    asic_order = np.broadcast_to(asics, (snapshot.ticks, asics.size))
-    grants[:, asics] = budgets.fill(snapshot, asic_order, snapshot.units_available)
-    return grants
-
-
-def reference_cost_per_mwh(snapshot: PowerSnapshot) -> np.ndarray:
-    ticks = snapshot.ticks
-    overhead = np.hstack((snapshot.cooling_kw_per_kw, np.zeros((ticks, 1))))[:, snapshot.hall]
-    per_meter_mwh = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
-    return per_meter_mwh[:, None] * (1.0 + overhead)
-
-
-def reference_profit(snapshot: PowerSnapshot) -> np.ndarray:
-    revenue = snapshot.revenue_usd_per_mwh
-    eligible = (revenue >= reference_cost_per_mwh(snapshot)) | snapshot.is_gpu[None, :]
-    order = np.argsort(-revenue, axis=1, kind="stable")
-    return reference_fill_in_order(snapshot, eligible, order)
-
-
-REFERENCE = {"static": reference_static, "ai_first": reference_ai_first, "profit": reference_profit}
 
 
 def assert_same_bits(got: np.ndarray, expected: np.ndarray) -> None:
@@ -263,7 +172,7 @@ def test_profit_never_runs_an_asic_group_earning_less_than_a_mwh_costs(
         assert no_grid or no_cooling
 
 
-# --- the fast fill returns exactly what the plain fill did ------------------------------------
+# --- the fast fill returns exactly what the specification (policy_spec) does ----------------
 
 ROOMY = [1.5, 3.0, 10.0]
 """Budgets as a multiple of each tick's demand: room for everything."""
@@ -377,20 +286,20 @@ def odd_sites(draw: st.DrawFn) -> PowerSnapshot:
 def test_policies_grant_what_the_plain_fill_granted_bit_for_bit(
     snapshot: PowerSnapshot, name: str
 ) -> None:
-    assert_same_bits(POLICIES[name](snapshot), REFERENCE[name](snapshot))
+    assert_same_bits(POLICIES[name](snapshot), policy_spec.POLICIES[name](snapshot))
 
 
 @settings(max_examples=200, deadline=None)
 @given(snapshots(), st.sampled_from(sorted(POLICIES)))
 def test_policies_match_the_plain_fill_on_any_site(snapshot: PowerSnapshot, name: str) -> None:
-    assert_same_bits(POLICIES[name](snapshot), REFERENCE[name](snapshot))
+    assert_same_bits(POLICIES[name](snapshot), policy_spec.POLICIES[name](snapshot))
 
 
 @settings(max_examples=300, deadline=None)
 @given(odd_sites(), st.sampled_from(sorted(POLICIES)))
 def test_policies_match_the_plain_fill_on_odd_values(snapshot: PowerSnapshot, name: str) -> None:
     with np.errstate(all="ignore"):
-        assert_same_bits(POLICIES[name](snapshot), REFERENCE[name](snapshot))
+        assert_same_bits(POLICIES[name](snapshot), policy_spec.POLICIES[name](snapshot))
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -423,7 +332,7 @@ def test_policies_match_the_plain_fill_on_a_large_site(seed: int, gpus: int) -> 
         * np.where(rng.random((ticks, halls)) < 0.003, rng.uniform(0.3, 1.0, (ticks, halls)), 1.05),
     )
     for name, policy in POLICIES.items():
-        assert_same_bits(policy(snapshot), REFERENCE[name](snapshot))
+        assert_same_bits(policy(snapshot), policy_spec.POLICIES[name](snapshot))
 
 
 def test_revenue_per_mwh_of_an_s21_at_a_50_dollar_hashprice() -> None:
