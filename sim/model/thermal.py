@@ -12,7 +12,8 @@ reaches its shutdown temperature, restarting at the first tick with the inlet at
 its throttle temperature. Temperatures are exact: each stretch is stored as
 (start, T0, T_eq) and integrated in closed form. Ticks on which nothing can throttle or trip
 are advanced in vectorised stretches of the linear recurrence; only ticks near the limits
-step in Python.
+step in Python. The specification these paths are tested against is the plain stepper of
+:mod:`sim.model.thermal_spec`, one tick at a time.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 and the energy balance site = IT + cooling.
 
 Ambient paths are hourly CSV files, so every expected value is computed by hand from the
-model's equations (docs/model.md §6) and compared at float precision.
+model's equations (docs/model.md §6) and compared at float precision. The fast thermal paths
+are checked against the plain stepper of those equations, :mod:`sim.model.thermal_spec`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sim.model.thermal import (
     full_targets,
     throttle_factor,
 )
+from sim.model.thermal_spec import PlainHall, relax
 
 START = pd.Timestamp("2024-07-01T00:00:00Z")
 S21_KW = 3.5
@@ -205,8 +207,8 @@ def test_the_policy_keeps_every_halls_heat_within_its_cooling(heatwave: pd.DataF
         assert (heat <= capacity * (1 + 1e-9)).all(), hall
 
 
-def test_hall_thermal_fast_and_slow_paths_agree() -> None:
-    """The vectorised windows and the tick-by-tick Python step give the same temperatures."""
+def test_a_nominal_day_advances_as_the_plain_stepper_steps() -> None:
+    """The vectorised stretches give the temperatures of the specification, tick by tick."""
     limits = HallLimits(900.0, 3.0, np.array([40.0]), np.array([47.0]))
     ticks = np.arange(0.0, 86_400.0, 900.0)
     rng = np.random.default_rng(5)
@@ -215,20 +217,18 @@ def test_hall_thermal_fast_and_slow_paths_agree() -> None:
     heat = np.full((ticks.size, 1), 800.0)
     fast = HallThermal(limits, 25.0)
     fast.advance(ticks, 86_400.0, supply, capacity, heat)
-    slow = HallThermal(limits, 25.0)
-    for k, t in enumerate(ticks):  # one tick per call: the window never exceeds one tick
-        slow._step(t, 900.0, supply[k], capacity[k], heat[k].tolist())
+    plain = PlainHall(limits, 25.0)
+    plain.advance(ticks, 86_400.0, supply, capacity, heat)
+    assert fast.change_count == 0  # nominal all day: no Python step
     edges = np.arange(0.0, 86_401.0, 3_600.0)
-    np.testing.assert_allclose(fast.series().mean(edges), slow.series().mean(edges), rtol=1e-12)
+    np.testing.assert_allclose(fast.series().mean(edges), plain.series().mean(edges), rtol=1e-12)
 
 
-def stepped(limits: HallLimits, temp_c: float, ticks, end_s, supply, capacity, heat):
-    """The reference: every tick through the general Python step."""
-    thermal = HallThermal(limits, temp_c)
-    steps = np.diff(np.append(ticks, end_s))
-    for k, t in enumerate(ticks):
-        thermal._step(float(t), float(steps[k]), supply[k], capacity[k], heat[k].tolist())
-    return thermal
+def stepped(limits: HallLimits, temp_c: float, ticks, end_s, supply, capacity, heat) -> PlainHall:
+    """The reference: the specification, every tick in turn."""
+    plain = PlainHall(limits, temp_c)
+    plain.advance(ticks, end_s, supply, capacity, heat)
+    return plain
 
 
 def hot_week(seed: int, classes: int):
@@ -255,7 +255,9 @@ def hot_week(seed: int, classes: int):
     return limits, ticks, end_s, supply, capacity, heat, rng
 
 
-def assert_same_thermal(got: HallThermal, want: HallThermal, end_s: float, rtol: float) -> None:
+def assert_same_thermal(
+    got: HallThermal, want: HallThermal | PlainHall, end_s: float, rtol: float
+) -> None:
     a, b = got.changes(), want.changes()
     assert a.cls.tolist() == b.cls.tolist()
     assert a.tripped.tolist() == b.tripped.tolist()
@@ -272,9 +274,10 @@ def test_every_path_agrees_with_stepping_each_tick(classes: int, seed: int) -> N
 
     A hot week (``hot_week``) drives a hall in and out of its throttle band and over its
     shutdown temperature, advanced in batches cut at random ticks; the batch advance must
-    give the same inlet and the same throttle changes as the general step taken tick by
-    tick. Both compute every tick from the same formulas, so they differ only by rounding
-    (the vectorised stretches sum in another order): 1e-9 relative.
+    give the same inlet and the same throttle changes as the specification
+    (:class:`~sim.model.thermal_spec.PlainHall`) stepping each tick. Both compute every tick
+    from the same formulas, so they differ only by rounding (the vectorised stretches sum in
+    another order): 1e-9 relative.
     """
     limits, ticks, end_s, supply, capacity, heat, rng = hot_week(seed, classes)
     batch = HallThermal(limits, 25.0)
@@ -286,6 +289,22 @@ def test_every_path_agrees_with_stepping_each_tick(classes: int, seed: int) -> N
     changes = reference.changes()
     assert changes.tripped.any() and (changes.factor[~changes.tripped] < 1.0).any()  # hot
     assert_same_thermal(batch, reference, end_s, rtol=1e-9)
+
+
+@pytest.mark.parametrize("classes", [1, 2])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_general_step_alone_agrees_with_the_plain_stepper(classes: int, seed: int) -> None:
+    """The batch advance's slow path, taken at every tick of a hot week, is the specification.
+
+    The batch advance steps only some ticks through it; here it takes them all.
+    """
+    limits, ticks, end_s, supply, capacity, heat, _ = hot_week(seed, classes)
+    general = HallThermal(limits, 25.0)
+    steps = np.diff(np.append(ticks, end_s))
+    for k, t in enumerate(ticks):
+        general._step(float(t), float(steps[k]), supply[k], capacity[k], heat[k].tolist())
+    reference = stepped(limits, 25.0, ticks, end_s, supply, capacity, heat)
+    assert_same_thermal(general, reference, end_s, rtol=1e-9)
 
 
 def test_halls_starting_together_advance_as_each_alone() -> None:
@@ -388,17 +407,20 @@ def test_the_blocked_relaxation_is_the_recurrence(ticks: int) -> None:
     """T_{i+1} = a·T_i + (1 − a)·x_i, per hall with its own a, for any length.
 
     Lengths straddle the 32-tick blocks and the 2,048-tick span after which the scan
-    continues from its last value; decays from a tiny time constant (a ≈ e^−900) to a huge
-    one. Each step rounds once in the loop and a few times in the scan: 1e-12 relative.
+    continues from its last value; 900-s ticks with time constants from 1 s (a = e^−900) to
+    9·10⁶ s (a ≈ e^−10⁻⁴). The expected values are the specification's relaxation
+    (:func:`~sim.model.thermal_spec.relax`), tick by tick. Each step rounds once there and a
+    few times in the scan: 1e-12 relative.
     """
-    decay = (math.exp(-1.5), math.exp(-0.25), math.exp(-900.0), math.exp(-1e-4))
+    taus = (600.0, 3_600.0, 1.0, 9e6)
+    decay = tuple(math.exp(-900.0 / tau) for tau in taus)
     rng = np.random.default_rng(ticks)
     targets = 30.0 + 10.0 * rng.standard_normal((len(decay), ticks))
     start = np.array([25.0, 45.0, -5.0, 30.0])
     expected = np.empty_like(targets)
-    for h, a in enumerate(decay):
-        temp = start[h]
-        for i, x in enumerate(targets[h]):
-            temp = x + (temp - x) * a
+    for h, tau in enumerate(taus):
+        temp = float(start[h])
+        for i, x in enumerate(targets[h].tolist()):
+            temp = relax(temp, x, 900.0, tau)
             expected[h, i] = temp
     np.testing.assert_allclose(_relax(decay, start, targets), expected, rtol=1e-12)
