@@ -180,13 +180,21 @@ class GpuCluster:
             self.reserved_gpus[record.contract] = (
                 self.reserved_gpus.get(record.contract, 0) + record.gpus
             )
-        self._arrivals.append(record)
-        if self._pass_due:
-            return
         env = self.env
-        if last and env.peek() > env.now:
-            self._end_of_instant()
-        else:
+        now = env.now
+        if last and not self._pass_due and env.peek() > now:
+            # the instant's only change: it joins the queue, and the pass runs, at once
+            job = Job(
+                record.job_id, record.gpus, record.duration_s, record.priority, record.submit_s
+            )
+            started = self.scheduler.submit(job, now)
+            if started:
+                self._started(started, (record.job_id,))
+            if record.status == "queued":
+                self._waits(record, now)
+            return
+        self._arrivals.append(record)
+        if not self._pass_due:
             self._pass_at_end()
 
     def _pass_at_end(self) -> None:
@@ -237,14 +245,17 @@ class GpuCluster:
             self._started(
                 started, (jobs[0].job_id,) if len(jobs) == 1 else {job.job_id for job in jobs}
             )
-        log, timeout, abandon = self.log, self._timeout, self._abandon
         for record in arrivals:
             if record.status == "queued":
-                log.queue_t.append(now)
-                log.queue_delta.append(1)
-                if math.isfinite(record.patience_s):
-                    # wait for the customer's patience to run out
-                    timeout(record.patience_s, record).callbacks.append(abandon)
+                self._waits(record, now)
+
+    def _waits(self, record: JobRecord, now: float) -> None:
+        """A job that arrived now was not started: it joins the queue series and waits."""
+        self.log.queue_t.append(now)
+        self.log.queue_delta.append(1)
+        if math.isfinite(record.patience_s):
+            # wait for the customer's patience to run out
+            self._timeout(record.patience_s, record).callbacks.append(self._abandon)
 
     def _queue_change(self, t_s: float, delta: int) -> None:
         self.log.queue_t.append(t_s)
