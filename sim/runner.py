@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from sim.economics.ai import ai_money
+from sim.economics.facility import facility_money
 from sim.economics.mining import mining_money
 from sim.model.grid_programs import four_cp_peak_rows
+from sim.model.records import ai_record, facility_record, mining_record
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
-from sim.record.facility_tables import facility_series
 from sim.record.group_tables import groups_table
 from sim.record.tables import (
+    RunRecords,
     blocks_table,
     daily_table,
     day_edges,
@@ -46,31 +49,37 @@ def run_one(
     run_seed = scenario.seed
     site = Site.build(scenario, run_seed)
     site.run(None if progress is None else lambda share: progress("simulating", share))
-    mining = site.mining_record()
-    money = mining_money(mining)
-    jobs = jobs_table(site.hosting, scenario.horizon_s)
-    ai = ai_series(site.hosting, jobs)
-    facility = facility_series(site, mining.power_kw, ai.power_kw)
-    for row in four_cp_peak_rows(site.grid_plan.alerts, facility.four_cp):
+    # the model hands over typed records, economics prices them, the tables bin both
+    mining = mining_record(site)
+    ai = ai_record(site.hosting)
+    facility = facility_record(site, mining, ai)
+    energy_price = mining.energy_price_usd_per_mwh
+    run = RunRecords(
+        scenario=scenario,
+        events=site.events,
+        mining=mining,
+        mining_money=mining_money(mining),
+        ai=ai,
+        ai_series=ai_series(ai),
+        ai_money=ai_money(ai, energy_price),
+        facility=facility,
+        facility_money=facility_money(facility, energy_price),
+    )
+    for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
         site.events.add(*row)
-    daily = daily_table(site, mining, money, ai, facility)
+    daily = daily_table(run)
     result = RunResult(
         scenario=scenario,
         seed=run_seed,
         timeseries=interval_table(
-            site,
-            mining,
-            money,
-            ai,
-            facility,
-            sample_edges(scenario.horizon_s, scenario.output.sample_interval_s),
+            run, sample_edges(scenario.horizon_s, scenario.output.sample_interval_s)
         ),
         daily=daily,
-        groups=groups_table(site, mining, money, daily["date"], day_edges(site)),
-        blocks=blocks_table(site, mining, money),
-        jobs=jobs,
-        events=events_table(site),
-        summary=summary_table(site, mining, money, ai, daily),
+        groups=groups_table(run, daily["date"], day_edges(scenario)),
+        blocks=blocks_table(run),
+        jobs=jobs_table(ai, run.ai_money, scenario),
+        events=events_table(run),
+        summary=summary_table(run, daily),
         events_processed=site.env.events_processed,
         random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,

@@ -121,6 +121,15 @@ def total(*terms: StepSeries) -> StepSeries:
     return StepSeries(times, np.sum([t.at(times) for t in terms], axis=0))
 
 
+def total_from_zero(series: list[StepSeries]) -> StepSeries:
+    """The sum of ``series`` as a level from time 0 (0 where none is defined; 0 if empty)."""
+    # One series from time 0 is its own total (0 + x = x exactly, and its times are
+    # increasing), which spares a merge of ≈200,000 steps per series.
+    if len(series) == 1 and series[0].times_s[0] == 0.0:
+        return series[0]
+    return total(StepSeries.constant(0.0), *series)
+
+
 def from_changes(times_s: np.ndarray, deltas: np.ndarray, start_s: float = 0.0) -> StepSeries:
     """The level that starts at 0 at ``start_s`` and moves by ``deltas[i]`` at ``times_s[i]``."""
     t = np.concatenate(([start_s], np.asarray(times_s, dtype=float)))

@@ -1,17 +1,20 @@
-"""The typed record of a finished run that the economics stage is computed from.
+"""The typed records of a finished run that the economics stage is computed from.
 
-The model fills it once (``Site.mining_record``), so money is computed from plain data and
-never from the model's objects.
+The model fills them once (:mod:`sim.model.records`), so money is computed from plain data
+and never from the model's objects; the tables of :mod:`sim.record` read them too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from sim.scenario.ai import ReservedContractSpec
+from sim.scenario.grid import FourCpSpec
 from sim.scenario.schema import MiningSpec
-from sim.steps import StepSeries
+from sim.steps import StepSeries, total
 
 
 @dataclass(frozen=True)
@@ -57,3 +60,132 @@ class MiningRecord:
     btc_price_usd: StepSeries
     energy_price_usd_per_mwh: StepSeries
     dr_credit_usd_per_mwh: StepSeries  # paid by the grid per MWh of ASIC load kept off
+
+
+# --------------------------------------------------------------------------- AI hosting
+
+
+@dataclass(frozen=True)
+class JobColumns:
+    """One entry per job submitted, in job_id order (NaN times: not yet reached)."""
+
+    job_id: np.ndarray  # int64
+    job_class: np.ndarray  # class name (object)
+    group: np.ndarray  # GPU group name (object)
+    contract: np.ndarray  # the reserved contract whose GPUs it used; "" for on-demand work
+    submit_s: np.ndarray
+    first_start_s: np.ndarray
+    end_s: np.ndarray  # completion or abandonment
+    gpus: np.ndarray  # int64, asked for
+    allocated_gpus: np.ndarray  # int64, whole nodes for a gang job
+    nodes: np.ndarray  # int64
+    run_s: np.ndarray  # wall seconds run
+    lost_work_s: np.ndarray  # work lost to preemptions (s at full clock)
+    preemptions: np.ndarray  # int64
+    status: np.ndarray  # object: completed, abandoned, running, queued
+    billed_gpu_s: np.ndarray  # on-demand work kept × allocated GPUs (GPU-seconds)
+    price_usd_per_gpu_hour: np.ndarray  # the job class's on-demand price
+
+
+@dataclass(frozen=True)
+class BillingSpans:
+    """The kept part of each run segment of a GPU group, with what it billed.
+
+    ``usd`` is as the cluster booked it when the segment closed (``gpu_s`` / 3,600 × the
+    job's price): the segments do not name their job, so the price is not recorded apart.
+    """
+
+    start_s: np.ndarray
+    end_s: np.ndarray
+    gpu_s: np.ndarray  # on-demand GPU-seconds billed (0 for reserved work)
+    usd: np.ndarray
+
+
+@dataclass(frozen=True)
+class GpuGroup:
+    """One GPU group's ratings and levels over the run."""
+
+    name: str
+    hardware: str  # node type
+    nodes: int
+    node_peak_power_w: float
+    nodes_powered: StepSeries  # within the node cap
+    busy_gpus: StepSeries
+    queue: StepSeries
+    power_kw: StepSeries
+    billing: BillingSpans
+    preempt_t: np.ndarray
+
+
+@dataclass(frozen=True)
+class ContractPeriods:
+    """One reserved contract and what its group could deliver in each SLA period."""
+
+    spec: ReservedContractSpec
+    group: int  # index of the GPU group that hosts it
+    end_s: np.ndarray  # each period's end
+    shortfall_gpu_h: np.ndarray  # contracted GPU-hours the group could not deliver
+    availability: np.ndarray  # 1 − shortfall / contracted GPU-hours
+
+
+@dataclass(frozen=True)
+class AiRecord:
+    """What the run produced on the AI side: jobs, GPU groups and contracts."""
+
+    jobs: JobColumns
+    groups: list[GpuGroup]
+    contracts: list[ContractPeriods]  # as listed in the scenario
+    installed_gpus: int
+    peak_power_kw: float  # every GPU node at full load
+    # site totals of the groups' levels
+    nodes_powered: StepSeries
+    busy_gpus: StepSeries
+    queue: StepSeries
+    power_kw: StepSeries
+
+
+# --------------------------------------------------------------------------- facility
+
+
+class Levels(Protocol):
+    """A level over the run with exact means over bins (a step series, an inlet path)."""
+
+    def mean(self, edges_s: np.ndarray) -> np.ndarray:
+        """Time-weighted mean over each bin ``[edges_s[i], edges_s[i+1])``."""
+        ...
+
+
+class FourCpPeak(NamedTuple):
+    """The actual 15-minute 4CP interval of one month (local month label ``YYYY-MM``)."""
+
+    month: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class HallRecord:
+    """One hall over the run."""
+
+    name: str
+    inlet_c: Levels
+    heat_kw: StepSeries  # wall power of the hardware in it
+    capacity_kw: StepSeries  # heat it can reject
+    cooling_kw: StepSeries  # power its cooling draws
+
+
+@dataclass(frozen=True)
+class FacilityRecord:
+    """Site-level facility physics and each hall's, and the 4CP peaks of the run."""
+
+    ambient_c: StepSeries
+    it_power_kw: StepSeries
+    cooling_power_kw: StepSeries
+    halls: list[HallRecord]
+    throttled: StepSeries  # 1 while some hardware runs throttled or tripped, else 0
+    four_cp: FourCpSpec | None
+    four_cp_peaks: list[FourCpPeak]  # one per 4CP month in the run
+
+    def site_power_kw(self) -> StepSeries:
+        """The site's whole grid draw: IT + cooling (kW)."""
+        return total(self.it_power_kw, self.cooling_power_kw)

@@ -1,4 +1,4 @@
-"""Reserved-capacity contracts: take-or-pay revenue and SLA shortfall penalties.
+"""Reserved-capacity contracts: the capacity each can be given, and its SLA periods.
 
 A contract buys ``gpus`` GPUs of a group for the whole run at a price per GPU-hour, paid
 whether used or not. The capacity it can be given at time t is the group's usable GPUs
@@ -6,8 +6,9 @@ whether used or not. The capacity it can be given at time t is the group's usabl
 ``delivered_c(t) = clip(usable(t) − Σ_{earlier} gpus, 0, gpus_c)``. Over each SLA period the
 availability is ``1 − shortfall GPU-hours / contracted GPU-hours``; when it falls below the
 target the provider pays ``penalty_usd_per_gpu_hour`` for every GPU-hour short, booked at
-the end of the period. Only capacity cuts count (maintenance, and later power, cooling and
-outages), not queueing of the customer's jobs behind other reserved work.
+the end of the period (the money rules are in :mod:`sim.economics.ai`). Only capacity cuts
+count (maintenance, and later power, cooling and outages), not queueing of the customer's
+jobs behind other reserved work.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.economics.ai import sla_penalties_usd
 from sim.scenario.ai import ReservedContractSpec
 from sim.steps import StepSeries
 from sim.units import SECONDS_PER_HOUR
@@ -54,10 +56,10 @@ def sla_periods(
         shortfall_gpu_h = short.integrate(edges) / SECONDS_PER_HOUR
         contracted_gpu_h = spec.gpus * np.diff(edges) / SECONDS_PER_HOUR
         availability = 1.0 - shortfall_gpu_h / contracted_gpu_h
-        for end, gpu_h, avail in zip(edges[1:], shortfall_gpu_h, availability, strict=True):
-            missed = avail < spec.sla_availability
-            penalty = gpu_h * spec.penalty_usd_per_gpu_hour if missed else 0.0
-            outcomes.append(SlaPeriod(float(end), spec.name, float(gpu_h), float(avail), penalty))
+        penalty = sla_penalties_usd(spec, shortfall_gpu_h, availability)
+        for period in zip(edges[1:], shortfall_gpu_h, availability, penalty, strict=True):
+            end, gpu_h, avail, usd = map(float, period)
+            outcomes.append(SlaPeriod(end, spec.name, gpu_h, avail, usd))
     return outcomes
 
 

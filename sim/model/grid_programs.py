@@ -11,7 +11,8 @@ a random stream) or, for the charge, of the site's power after the run. Spans ar
   whose window has the highest mean energy price. The month's actual 15-minute peak lies in
   one of the alert windows with probability ``forecast_hit_probability`` (alert day uniform,
   quarter hour uniform in the window), otherwise in the window of another weekday (uniform
-  too). The month's charge is the site's mean power in that interval × rate / months.
+  too). The month's charge, the site's mean power in that interval × rate / months, is
+  :func:`sim.economics.grid.four_cp_charges`.
 - **Curtailment credit** the policy sees: the sum of every credit in force — scheduled and
   price-triggered demand response (paid) and, in alert windows, the expected avoided 4CP
   charge per MWh kept off (not paid; the charge falls instead).
@@ -26,6 +27,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sim.economics.grid import FourCpCharge
+from sim.economics.inputs import FourCpPeak
 from sim.eventlog import EventRow
 from sim.rng import RandomStreams
 from sim.scenario.four_cp import four_cp_month_windows
@@ -51,23 +54,6 @@ class CreditSpan(NamedTuple):
     start_s: float
     end_s: float
     credit_usd_per_mwh: float
-
-
-class FourCpPeak(NamedTuple):
-    """The actual 15-minute 4CP interval of one month (local month label ``YYYY-MM``)."""
-
-    month: str
-    start_s: float
-    end_s: float
-
-
-class FourCpCharge(NamedTuple):
-    """One month's share of the transmission charge (a row of a 4CP table)."""
-
-    month: str
-    peak_start_s: float
-    site_power_kw: float  # mean over the peak interval
-    charge_usd: float
 
 
 @dataclass(frozen=True)
@@ -216,27 +202,6 @@ def _alerted(times_s: np.ndarray, alerts: Sequence[tuple[float, float]]) -> np.n
     b = np.array([e for _, e in order])
     idx = np.searchsorted(a, times_s, side="right") - 1
     return (idx >= 0) & (times_s < b[np.maximum(idx, 0)])
-
-
-def four_cp_charges(
-    spec: FourCpSpec, site_power_kw: StepSeries, peaks: Sequence[FourCpPeak]
-) -> list[FourCpCharge]:
-    """Each month's charge: mean site power in its peak interval × rate / number of months.
-
-    ``site_power_kw`` is the site's whole grid draw (kW), defined over the peaks; the mean
-    over each 15-minute interval is exact (:meth:`StepSeries.integrate`). A year's charge is
-    the sum over its months.
-    """
-    if not peaks:
-        return []
-    edges = np.array([[p.start_s, p.end_s] for p in peaks]).reshape(-1)
-    duration = np.array([p.end_s - p.start_s for p in peaks])
-    power = site_power_kw.integrate(edges)[::2] / duration  # odd bins lie between peaks
-    usd_per_kw = spec.rate_usd_per_kw_year / len(spec.months)
-    return [
-        FourCpCharge(p.month, p.start_s, float(kw), float(kw) * usd_per_kw)
-        for p, kw in zip(peaks, power, strict=True)
-    ]
 
 
 # --------------------------------------------------------------------------- credits

@@ -9,7 +9,6 @@ import numpy as np
 import simpy
 from simpy.core import BoundClass
 
-from sim.economics.inputs import AsicGroups, BlockColumns, MiningRecord
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
@@ -133,42 +132,6 @@ class Site:
             hosting=hosting,
             facility=facility,
             control=SiteControl(env, scenario, network, fleet, hosting, facility, markets, events),
-        )
-
-    def mining_record(self) -> MiningRecord:
-        """What the finished run produced on the mining side, for the economics stage."""
-        network, fleet, log = self.network, self.fleet, self.network.blocks
-        times, running, effective = fleet.effective_units()
-        return MiningRecord(
-            mining=self.scenario.mining,
-            chain=network.chain_steps(),
-            blocks=BlockColumns(
-                times_s=log.column("times_s"),
-                heights=log.column("heights", np.int64),
-                bits=log.column("bits", np.int64),
-                fees_btc=log.column("fees_btc"),
-                network_hashrate_hs=log.column("network_hashrate_hs"),
-                luck=log.column("luck"),
-            ),
-            network_hashrate_hs=network.hashrate,
-            groups=AsicGroups(
-                names=[g.name for g in fleet.groups],
-                models=[g.model for g in fleet.groups],
-                units_installed=fleet.units_installed,
-                unit_hashrate_ths=fleet.unit_hashrate_ths,
-                unit_power_w=fleet.unit_power_w,
-                times_s=times,
-                running=running,
-                effective=effective,
-            ),
-            hashrate_hs=fleet.hashrate_hs(),
-            throttled_hashrate_hs=fleet.throttled_hashrate_hs(),
-            power_kw=fleet.power_kw(),
-            curtailed_kw=fleet.curtailed_kw(),
-            units=fleet.units(),
-            btc_price_usd=self.btc_price_usd,
-            energy_price_usd_per_mwh=self.energy_price_usd_per_mwh,
-            dr_credit_usd_per_mwh=self.dr_credit_usd_per_mwh,
         )
 
     def run(self, progress: Callable[[float], None] | None = None) -> None:

@@ -1,39 +1,31 @@
-"""AI hosting columns of the output tables, and jobs.csv, from a finished run."""
+"""AI hosting columns of the output tables, and jobs.csv, from a finished run's AI record."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from itertools import chain
-from operator import attrgetter
 
 import numpy as np
 import pandas as pd
 
-from sim.economics.energy import binned_energy_cost_usd
-from sim.model.cluster import JobRecord
-from sim.model.hosting import AiHosting
+from sim.economics.ai import AiMoney
+from sim.economics.inputs import AiRecord
 from sim.record.columns import JOB_COLUMNS, check_columns
-from sim.steps import StepSeries, total
+from sim.scenario.schema import Scenario
+from sim.steps import StepSeries
 from sim.units import KWH_PER_MWH, SECONDS_PER_HOUR
 
 
 @dataclass(frozen=True)
 class AiSeries:
-    """Site-wide AI levels (step series) and point events, ready to bin."""
+    """Site-wide AI levels (step series) and point events, ready to bin; money is AiMoney's."""
 
     nodes_powered: StepSeries
     busy_gpus: StepSeries
     queue: StepSeries
     power_kw: StepSeries
-    on_demand_usd_rate: StepSeries  # USD per second
-    billed_gpu_rate: StepSeries  # GPU-seconds billed per second
-    reserved_usd_rate: StepSeries
     reserved_gpus: float
     installed_gpus: int
     installed_peak_kw: float
-    penalty_t: np.ndarray
-    penalty_usd: np.ndarray
     submit_t: np.ndarray
     start_t: np.ndarray
     wait_s: np.ndarray  # of the jobs that started, aligned with start_t
@@ -42,45 +34,25 @@ class AiSeries:
     preempt_t: np.ndarray
 
 
-def ai_series(hosting: AiHosting, jobs: pd.DataFrame) -> AiSeries:
-    """Aggregate every GPU group of the site; ``jobs`` is its :func:`jobs_table`."""
-    clusters = hosting.clusters
-    zero = StepSeries.constant(0.0)
-    logs = [c.log for c in clusters]
-    reserved_usd_h = sum(c.gpus * c.price_usd_per_gpu_hour for c in hosting.contracts)
-    submit = jobs["submit_time_s"].to_numpy(dtype=float)
-    first_start = jobs["start_time_s"].to_numpy(dtype=float)
-    end = jobs["end_time_s"].to_numpy(dtype=float)
-    status = jobs["status"].to_numpy()
+def ai_series(record: AiRecord) -> AiSeries:
+    """Aggregate every GPU group of the site."""
+    jobs = record.jobs
+    submit, first_start, status = jobs.submit_s, jobs.first_start_s, jobs.status
     started = ~np.isnan(first_start)
-    penalties = [p for p in hosting.sla if p.penalty_usd > 0]
-
-    def site_total(series: list[StepSeries]) -> StepSeries:
-        # One cluster's series from time 0 is its own total (0 + x = x exactly, and its times
-        # are increasing), which spares a merge of ≈200,000 steps per series.
-        if len(series) == 1 and series[0].times_s[0] == 0.0:
-            return series[0]
-        return total(zero, *series)
-
     return AiSeries(
-        nodes_powered=site_total([c.nodes_powered() for c in clusters]),
-        busy_gpus=site_total([c.busy_gpus() for c in clusters]),
-        queue=site_total([c.queue_length() for c in clusters]),
-        power_kw=site_total([c.power_kw() for c in clusters]),
-        on_demand_usd_rate=site_total([c.on_demand_usd_rate() for c in clusters]),
-        billed_gpu_rate=site_total([c.billed_gpu_rate() for c in clusters]),
-        reserved_usd_rate=StepSeries.constant(reserved_usd_h / SECONDS_PER_HOUR),
-        reserved_gpus=float(sum(c.gpus for c in hosting.contracts)),
-        installed_gpus=sum(c.installed_gpus for c in clusters),
-        installed_peak_kw=hosting.peak_power_kw,
-        penalty_t=np.array([p.end_s for p in penalties]),
-        penalty_usd=np.array([p.penalty_usd for p in penalties]),
+        nodes_powered=record.nodes_powered,
+        busy_gpus=record.busy_gpus,
+        queue=record.queue,
+        power_kw=record.power_kw,
+        reserved_gpus=float(sum(c.spec.gpus for c in record.contracts)),
+        installed_gpus=record.installed_gpus,
+        installed_peak_kw=record.peak_power_kw,
         submit_t=submit,
         start_t=first_start[started],
         wait_s=first_start[started] - submit[started],
-        complete_t=end[status == "completed"],
-        abandon_t=end[status == "abandoned"],
-        preempt_t=np.concatenate([np.asarray(log.preempt_t) for log in logs] + [np.empty(0)]),
+        complete_t=jobs.end_s[status == "completed"],
+        abandon_t=jobs.end_s[status == "abandoned"],
+        preempt_t=np.concatenate([g.preempt_t for g in record.groups] + [np.empty(0)]),
     )
 
 
@@ -109,16 +81,14 @@ def _wait_stats(ai: AiSeries, edges_s: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return mean, p95
 
 
-def ai_columns(
-    ai: AiSeries, energy_price: StepSeries, edges_s: np.ndarray
-) -> dict[str, np.ndarray]:
+def ai_columns(ai: AiSeries, money: AiMoney, edges_s: np.ndarray) -> dict[str, np.ndarray]:
     """The AI columns of INTERVAL_COLUMNS for bins ``[edges_s[i], edges_s[i+1])``."""
     busy = ai.busy_gpus.mean(edges_s)
-    on_demand = ai.on_demand_usd_rate.integrate(edges_s)
-    reserved = ai.reserved_usd_rate.integrate(edges_s)
-    penalty = bin_sum(ai.penalty_t, edges_s, ai.penalty_usd)
-    cost = binned_energy_cost_usd(ai.power_kw, energy_price, edges_s)
-    sold = (ai.billed_gpu_rate.integrate(edges_s) + ai.reserved_gpus * np.diff(edges_s)) / 3_600
+    on_demand = money.on_demand_usd_rate.integrate(edges_s)
+    reserved = money.reserved_usd_rate.integrate(edges_s)
+    penalty = bin_sum(money.penalty_t, edges_s, money.penalty_usd)
+    cost = money.energy_cost_usd(edges_s)
+    sold = (money.billed_gpu_rate.integrate(edges_s) + ai.reserved_gpus * np.diff(edges_s)) / 3_600
     mean_wait, p95_wait = _wait_stats(ai, edges_s)
     revenue = on_demand + reserved
     return {
@@ -145,55 +115,32 @@ def ai_columns(
     }
 
 
-# JobRecord fields of jobs.csv, read in one pass per type (much faster than one per field)
-_FLOAT_FIELDS = attrgetter(
-    "submit_s", "first_start_s", "end_s", "run_s", "lost_s", "billed_gpu_s",
-    "price_usd_per_gpu_hour",
-)  # fmt: skip
-_INT_FIELDS = attrgetter("job_class", "gpus", "allocated_gpus", "nodes", "preemptions")
-
-
-def jobs_table(hosting: AiHosting, horizon_s: float) -> pd.DataFrame:
+def jobs_table(record: AiRecord, money: AiMoney, scenario: Scenario) -> pd.DataFrame:
     """One row per job submitted, with JOB_COLUMNS, in job_id order."""
-    records: list[JobRecord] = []
-    job_ids: list[int] = []
-    groups: list[str] = []
-    for cluster in hosting.clusters:
-        records += cluster.jobs.values()
-        job_ids += cluster.jobs  # keyed by job_id
-        groups += [cluster.name] * len(cluster.jobs)
-    n = len(records)
-    floats = np.fromiter(chain.from_iterable(map(_FLOAT_FIELDS, records)), float, n * 7)
-    submit, first_start, end, run, lost, billed_gpu_s, price = floats.reshape(n, 7).T
-    ints = np.fromiter(chain.from_iterable(map(_INT_FIELDS, records)), np.int64, n * 5)
-    job_class, gpus, allocated, nodes, preemptions = ints.reshape(n, 5).T
-    names = np.array([c.name for c in hosting.classes] or [""], dtype=object)
+    jobs, horizon_s = record.jobs, scenario.horizon_s
+    submit, first_start, end = jobs.submit_s, jobs.first_start_s, jobs.end_s
     # waited until the first start, else until abandonment, else until the end of the run
     waited = np.where(np.isnan(first_start), np.where(np.isnan(end), horizon_s, end), first_start)
     table = {
-        "job_id": np.fromiter(job_ids, dtype=np.int64, count=n),
-        "job_class": names[job_class],
-        "group": np.array(groups, dtype=object),
-        "contract": np.array([r.contract for r in records], dtype=object),
+        "job_id": jobs.job_id,
+        "job_class": jobs.job_class,
+        "group": jobs.group,
+        "contract": jobs.contract,
         "submit_time_s": submit,
         "start_time_s": first_start,
         "end_time_s": end,
-        "gpus": gpus,
-        "allocated_gpus": allocated,
-        "nodes": nodes,
+        "gpus": jobs.gpus,
+        "allocated_gpus": jobs.allocated_gpus,
+        "nodes": jobs.nodes,
         "wait_s": waited - submit,
-        "run_s": run,
-        "lost_work_s": lost,
-        "preemptions": preemptions,
-        "status": np.array([r.status for r in records], dtype=object),
-        "revenue_usd": billed_gpu_s / SECONDS_PER_HOUR * price,
+        "run_s": jobs.run_s,
+        "lost_work_s": jobs.lost_work_s,
+        "preemptions": jobs.preemptions,
+        "status": jobs.status,
+        "revenue_usd": money.job_revenue_usd,
     }
-    start_utc = datetime.fromtimestamp(hosting.start_unix_s, UTC)
-    check_columns("jobs.csv", table, JOB_COLUMNS, horizon_s, start_utc)
-    frame = pd.DataFrame(table)
-    if len(hosting.clusters) > 1:  # each cluster's jobs are in job_id order already
-        frame = frame.sort_values("job_id", kind="stable").reset_index(drop=True)
-    return frame
+    check_columns("jobs.csv", table, JOB_COLUMNS, horizon_s, scenario.start_utc)
+    return pd.DataFrame(table)
 
 
 def ai_summary(ai: AiSeries, daily: pd.DataFrame, years: float) -> dict[str, float | int]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.economics.energy import binned_energy_cost_usd, energy_cost_usd
+from sim.economics.energy import energy_cost_usd
 from sim.economics.inputs import MiningRecord
 from sim.economics.mining import MiningMoney
-from sim.model.site import Site
 from sim.record.columns import GROUP_COLUMNS
+from sim.record.tables import RunRecords
 from sim.steps import integrate_columns
 from sim.units import HASHES_PER_THS, SECONDS_PER_HOUR
 
@@ -70,37 +70,25 @@ def _asic_rows(
     )
 
 
-def groups_table(
-    site: Site, mining: MiningRecord, money: MiningMoney, dates: pd.Series, edges_s: np.ndarray
-) -> pd.DataFrame:
+def groups_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.DataFrame:
     """Per day and group: units, power, energy, curtailment, work done, revenue and cost."""
     frames = []
-    if mining.groups.names:
-        frames.append(_asic_rows(mining, money, dates, edges_s))
-    hosting = site.hosting
-    for index, cluster in enumerate(hosting.clusters):
-        reserved_usd_h = sum(
-            c.gpus * c.price_usd_per_gpu_hour
-            for c, where in zip(hosting.contracts, hosting.contract_cluster, strict=True)
-            if where == index
-        )
-        power = cluster.power_kw()
-        fixed = {"group": cluster.name, "kind": "gpu", "hardware": cluster.node.name}
+    if run.mining.groups.names:
+        frames.append(_asic_rows(run.mining, run.mining_money, dates, edges_s))
+    for group, money in zip(run.ai.groups, run.ai_money.groups, strict=True):
+        power = group.power_kw
+        nodes = group.nodes_powered.mean(edges_s)
+        fixed = {"group": group.name, "kind": "gpu", "hardware": group.hardware}
         values = {
-            "units_installed": np.full(len(dates), cluster.spec.nodes),
-            "units_running": cluster.nodes_powered().mean(edges_s),
+            "units_installed": np.full(len(dates), group.nodes),
+            "units_running": nodes,
             "power_kw": power.mean(edges_s),
             "energy_kwh": power.integrate(edges_s) / SECONDS_PER_HOUR,
-            "curtailed_kw": (cluster.spec.nodes - cluster.nodes_powered().mean(edges_s))
-            * cluster.node.peak_power_w
-            / 1_000.0,
+            "curtailed_kw": (group.nodes - nodes) * group.node_peak_power_w / 1_000.0,
             "hashrate_ths": np.full(len(dates), np.nan),
-            "gpus_busy": cluster.busy_gpus().mean(edges_s),
-            "revenue_usd": cluster.on_demand_usd_rate().integrate(edges_s)
-            + reserved_usd_h * np.diff(edges_s) / SECONDS_PER_HOUR,
-            "energy_cost_usd": binned_energy_cost_usd(
-                power, mining.energy_price_usd_per_mwh, edges_s
-            ),
+            "gpus_busy": group.busy_gpus.mean(edges_s),
+            "revenue_usd": money.revenue_usd(edges_s),
+            "energy_cost_usd": money.energy_cost_usd(edges_s),
         }
         frames.append(_rows(dates, fixed, values))
     if not frames:

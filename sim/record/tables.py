@@ -2,20 +2,25 @@
 
 Levels are exact time-weighted means and flows exact integrals over each row's interval,
 computed from piecewise-constant series; no per-tick state is kept during the run. The
-mining side's money comes as named series from :mod:`sim.economics` and is only binned here.
+tables read the run's typed records (:mod:`sim.economics.inputs`), its event log and the
+scenario's calendar, never the model; all money comes from :mod:`sim.economics` and is only
+binned here.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
 from sim import consensus as rules
-from sim.economics.inputs import MiningRecord
+from sim.economics.ai import AiMoney
+from sim.economics.facility import FacilityMoney
+from sim.economics.inputs import AiRecord, FacilityRecord, MiningRecord
 from sim.economics.mining import MiningMoney
-from sim.model.site import Site
+from sim.eventlog import EventLog
 from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_index
 from sim.record.columns import (
     BLOCK_COLUMNS,
@@ -25,7 +30,8 @@ from sim.record.columns import (
     SUMMARY_COLUMNS,
     check_columns,
 )
-from sim.record.facility_tables import FacilitySeries, facility_columns
+from sim.record.facility_tables import facility_columns
+from sim.scenario.schema import Scenario
 from sim.steps import StepSeries
 from sim.units import (
     HASHES_PER_EHS,
@@ -38,26 +44,35 @@ from sim.units import (
 )
 
 
-def _built_at(site: Site) -> tuple[float, datetime]:
+@dataclass(frozen=True)
+class RunRecords:
+    """A finished run as the tables read it: calendar, event log, records and their money."""
+
+    scenario: Scenario  # the run's, seed included
+    events: EventLog
+    mining: MiningRecord
+    mining_money: MiningMoney
+    ai: AiRecord
+    ai_series: AiSeries
+    ai_money: AiMoney
+    facility: FacilityRecord
+    facility_money: FacilityMoney
+
+
+def _built_at(scenario: Scenario) -> tuple[float, datetime]:
     """When a finished run's tables are built: at the horizon (s, and the run's start)."""
-    return site.scenario.horizon_s, site.scenario.start_utc
+    return scenario.horizon_s, scenario.start_utc
 
 
-def _timestamps(site: Site, t_s: np.ndarray) -> pd.DatetimeIndex:
+def _timestamps(scenario: Scenario, t_s: np.ndarray) -> pd.DatetimeIndex:
     """UTC timestamps (whole seconds) of simulation times."""
-    base = pd.Timestamp(as_utc(site.scenario.start_utc))
+    base = pd.Timestamp(as_utc(scenario.start_utc))
     return base + pd.to_timedelta(np.floor(t_s), unit="s")
 
 
-def interval_table(
-    site: Site,
-    mining: MiningRecord,
-    money: MiningMoney,
-    ai: AiSeries,
-    facility: FacilitySeries,
-    edges_s: np.ndarray,
-) -> pd.DataFrame:
+def interval_table(run: RunRecords, edges_s: np.ndarray) -> pd.DataFrame:
     """One row per bin ``[edges_s[i], edges_s[i+1])``: INTERVAL_COLUMNS, then hall columns."""
+    mining, money, facility = run.mining, run.mining_money, run.facility
     start = edges_s[:-1]
     duration = np.diff(edges_s)
     chain = mining.chain
@@ -74,11 +89,11 @@ def interval_table(
     revenue_btc = money.fpps_btc_rate.integrate(edges_s) + per_bin(money.site_reward_btc)
     revenue_usd = money.fpps_usd_rate.integrate(edges_s) + per_bin(money.site_reward_usd)
     asic_cost = money.energy_cost_rate.integrate(edges_s)
-    gpu = ai_columns(ai, energy_price, edges_s)
-    plant = facility_columns(facility, energy_price, edges_s)
+    gpu = ai_columns(run.ai_series, run.ai_money, edges_s)
+    plant = facility_columns(facility, run.facility_money, edges_s)
     site_columns = list(plant)[: len(plant) - 4 * len(facility.halls)]
     table = {
-        "timestamp_utc": _timestamps(site, start),
+        "timestamp_utc": _timestamps(run.scenario, start),
         "time_s": start,
         "duration_s": duration,
         "block_height": chain["height"].at(start).astype(np.int64) - 1,
@@ -111,7 +126,7 @@ def interval_table(
         + gpu["gpu_energy_cost_usd"]
         + plant["cooling_energy_cost_usd"],
     }
-    check_columns("interval table", table, INTERVAL_COLUMNS, *_built_at(site))
+    check_columns("interval table", table, INTERVAL_COLUMNS, *_built_at(run.scenario))
     table.update({name: plant[name] for name in list(plant)[len(site_columns) :]})
     return pd.DataFrame(table)
 
@@ -121,50 +136,51 @@ def sample_edges(horizon_s: float, interval_s: float) -> np.ndarray:
     return np.append(np.arange(0.0, horizon_s, interval_s), horizon_s)
 
 
-def day_edges(site: Site) -> np.ndarray:
+def day_edges(scenario: Scenario) -> np.ndarray:
     """Bin edges at each UTC midnight inside the run, plus its start and end."""
-    start = as_utc(site.scenario.start_utc)
+    start = as_utc(scenario.start_utc)
     offset = (start - start.replace(hour=0, minute=0, second=0)).total_seconds()
     first_midnight = SECONDS_PER_DAY - offset if offset else SECONDS_PER_DAY
-    inner = np.arange(first_midnight, site.scenario.horizon_s, SECONDS_PER_DAY)
-    return np.concatenate(([0.0], inner, [site.scenario.horizon_s]))
+    inner = np.arange(first_midnight, scenario.horizon_s, SECONDS_PER_DAY)
+    return np.concatenate(([0.0], inner, [scenario.horizon_s]))
 
 
-def daily_table(
-    site: Site, mining: MiningRecord, money: MiningMoney, ai: AiSeries, facility: FacilitySeries
-) -> pd.DataFrame:
+def daily_table(run: RunRecords) -> pd.DataFrame:
     """One row per UTC day with DAILY_COLUMNS, then hall columns."""
-    table = interval_table(site, mining, money, ai, facility, day_edges(site))
+    table = interval_table(run, day_edges(run.scenario))
     table.insert(0, "date", table["timestamp_utc"].dt.floor("D"))  # UTC midnight of the day
-    check_columns("daily.csv", table.columns[: len(DAILY_COLUMNS)], DAILY_COLUMNS, *_built_at(site))
+    check_columns(
+        "daily.csv", table.columns[: len(DAILY_COLUMNS)], DAILY_COLUMNS, *_built_at(run.scenario)
+    )
     return table
 
 
-def blocks_table(site: Site, mining: MiningRecord, money: MiningMoney) -> pd.DataFrame:
+def blocks_table(run: RunRecords) -> pd.DataFrame:
     """Every network block found in the run, with BLOCK_COLUMNS."""
-    blocks = mining.blocks
+    blocks = run.mining.blocks
     unique_bits, which = np.unique(blocks.bits, return_inverse=True)
     table = {
         "height": blocks.heights,
         "time_s": blocks.times_s,
-        "timestamp_utc": _timestamps(site, blocks.times_s),
+        "timestamp_utc": _timestamps(run.scenario, blocks.times_s),
         "difficulty": rules.difficulties_of(blocks.bits),
         "bits": np.array([f"{int(b):08x}" for b in unique_bits], dtype=object)[which],
         "subsidy_btc": rules.subsidy_sat(blocks.heights) / 1e8,
         "fees_btc": blocks.fees_btc,
         "network_hashrate_ehs": blocks.network_hashrate_hs / HASHES_PER_EHS,
-        "found_by_site": money.site_found,
+        "found_by_site": run.mining_money.site_found,
     }
-    check_columns("blocks.csv", table, BLOCK_COLUMNS, *_built_at(site))
+    check_columns("blocks.csv", table, BLOCK_COLUMNS, *_built_at(run.scenario))
     return pd.DataFrame(table)
 
 
-def events_table(site: Site) -> pd.DataFrame:
+def events_table(run: RunRecords) -> pd.DataFrame:
     """All logged events in time order, with EVENT_COLUMNS."""
-    rows = site.events.sorted_rows()
+    rows = run.events.sorted_rows()
     frame = pd.DataFrame(rows, columns=["time_s", "event", "entity", "value", "unit", "detail"])
-    frame.insert(1, "timestamp_utc", _timestamps(site, frame["time_s"].to_numpy(dtype=float)))
-    check_columns("events.csv", frame.columns, EVENT_COLUMNS, *_built_at(site))
+    times = frame["time_s"].to_numpy(dtype=float)
+    frame.insert(1, "timestamp_utc", _timestamps(run.scenario, times))
+    check_columns("events.csv", frame.columns, EVENT_COLUMNS, *_built_at(run.scenario))
     return frame
 
 
@@ -172,15 +188,15 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
 
 
-def _facility_summary(site: Site, daily: pd.DataFrame) -> dict[str, float | int]:
+def _facility_summary(run: RunRecords, daily: pd.DataFrame) -> dict[str, float | int]:
     """Energy by use, PUE, heat throttling and its cost over the run."""
     it_mwh = float(daily["asic_energy_kwh"].sum() + daily["gpu_energy_kwh"].sum()) / KWH_PER_MWH
     cooling_mwh = float(daily["cooling_energy_kwh"].sum()) / KWH_PER_MWH
-    trips = len(site.events.of_kind("thermal_trip"))
+    trips = len(run.events.of_kind("thermal_trip"))
     return {
-        "halls": len(site.facility.halls),
+        "halls": len(run.facility.halls),
         "mean_ambient_temp_c": float(
-            site.facility.ambient_c.mean(np.array([0.0, site.scenario.horizon_s]))[0]
+            run.facility.ambient_c.mean(np.array([0.0, run.scenario.horizon_s]))[0]
         ),
         "it_energy_mwh": it_mwh,
         "cooling_energy_mwh": cooling_mwh,
@@ -194,15 +210,14 @@ def _facility_summary(site: Site, daily: pd.DataFrame) -> dict[str, float | int]
     }
 
 
-def summary_table(
-    site: Site, mining: MiningRecord, money: MiningMoney, ai: AiSeries, daily: pd.DataFrame
-) -> pd.DataFrame:
+def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
     """One row of run KPIs with SUMMARY_COLUMNS."""
-    scenario, fleet = site.scenario, site.fleet
+    scenario, mining, money, groups = run.scenario, run.mining, run.mining_money, run.mining.groups
     horizon = scenario.horizon_s
-    halvings = site.events.of_kind("halving")
-    installed_ths = float(sum(g.count * g.hashrate_ths for g in fleet.groups))
-    installed_kw = float(sum(g.count * g.power_w for g in fleet.groups)) / 1_000.0
+    halvings = run.events.of_kind("halving")
+    # summed in group order as Python floats, as the catalog ratings are
+    installed_ths = float(sum((groups.units_installed * groups.unit_hashrate_ths).tolist()))
+    installed_kw = float(sum((groups.units_installed * groups.unit_power_w).tolist())) / 1_000.0
     btc_mined = float(daily["btc_mined"].sum())
     revenue = float(daily["mining_revenue_usd"].sum())
     asic_mwh = float(daily["asic_energy_kwh"].sum()) / KWH_PER_MWH
@@ -212,7 +227,7 @@ def summary_table(
     blocks = int(mining.blocks.times_s.size)
     row = {
         "scenario": scenario.name,
-        "seed": site.seed,
+        "seed": scenario.seed,
         "start_utc": pd.Timestamp(as_utc(scenario.start_utc)),
         "end_utc": pd.Timestamp(as_utc(scenario.end_utc)),
         "horizon_days": horizon / SECONDS_PER_DAY,
@@ -221,7 +236,7 @@ def summary_table(
         "mean_block_interval_s": _ratio(horizon, blocks),
         "halvings": len(halvings),
         "first_halving_utc": (
-            _timestamps(site, np.array([halvings[0].time_s]))[0] if halvings else pd.NaT
+            _timestamps(scenario, np.array([halvings[0].time_s]))[0] if halvings else pd.NaT
         ),
         "difficulty_start": float(mining.chain["difficulty"].values[0]),
         "difficulty_end": float(mining.chain["difficulty"].values[-1]),
@@ -230,7 +245,7 @@ def summary_table(
         "network_hashrate_end_ehs": float(mining.network_hashrate_hs.values[-1]) / HASHES_PER_EHS,
         "btc_price_start_usd": float(mining.btc_price_usd.values[0]),
         "btc_price_end_usd": float(mining.btc_price_usd.values[-1]),
-        "installed_asic_units": int(sum(g.count for g in fleet.groups)),
+        "installed_asic_units": int(groups.units_installed.sum()),
         "installed_hashrate_ths": installed_ths,
         "installed_asic_power_kw": installed_kw,
         "fleet_efficiency_j_per_th": _ratio(installed_kw * 1_000.0, installed_ths),
@@ -255,11 +270,11 @@ def summary_table(
         )
         / SECONDS_PER_HOUR,
         "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
-        **ai_summary(ai, daily, years),
-        **_facility_summary(site, daily),
+        **ai_summary(run.ai_series, daily, years),
+        **_facility_summary(run, daily),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
-    check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(site))
+    check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(scenario))
     table = pd.DataFrame([row])
     # a run without a halving has NaT there, which alone would make a zone-less column
     table["first_halving_utc"] = pd.to_datetime(table["first_halving_utc"], utc=True).astype(

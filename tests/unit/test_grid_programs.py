@@ -10,18 +10,17 @@ import pytest
 from helpers import SCENARIOS
 from pydantic import ValidationError
 
+from sim.economics.grid import FourCpCharge, four_cp_charges
+from sim.economics.inputs import FourCpPeak
 from sim.errors import ScenarioError
 from sim.model.grid_programs import (
     PEAK_INTERVAL_S,
     CreditSpan,
-    FourCpCharge,
-    FourCpPeak,
     GridPlan,
     Span,
     credit_from_spans,
     curtail_credit,
     four_cp_alerts,
-    four_cp_charges,
     four_cp_peak_rows,
     four_cp_peaks,
     local_month,

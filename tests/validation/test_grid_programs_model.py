@@ -21,14 +21,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from sim.economics.grid import four_cp_charges
+from sim.economics.inputs import FourCpPeak
 from sim.model.energy_price import spot_price_steps
 from sim.model.grid_programs import (
     PEAK_INTERVAL_S,
-    FourCpPeak,
     Span,
     credit_from_spans,
     four_cp_alerts,
-    four_cp_charges,
     four_cp_peaks,
     price_triggered_windows,
 )
