@@ -9,11 +9,11 @@ January's spot path of the file's seed peaks at ≈$76/MWh and would call no eve
 
 Mutations this file kills (each planted alone in a private worktree, see the report):
 
-- survivor 9, ``sim/record/ai_tables.py:143`` ``ai_columns``: ``"ai_margin_usd": revenue -
+- survivor 9, ``sim/record/ai_tables.py`` ``ai_columns``: ``"ai_margin_usd": revenue -
   penalty - cost`` → ``revenue - cost`` (the SLA penalty left out of timeseries and daily,
-  the summary's line 229 kept): the row identity and Σ daily = summary fail on the
+  the summary's kept): the row identity and Σ daily = summary fail on the
   composed scenario, whose capacity cuts earn SLA penalties (no shipped scenario has any);
-- survivor 4 too (free-cooling clamp removed, ``sim/model/facility.py:115``): hybrid.yaml's
+- survivor 4 too (free-cooling clamp removed, ``sim/model/facility.py``): hybrid.yaml's
   January rows get negative cooling power;
 - and, as checks that the helper is not vacuous: cooling left out of ``energy_cost_usd``
   (``sim/record/tables.py``), reserved revenue left out of groups.csv's GPU rows

@@ -11,17 +11,18 @@ is a difference of running integrals over a month).
 Mutations killed (each planted alone in a private worktree; the test fails with it and
 passes without):
 
-- survivor 4, ``sim/model/facility.py:115`` ``Facility.cooling_kw_per_kw``:
+- survivor 4, ``sim/model/facility.py`` ``Facility.cooling_kw_per_kw``:
   ``np.maximum(ambient_c[:, None] - self._free_c, 0.0)`` → ``(ambient_c[:, None] -
   self._free_c)`` (free-cooling clamp removed: negative cooling in the cold);
-- survivor 10, ``sim/model/facility.py:111`` ``Facility.capacity_kw``:
+- survivor 10, ``sim/model/facility.py`` ``Facility.capacity_kw``:
   ``1.0 - self._derate * excess`` → ``1.0 + self._derate * excess`` (derate sign flipped),
-  and line 110 ``ambient_c[:, None] - self._design_c`` → ``self._design_c -
+  and the line before, ``ambient_c[:, None] - self._design_c`` → ``self._design_c -
   ambient_c[:, None]`` (the excess flipped);
-- survivor 8, ``sim/record/facility_tables.py:81`` ``facility_series``:
-  ``four_cp_charges(four_cp, total(it_power, cooling_power), …)`` →
-  ``four_cp_charges(four_cp, it_power, …)`` (4CP on IT power, cooling left out);
-- survivor 7, ``sim/model/site.py:124`` ``Site.build``:
+- survivor 8, first planted in ``sim/record/facility_tables.py`` ``facility_series``, now
+  ``sim/economics/inputs.py`` ``FacilityRecord.site_power_kw``:
+  ``total(self.it_power_kw, self.cooling_power_kw)`` → ``self.it_power_kw`` (4CP on IT
+  power, cooling left out);
+- survivor 7, ``sim/model/site.py`` ``Site.build``:
   ``dr_credit_usd_per_mwh=paid_credit(programs, scheduled, plan.price_windows)`` →
   ``curtail_credit(programs, scheduled, plan.price_windows, plan.alerts)`` (the 4CP alert's
   expected saving also paid as a demand-response credit).

@@ -188,8 +188,9 @@ def test_solo_reward_is_subsidy_plus_realised_fees_of_the_sites_blocks() -> None
     known height, with h = H/2 so the site finds half the blocks. Exact up to summation
     order (rel 1e-12).
 
-    Kills: sim/record/tables.py:111 mining_series, ``rules.subsidy_sat(heights) / 1e8 + fees``
-    → ``rules.subsidy_sat(heights) / 1e8`` (solo credited without fees).
+    Kills (first planted in sim/record/tables.py ``mining_series``, now
+    sim/economics/mining.py ``solo_reward_btc``): ``subsidy_sat(...) / 1e8 + fees_btc`` →
+    ``subsidy_sat(...) / 1e8`` (solo credited without fees).
     """
     fees = {
         "btc_per_block": 0.25,
@@ -221,9 +222,8 @@ def test_solo_share_is_site_over_network_hashrate() -> None:
     the U_k are the ``solo_luck`` stream's draws, one per block in order. Statistical part:
     over N ≈ 1,100 blocks the share found has SE √(0.25/N) ≈ 0.015; h/(H + h) is ≈11 SE away.
 
-    Kills: sim/record/tables.py:108 mining_series, ``hashrate.at(times_s) /
-    net.blocks.column("network_hashrate_hs")`` → ``h / (network + h)`` with ``h =
-    hashrate.at(times_s)``.
+    Kills (first planted in sim/record/tables.py ``mining_series``, now
+    sim/economics/mining.py ``site_found``): the share ``h / H`` → ``h / (H + h)``.
     """
     seed = 3
     result = run_one(solo_site(20, seed, {"btc_per_block": 0.0, "noise_sigma": 0.0}))
