@@ -11,7 +11,7 @@ Mutations this file kills (each planted alone in a private worktree, see the rep
 
 - survivor 9, ``sim/record/ai_tables.py`` ``ai_columns``: ``"ai_margin_usd": revenue -
   penalty - cost`` → ``revenue - cost`` (the SLA penalty left out of timeseries and daily,
-  the summary's kept): the row identity and Σ daily = summary fail on the
+  the summary's left as it was): the row identity and Σ daily = summary fail on the
   composed scenario, whose capacity cuts earn SLA penalties (no shipped scenario has any);
 - survivor 4 too (free-cooling clamp removed, ``sim/model/facility.py``): hybrid.yaml's
   January rows get negative cooling power;
