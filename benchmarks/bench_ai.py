@@ -298,7 +298,7 @@ def measure_idle_nodes() -> dict[str, Any]:
 
 # Module groups of the GPU hosting code in profiles.
 AI_PARTS = (
-    ("/sim/model/scheduler.py", "scheduler"),
+    ("/sim/model/scheduling/", "scheduler"),
     ("/sim/model/cluster.py", "cluster/hosting"),
     ("/sim/model/hosting.py", "cluster/hosting"),
     ("/sim/model/demand.py", "demand"),

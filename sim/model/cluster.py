@@ -1,6 +1,7 @@
 """A GPU group as a cluster: jobs queue, run, complete, leave, or are preempted.
 
-The :class:`~sim.model.scheduler.Scheduler` decides placements; this module gives it time.
+The :class:`~sim.model.scheduling.scheduler.Scheduler` decides placements; this module gives
+it time.
 Each job costs a handful of SimPy events, all plain callbacks on timeouts (no process per
 job): its completion and, if the customer is impatient, its abandonment. Each timeout
 carries the job's record as its value; a stale one (the job was preempted or retimed, or
@@ -37,7 +38,8 @@ from simpy.events import EventPriority
 
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
-from sim.model.scheduler import Job, Placement, Preempted, Scheduler
+from sim.model.scheduling.jobs import Job, Placement, Preempted
+from sim.model.scheduling.scheduler import Scheduler
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
 from sim.steps import StepSeries, from_changes, product, spread_over_spans, total

@@ -19,7 +19,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.model.scheduler import Job, Placement, Reservation, Scheduler
+from sim.model.scheduling.jobs import Job, Placement, Reservation
+from sim.model.scheduling.scheduler import Scheduler
 
 Op = tuple
 

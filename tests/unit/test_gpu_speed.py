@@ -15,7 +15,8 @@ import simpy
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
-from sim.model.scheduler import Job, Scheduler
+from sim.model.scheduling.jobs import Job
+from sim.model.scheduling.scheduler import Scheduler
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
 

@@ -18,7 +18,7 @@ from sim.eventlog import EventLog
 from sim.model.cluster import GpuCluster
 from sim.model.markets import btc_price_path
 from sim.model.paths import csv_series
-from sim.model.scheduler import Scheduler
+from sim.model.scheduling.scheduler import Scheduler
 from sim.model.site import Site
 from sim.record.columns import JOB_COLUMNS, check_columns
 from sim.rng import RandomStreams

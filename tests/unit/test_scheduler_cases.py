@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import SimulationError
-from sim.model.scheduler import Job, Placement, Reservation, Scheduler
+from sim.model.scheduling.jobs import Job, Placement, Reservation
+from sim.model.scheduling.scheduler import Scheduler
 
 
 def started_ids(placements: list[Placement]) -> list[int]:
