@@ -6,6 +6,10 @@ Notebook use::
     result = run_one(load_scenario("scenarios/baseline.yaml"))
     result.daily.plot(x="date", y="mining_revenue_usd")
 
+    from sim import run_sweep
+    sweep = run_sweep("scenarios/sweeps/energy_price.yaml")   # docs/sweeps.md
+    sweep.paired  # each variant against the base, replication by replication
+
 Names are imported on first use, so ``dcsim validate`` does not pay for pandas.
 """
 
@@ -18,6 +22,8 @@ _EXPORTS = {
     "load_scenario": "sim.scenario",
     "Scenario": "sim.scenario",
     "run_one": "sim.runner",
+    "run_sweep": "sim.sweep",
+    "SweepResult": "sim.sweep",
     "RunResult": "sim.result",
     "ScenarioError": "sim.errors",
     "SimulationError": "sim.errors",

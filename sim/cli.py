@@ -1,7 +1,8 @@
-"""Command line: ``dcsim run | validate | catalog`` (also ``python -m sim``).
+"""Command line: ``dcsim run | sweep | validate | catalog`` (also ``python -m sim``).
 
 Exit codes: 0 success, 2 invalid input (every problem listed, nothing written), 1 a failure
-inside the simulation, 130 interrupted (Ctrl-C), 141 output pipe closed, 143 terminated.
+inside the simulation (``sweep``: some run failed; the others' results are written), 130
+interrupted (Ctrl-C), 141 output pipe closed, 143 terminated.
 """
 
 from __future__ import annotations
@@ -61,6 +62,20 @@ def _parser() -> argparse.ArgumentParser:
         "--format", choices=("csv", "parquet"), help="file format (default: output.format)"
     )
     _add_set(run)
+
+    sweep = commands.add_parser(
+        "sweep", help="run a scenario's variants and replications, write KPI tables"
+    )
+    sweep.add_argument("sweep", type=Path, help="sweep YAML file (docs/sweeps.md)")
+    sweep.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default outputs/<sweep name>); new, empty or an earlier "
+        "run's, whose files alone are replaced",
+    )
+    sweep.add_argument(
+        "--workers", type=int, help="runs at once, one process each (default: CPU count)"
+    )
 
     validate = commands.add_parser("validate", help="check scenario files, list every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -122,6 +137,71 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     print(f"dcsim: wrote {out_dir}")
     print(summary_text(result))
     return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
+    from sim.record.outdir import OutDirError
+    from sim.sweep import plan_sweep, read_sweep, run_plan
+
+    if args.workers is not None and args.workers < 1:
+        raise ScenarioError("command line", [Issue("--workers", "must be at least 1")])
+    spec = read_sweep(args.sweep)
+    plan = plan_sweep(spec, str(args.sweep))  # every variant checked before anything runs
+    out = args.out or Path("outputs") / spec.name
+    try:
+        with _SweepBar() as bar:
+            result = run_plan(
+                plan, out, workers=args.workers, progress=bar.update, command=["dcsim", *argv]
+            )
+    except OutDirError as exc:
+        raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
+    except OSError as exc:  # e.g. the disk filled up while writing
+        raise SimulationError("output", None, f"writing {out}: {exc.strerror or exc}") from exc
+    total = len(result.runs)
+    print(
+        f"dcsim: wrote {result.out_dir} ({total} runs of {len(result.plan.variants)} "
+        f"variant(s) × {spec.replications} replication(s), {result.wall_time_s:.1f} s)"
+    )
+    if result.failed:
+        first = result.runs[result.runs["status"] != "ok"].iloc[0]
+        print(
+            f"dcsim: {result.failed} of {total} runs failed (runs.csv, manifest.json); first: "
+            f"{first['variant']} replication {first['replication']}: {first['error']}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+class _SweepBar:
+    """A sweep's progress on stderr (runs done, failures, ETA), when stderr is a TTY."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self._bar = tqdm(
+            desc="sweeping",
+            unit="run",
+            disable=not sys.stderr.isatty(),
+            file=sys.stderr,
+            leave=False,
+            bar_format="{desc} {n_fmt}/{total_fmt}|{bar}| {elapsed}<{remaining}{postfix}",
+        )
+
+    def update(self, done: int, total: int, failed: int) -> None:
+        """Show ``done`` of ``total`` runs finished, ``failed`` of them failed."""
+        if self._bar.disable:
+            return
+        self._bar.total = total
+        if failed:
+            self._bar.set_postfix_str(f"{failed} failed", refresh=False)
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> _SweepBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
 
 
 def _check_workload(scenario: Scenario, source: str) -> None:
@@ -312,7 +392,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``dcsim`` command; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
-    handlers = {"run": _run, "validate": _validate, "catalog": _catalog}
+    handlers = {"run": _run, "sweep": _sweep, "validate": _validate, "catalog": _catalog}
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         status = handlers[args.command](args, argv)

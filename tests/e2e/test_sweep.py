@@ -1,0 +1,274 @@
+"""``dcsim sweep`` end to end: real worker processes, real files, no mocks.
+
+One small sweep (a three-day cut of scenarios/quick.yaml, the energy price at 30 and 50
+beside the base's 40, three replications) is run twice: with two workers and with one. Its
+files must be byte-identical, its seeds shared across variants (common random numbers), and
+its statistics those that pandas computes from runs.csv.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from helpers import SCENARIOS
+
+import sim
+from sim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+from sim.scenario import Scenario, load_scenario
+from sim.sweep import (
+    PlannedRun,
+    SweepPlan,
+    Variant,
+    plan_sweep,
+    read_sweep,
+    replication_seed,
+    run_plan,
+    sweep_from_mapping,
+)
+
+CSV_FILES = ("runs.csv", "aggregate.csv", "paired.csv")
+KPIS = ["blocks_found", "btc_mined", "mining_margin_usd", "energy_cost_usd", "ai_revenue_usd"]
+ROOT_SEED = 11
+REPLICATIONS = 3
+
+
+def short_base(folder: Path) -> Path:
+    """scenarios/quick.yaml cut to three days, written into ``folder``."""
+    text = (SCENARIOS / "quick.yaml").read_text(encoding="utf-8")
+    old = "end_utc: 2024-04-30T00:00:00Z"
+    assert old in text, "quick.yaml's end_utc changed; update this test"
+    path = folder / "base.yaml"
+    path.write_text(text.replace(old, "end_utc: 2024-03-04T00:00:00Z"), encoding="utf-8")
+    return path
+
+
+def write_sweep(folder: Path, **fields: Any) -> Path:
+    sweep: dict[str, Any] = {
+        "name": "energy",
+        "base": "base.yaml",
+        "variants": {"grid": {"site.energy.price_usd_per_mwh": [30, 50]}},
+        "replications": REPLICATIONS,
+        "seed": ROOT_SEED,
+        "kpis": KPIS,
+    }
+    sweep.update(fields)
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The same sweep twice: out folder 'a' with 2 workers, 'b' with 1."""
+    folder = tmp_path_factory.mktemp("sweep")
+    short_base(folder)
+    sweep = write_sweep(folder)
+    outs = {}
+    for name, workers in (("a", 2), ("b", 1)):
+        out = folder / name
+        status = main(["sweep", str(sweep), "--out", str(out), "--workers", str(workers)])
+        assert status == EXIT_OK
+        outs[name] = out
+    return outs
+
+
+def test_sweep_writes_its_files(swept: dict[str, Path]) -> None:
+    out = swept["a"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*CSV_FILES, "manifest.json"])
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["counts"] == {"runs": 9, "ok": 9, "failed": 0}
+    assert manifest["files"] == {"runs.csv": 9, "aggregate.csv": 15, "paired.csv": 10}
+    assert manifest["root_seed"] == ROOT_SEED
+    assert [v["name"] for v in manifest["variants"]] == [
+        "base",
+        "site.energy.price_usd_per_mwh=30",
+        "site.energy.price_usd_per_mwh=50",
+    ]
+    runs = pd.read_csv(out / "runs.csv")
+    assert list(runs.columns) == ["variant", "replication", "seed", "status", "error", *KPIS]
+    assert (runs["status"] == "ok").all()
+
+
+def test_common_random_numbers(swept: dict[str, Path]) -> None:
+    runs = pd.read_csv(swept["a"] / "runs.csv")
+    seeds = runs.pivot(index="replication", columns="variant", values="seed")
+    expected = [replication_seed(ROOT_SEED, r) for r in range(REPLICATIONS)]
+    for variant in seeds.columns:  # replication r: the same seed in every variant
+        assert seeds[variant].tolist() == expected
+    assert len(set(expected)) == REPLICATIONS
+    # only the energy price differs: the same blocks and BTC, another energy bill
+    for kpi in ("blocks_found", "btc_mined", "ai_revenue_usd"):
+        table = runs.pivot(index="replication", columns="variant", values=kpi)
+        assert table.nunique(axis=1).eq(1).all(), kpi
+    costs = runs.pivot(index="replication", columns="variant", values="energy_cost_usd")
+    assert (costs["site.energy.price_usd_per_mwh=30"] < costs["base"]).all()
+    assert (costs["base"] < costs["site.energy.price_usd_per_mwh=50"]).all()
+    blocks = runs[runs["variant"] == "base"]["blocks_found"]
+    assert blocks.nunique() == REPLICATIONS  # replications do differ
+
+
+def test_seed_derivation() -> None:
+    children = np.random.SeedSequence(ROOT_SEED).spawn(4)
+    for r, child in enumerate(children):
+        seed = replication_seed(ROOT_SEED, r)
+        assert seed == int(child.generate_state(1, dtype=np.uint64)[0]) >> 1
+        assert 0 <= seed < 2**63
+
+
+def test_same_sweep_same_bytes_with_any_workers(swept: dict[str, Path]) -> None:
+    for name in CSV_FILES:
+        first = (swept["a"] / name).read_bytes()
+        assert (swept["b"] / name).read_bytes() == first, name  # --workers 1
+
+
+def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
+    runs = pd.read_csv(swept["a"] / "runs.csv")
+    aggregate = pd.read_csv(swept["a"] / "aggregate.csv").set_index(["variant", "kpi"])
+    long = runs.melt(id_vars=["variant", "replication"], value_vars=KPIS, var_name="kpi")
+    grouped = long.groupby(["variant", "kpi"])["value"]
+    expected = pd.DataFrame(
+        {
+            "n": grouped.count(),
+            "mean": grouped.mean(),
+            "std": grouped.std(),
+            "p5": grouped.quantile(0.05),
+            "p50": grouped.median(),
+            "p95": grouped.quantile(0.95),
+            "min": grouped.min(),
+            "max": grouped.max(),
+        }
+    )
+    expected["se"] = expected["std"] / np.sqrt(expected["n"])
+    got = aggregate.loc[expected.index, expected.columns]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-12)
+
+    paired = pd.read_csv(swept["a"] / "paired.csv").set_index(["variant", "kpi"])
+    assert set(paired["reference"]) == {"base"}
+    wide = long.pivot_table(index=["kpi", "replication"], columns="variant", values="value")
+    for variant in ("site.energy.price_usd_per_mwh=30", "site.energy.price_usd_per_mwh=50"):
+        for kpi in KPIS:
+            diff = (wide[variant] - wide["base"]).loc[kpi]
+            row = paired.loc[(variant, kpi)]
+            assert row["n"] == REPLICATIONS
+            assert row["mean_diff"] == pytest.approx(diff.mean(), rel=1e-12, abs=1e-9)
+            assert row["se_diff"] == pytest.approx(
+                diff.std() / np.sqrt(len(diff)), rel=1e-9, abs=1e-9
+            )
+            for q in (5, 50, 95):
+                assert row[f"p{q}_diff"] == pytest.approx(diff.quantile(q / 100), abs=1e-6)
+            assert row["share_above"] == pytest.approx((diff > 0).mean())
+            assert row["share_below"] == pytest.approx((diff < 0).mean())
+    cheaper = paired.loc[("site.energy.price_usd_per_mwh=30", "energy_cost_usd")]
+    assert cheaper["share_below"] == 1.0 and cheaper["mean_diff"] < 0
+
+
+def lazy_scenario(folder: Path) -> Scenario:
+    """A valid scenario whose price CSV is read at run time and then deleted: it must fail.
+
+    ``Scenario.model_validate`` (unlike the loader) reads input files on first use
+    (sim/scenario/inputs.py); the file is gone by the time the worker runs it.
+    """
+    raw = yaml.safe_load(short_base(folder).read_text(encoding="utf-8"))
+    prices = folder / "prices.csv"
+    shutil.copy(SCENARIOS / "data" / "btc_price_2024_2025.csv", prices)
+    raw["bitcoin"]["price"] = {"model": "csv", "csv_path": str(prices)}
+    scenario = Scenario.model_validate(raw)
+    prices.unlink()
+    return scenario
+
+
+def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path) -> None:
+    good = load_scenario(short_base(tmp_path))
+    spec = sweep_from_mapping({"name": "failing", "base": "base.yaml", "kpis": KPIS[:2]})
+    variants = (Variant("base", (), good), Variant("broken", (), lazy_scenario(tmp_path)))
+    pairs = [(v.name, r) for v in variants for r in range(2)]
+    runs = tuple(
+        PlannedRun(i, name, r, replication_seed(3, r)) for i, (name, r) in enumerate(pairs)
+    )
+    result = run_plan(SweepPlan(spec, variants, runs), tmp_path / "out", workers=2)
+
+    assert result.failed == 2
+    table = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert table["status"].tolist() == ["ok", "ok", "failed", "failed"]
+    broken = table[table["variant"] == "broken"]
+    assert broken["error"].str.contains("SimulationError").all()
+    assert broken["error"].str.contains("cannot read").all()
+    assert broken[KPIS[:2]].isna().all().all()
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["counts"] == {"runs": 4, "ok": 2, "failed": 2}
+    assert [f["variant"] for f in manifest["failures"]] == ["broken", "broken"]
+    aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv")
+    assert aggregate.groupby("variant")["n"].max().to_dict() == {"base": 2, "broken": 0}
+    assert (pd.read_csv(tmp_path / "out" / "paired.csv")["n"] == 0).all()
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        ({"colour": "red"}, "colour", "unknown field"),
+        ({"replications": 0}, "replications", "greater than or equal to 1"),
+        ({"kpis": ["btc_mined", "bogus"]}, "kpis", "bogus"),
+        ({"kpis": ["payout"]}, "kpis", "not numeric KPIs: payout"),
+        ({"variants": {"grid": {"bad path!": [1]}}}, "variants.grid.bad path!", "dotted"),
+        (
+            {"variants": {"list": [{"name": "x", "set": {"site.energy.nope": 3}}]}},
+            "variant 'x': site.energy.nope",
+            "unknown field",
+        ),
+        (
+            {"variants": {"grid": {"site.energy.price_usd_per_mwh": [30, -5]}}},
+            "variant 'site.energy.price_usd_per_mwh=-5': site.energy.price_usd_per_mwh",
+            "",
+        ),
+        (
+            {"variants": {"grid": {"seed": [1]}, "list": [{"name": "x", "set": {"seed": 2}}]}},
+            "variants",
+            "exactly one",
+        ),
+        ({"base": "missing.yaml"}, "base (", "cannot read file"),
+    ],
+)
+def test_bad_sweep_files_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    change: dict[str, Any],
+    path: str,
+    message: str,
+) -> None:
+    short_base(tmp_path)
+    sweep = write_sweep(tmp_path, **change)
+    out = tmp_path / "out"
+    assert main(["sweep", str(sweep), "--out", str(out)]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    line = next((line for line in err.splitlines() if f"- {path}" in line), None)
+    assert line is not None, err
+    assert message in line, err
+    assert not out.exists()
+
+
+def test_bad_workers_and_out_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    short_base(tmp_path)
+    sweep = write_sweep(tmp_path)
+    assert main(["sweep", str(sweep), "--workers", "0", "--out", str(tmp_path / "o")]) == 2
+    assert "--workers: must be at least 1" in capsys.readouterr().err
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    assert main(["sweep", str(sweep), "--out", str(taken)]) == EXIT_BAD_INPUT
+    assert "--out" in capsys.readouterr().err
+    assert [p.name for p in taken.iterdir()] == ["notes.txt"]
+
+
+def test_shipped_example_plans() -> None:
+    spec = read_sweep(SCENARIOS / "sweeps" / "energy_price.yaml")
+    plan = plan_sweep(spec)
+    assert [v.name for v in plan.variants][0] == "base"
+    assert len(plan.variants) == 3 and len(plan.runs) == 3 * spec.replications
+    assert sim.run_sweep is sim.sweep.run_sweep
