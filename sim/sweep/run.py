@@ -107,7 +107,10 @@ def execute(
                 failed += outcome.status != OK
                 if progress is not None:
                     progress(done_count, total, failed)
-    except BaseException:
+    except BaseException:  # Ctrl-C, SIGTERM: stop the runs in flight too, not after them
+        # ProcessPoolExecutor has no public way to stop its workers before Python 3.14
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)

@@ -82,6 +82,16 @@ class VariantsSpec(_Strict):
             raise ValueError("give exactly one of 'grid' or 'list'")
         return self
 
+    @model_validator(mode="after")
+    def _no_seed(self) -> VariantsSpec:
+        paths = [*(self.grid or {})] + [p for v in self.named or [] for p in v.overrides]
+        if "seed" in paths:
+            raise ValueError(
+                "a variant may not set 'seed': each replication's seed comes from the "
+                "sweep's root seed, the same in every variant (docs/sweeps.md)"
+            )
+        return self
+
     @field_validator("named")
     @classmethod
     def _unique_names(cls, value: list[NamedVariant] | None) -> list[NamedVariant] | None:

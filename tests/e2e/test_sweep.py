@@ -192,7 +192,15 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
     runs = tuple(
         PlannedRun(i, name, r, replication_seed(3, r)) for i, (name, r) in enumerate(pairs)
     )
-    result = run_plan(SweepPlan(spec, variants, runs), tmp_path / "out", workers=2)
+    calls: list[tuple[int, int, int]] = []
+    result = run_plan(
+        SweepPlan(spec, variants, runs),
+        tmp_path / "out",
+        workers=2,
+        progress=lambda *call: calls.append(call),
+    )
+    assert calls[0] == (0, 4, 0) and calls[-1] == (4, 4, 2)
+    assert [done for done, _, _ in calls] == [0, 1, 2, 3, 4]
 
     assert result.failed == 2
     table = pd.read_csv(tmp_path / "out" / "runs.csv")
@@ -228,11 +236,12 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
             "",
         ),
         (
-            {"variants": {"grid": {"seed": [1]}, "list": [{"name": "x", "set": {"seed": 2}}]}},
+            {"variants": {"grid": {"a": [1]}, "list": [{"name": "x", "set": {"b": 2}}]}},
             "variants",
             "exactly one",
         ),
         ({"base": "missing.yaml"}, "base (", "cannot read file"),
+        ({"variants": {"grid": {"seed": [1, 2]}}}, "variants", "may not set 'seed'"),
     ],
 )
 def test_bad_sweep_files_exit_2(
