@@ -92,6 +92,16 @@ class VariantsSpec(_Strict):
             )
         return self
 
+    @field_validator("grid")
+    @classmethod
+    def _unique_values(cls, value: dict[str, list[Any]] | None) -> dict[str, list[Any]] | None:
+        for path, values in (value or {}).items():
+            shown = [repr(v) for v in values]
+            twice = sorted({v for v in shown if shown.count(v) > 1})
+            if twice:
+                raise ValueError(f"{path}: values must be unique; repeated: {', '.join(twice)}")
+        return value
+
     @field_validator("named")
     @classmethod
     def _unique_names(cls, value: list[NamedVariant] | None) -> list[NamedVariant] | None:

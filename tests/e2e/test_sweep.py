@@ -242,6 +242,11 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
         ),
         ({"base": "missing.yaml"}, "base (", "cannot read file"),
         ({"variants": {"grid": {"seed": [1, 2]}}}, "variants", "may not set 'seed'"),
+        (
+            {"variants": {"grid": {"site.energy.price_usd_per_mwh": [30, 30]}}},
+            "variants.grid",
+            "repeated: 30",
+        ),
     ],
 )
 def test_bad_sweep_files_exit_2(
