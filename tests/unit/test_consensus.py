@@ -57,3 +57,39 @@ def test_hashprice_formula() -> None:
     # 2024-04-01: D = 83.13 T, subsidy 6.25, ≈0.2 BTC fees, ≈$69.7k → ≈$108.6/PH/day (REF §2).
     value = rules.hashprice_usd_per_ph_day(83.13e12, 6.25, 0.2, 69_700.0)
     assert value == pytest.approx(108.6, rel=0.01)
+
+
+# Bitcoin Core's SetCompact/GetCompact vectors (src/test/arith_uint256_tests.cpp, positive
+# values; docs/sources.md#consensus): short sizes shift right, size 4 and up shift left, and
+# a mantissa whose top bit would read as a sign moves one byte up.
+COMPACT_VECTORS = [
+    (0x01123456, 0x12, 0x01120000),
+    (0x02123456, 0x1234, 0x02123400),
+    (0x03123456, 0x123456, 0x03123456),
+    (0x04123456, 0x12345600, 0x04123456),
+    (0x05009234, 0x92340000, 0x05009234),
+    (0x20123456, 0x123456 << (8 * 29), 0x20123456),
+]
+
+
+@pytest.mark.parametrize(("bits", "target", "canonical"), COMPACT_VECTORS)
+def test_compact_encoding_matches_bitcoin_cores_vectors(bits, target, canonical) -> None:
+    assert rules.decode_compact(bits) == target
+    assert rules.encode_compact(target) == canonical
+
+
+def test_compact_targets_below_one_byte_and_the_sign_bit() -> None:
+    for bits in (0x01003456, 0x02000056, 0x03000000):  # the mantissa shifted out entirely
+        assert rules.decode_compact(bits) == 0
+    assert rules.encode_compact(0x80) == 0x02008000  # 0x800000 would read as negative
+
+
+def test_the_easiest_bits_of_an_impossibly_high_difficulty_are_a_target_of_one() -> None:
+    # DIFF1_TARGET / 1e80 < 1: the target is floored at 1, not at 0 (no block could be found)
+    assert rules.bits_for_difficulty(1e80) == rules.encode_compact(1) == 0x01010000
+
+
+def test_implied_hashrate_finds_one_block_per_600_s() -> None:
+    difficulty = 86_388_558_925_171.0
+    assert rules.implied_hashrate_hs(difficulty) == difficulty * 2**32 / 600
+    assert rules.implied_hashrate_hs(difficulty) == pytest.approx(6.184e20, rel=1e-3)
