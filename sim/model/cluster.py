@@ -81,7 +81,9 @@ class JobRecord:
     price_usd_per_gpu_hour: float
     checkpoint_interval_s: float | None
     priority: int
-    contract: str = ""  # the reserved contract whose GPUs it uses; "" for on-demand work
+    # the reserved contract whose GPUs it uses, "" for on-demand work (a tenant's job names
+    # its contract on arrival; GpuCluster._classify makes a burst beyond it on-demand)
+    contract: str = ""
     allocated_gpus: int = 0  # a gang job holds whole nodes, so possibly more than gpus
     remaining_s: float = 0.0
     first_start_s: float = math.nan
@@ -149,6 +151,8 @@ class GpuCluster:
         self.jobs: dict[int, JobRecord] = {}
         # GPUs of queued or running jobs that count against each reserved contract
         self.reserved_gpus: dict[str, int] = {}
+        # GPUs of each reserved contract whose tenant jobs are classified here (AiHosting's)
+        self.contracted_gpus: dict[str, int] = {}
         self.log = ClusterLog(cap_t=[0.0], cap_nodes=[group.nodes])
         # series derived from the log, with the log sizes they were derived at
         self._series: dict[str, tuple[tuple[int, ...], Any]] = {}
@@ -167,6 +171,9 @@ class GpuCluster:
     def submit(self, record: JobRecord, last: bool = False) -> None:
         """A job arrives now; it joins the queue at the end of the instant.
 
+        A tenant's job (``record.contract`` names a contract of ``contracted_gpus``) is
+        classified when it joins: see :meth:`_classify`.
+
         Parameters
         ----------
         record
@@ -178,14 +185,12 @@ class GpuCluster:
         """
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
-        if record.contract:
-            self.reserved_gpus[record.contract] = (
-                self.reserved_gpus.get(record.contract, 0) + record.gpus
-            )
         env = self.env
         now = env.now
         if last and not self._pass_due and env.peek() > now:
             # the instant's only change: it joins the queue, and the pass runs, at once
+            if record.contract:
+                self._classify(record)
             job = Job(
                 record.job_id, record.gpus, record.duration_s, record.priority, record.submit_s
             )
@@ -198,6 +203,23 @@ class GpuCluster:
         self._arrivals.append(record)
         if not self._pass_due:
             self._pass_at_end()
+
+    def _classify(self, record: JobRecord) -> None:
+        """Count a job that joins now against its contract, or make it on-demand work.
+
+        A tenant's work runs first, unbilled, up to its contract's GPUs (queued and running
+        jobs count); a burst beyond them queues as on-demand work, billed at its class's
+        price. It is decided as the job joins the queue, after every completion and
+        abandonment of the instant, so their processing order cannot change it. A contract
+        not in ``contracted_gpus`` is taken as given (the job counts against it).
+        """
+        name = record.contract
+        held = self.reserved_gpus.get(name, 0) + record.gpus
+        contracted = self.contracted_gpus.get(name)
+        if contracted is not None and held > contracted:
+            record.priority, record.contract = ON_DEMAND, ""
+        else:
+            self.reserved_gpus[name] = held
 
     def _pass_at_end(self) -> None:
         """Run the pass at the end of this instant, after every other change due now."""
@@ -238,6 +260,9 @@ class GpuCluster:
                 self._started(started)
             return
         self._arrivals = []
+        for record in arrivals:  # in arrival order, after the instant's releases
+            if record.contract:
+                self._classify(record)
         jobs = [Job(r.job_id, r.gpus, r.duration_s, r.priority, r.submit_s) for r in arrivals]
         for job in jobs[:-1]:
             scheduler.submit(job, now, defer=True)

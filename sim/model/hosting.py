@@ -40,7 +40,9 @@ class AiHosting:
         self.contracts = ai.reserved
         self._class_cluster = [names.index(c.group) if c.group else 0 for c in self.classes]
         self.contract_cluster = [names.index(c.group) if c.group else 0 for c in self.contracts]
-        self._contracted_gpus = {c.name: c.gpus for c in self.contracts}
+        contracted_gpus = {c.name: c.gpus for c in self.contracts}
+        for cluster in self.clusters:
+            cluster.contracted_gpus = contracted_gpus
         self._demand = [
             JobClassDemand(i, spec, scenario.start_utc, streams)
             for i, spec in enumerate(self.classes)
@@ -56,7 +58,7 @@ class AiHosting:
             if ai.trace is not None
             else None
         )
-        # per class: cluster, GPUs per node, price, checkpoint interval, contract and its GPUs
+        # per class: cluster, GPUs per node, price, checkpoint interval and contract
         self._terms = [
             (
                 cluster,
@@ -64,7 +66,6 @@ class AiHosting:
                 spec.price_usd_per_gpu_hour,
                 spec.checkpoint_interval_s,
                 spec.contract or "",
-                self._contracted_gpus.get(spec.contract or "", 0),
             )
             for spec, index in zip(self.classes, self._class_cluster, strict=True)
             for cluster in [self.clusters[index]]
@@ -99,10 +100,9 @@ class AiHosting:
         return Arrivals.merge(batches)
 
     def _submit(self, job_class: int, gpus: int, duration_s: float, patience_s: float) -> None:
-        cluster, per_node, price, checkpoint_s, name, contracted = self._terms[job_class]
-        # a tenant's work runs first, unbilled, up to the contracted GPUs; a burst beyond
-        # them queues as on-demand work and is billed at the class's price
-        within = bool(name) and cluster.reserved_gpus.get(name, 0) + gpus <= contracted
+        cluster, per_node, price, checkpoint_s, name = self._terms[job_class]
+        # a tenant's job asks for its contract; the cluster decides, at the end of the
+        # instant, whether it runs as reserved work or bursts beyond it as on-demand work
         record = JobRecord(
             self._next_id,
             job_class,
@@ -113,8 +113,8 @@ class AiHosting:
             patience_s,
             price,
             checkpoint_s,
-            RESERVED if within else ON_DEMAND,
-            name if within else "",
+            RESERVED if name else ON_DEMAND,
+            name,
         )
         self._next_id += 1
         cluster.submit(record, last=True)

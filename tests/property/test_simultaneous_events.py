@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.eventlog import EventLog
-from sim.model.cluster import ON_DEMAND, GpuCluster, JobRecord
+from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
 
@@ -253,6 +253,70 @@ def test_a_job_ending_when_the_cap_drops_completes_either_way() -> None:
         assert outcome.statuses == ["completed", "completed"]
         assert outcome.preemptions == [0, 0]
         assert outcome.starts == [0, 200] and outcome.ends == [100, 210]
+
+
+def tenant_jobs_at_a_completion(arrival_first: bool) -> tuple[list[JobRecord], str]:
+    """A tenant job of a 1-node contract runs 0–10 s; two more arrive at 10 s, as it ends.
+
+    With ``arrival_first`` SimPy processes their arrival before its completion (the arrival's
+    timeout is made first, as AiHosting's chain makes it), else after. Returns the three
+    records and the first job's status when the two arrive.
+    """
+    env = simpy.Environment()
+    cluster = GpuCluster(
+        env, GpuGroupSpec(node_type=NODE, nodes=2), BUILTIN_GPU_NODES[NODE], DEPTH, EventLog()
+    )
+    cluster.contracted_gpus = {"lab": GPN}  # as AiHosting sets it
+    first, second, third = (
+        JobRecord(
+            job_id=job_id,
+            job_class=0,
+            submit_s=submit_s,
+            gpus=GPN,
+            nodes=1,
+            duration_s=10.0,
+            patience_s=math.inf,
+            price_usd_per_gpu_hour=1.0,
+            checkpoint_interval_s=None,
+            priority=RESERVED,  # a tenant's job asks for its contract, as AiHosting makes it
+            contract="lab",
+        )
+        for job_id, submit_s in ((0, 0.0), (1, 10.0), (2, 10.0))
+    )
+    seen: list[str] = []
+
+    def arrive(_: simpy.Event) -> None:
+        seen.append(first.status)
+        cluster.submit(second)
+        cluster.submit(third, last=True)
+
+    if arrival_first:
+        env.timeout(10).callbacks.append(arrive)
+        cluster.submit(first, last=True)  # starts at once: its completion is made after
+    else:
+        cluster.submit(first, last=True)
+        env.timeout(10).callbacks.append(arrive)
+    env.run()
+    cluster.scheduler.check_invariants()
+    return [first, second, third], seen[0]
+
+
+def test_a_tenant_job_arriving_as_another_ends_is_classified_after_the_release() -> None:
+    # The first job's GPUs are released at 10 s whichever event SimPy takes first, so the
+    # second job fits the contract (reserved, unbilled) and the third bursts beyond it.
+    outcomes = []
+    for arrival_first in (True, False):
+        records, status_at_arrival = tenant_jobs_at_a_completion(arrival_first)
+        assert status_at_arrival == ("running" if arrival_first else "completed")
+        outcomes.append(
+            [(r.priority, r.contract, r.status, r.first_start_s, r.end_s) for r in records]
+        )
+    expected = [
+        (RESERVED, "lab", "completed", 0.0, 10.0),
+        (RESERVED, "lab", "completed", 10.0, 20.0),
+        (ON_DEMAND, "", "completed", 10.0, 20.0),
+    ]
+    assert outcomes == [expected, expected]
 
 
 # ---- properties ---------------------------------------------------------------------------
