@@ -10,6 +10,7 @@ each file's path and digest.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 from sim.scenario.series_csv import csv_rows, read_file, step_series_from_rows
 from sim.scenario.trace import Trace, trace_from_rows
 
+Rows = list[dict[str, Any]]
 StepData = tuple[np.ndarray, np.ndarray]  # (unix seconds, values), strictly increasing
 
 
@@ -37,9 +39,14 @@ class InputFiles:
     def __init__(self) -> None:
         self._files: dict[str, InputFile] = {}
 
-    def _rows(self, path: Path) -> tuple[list[dict[str, Any]], str]:
-        content = read_file(path)
-        return csv_rows(path, content), hashlib.sha256(content).hexdigest()
+    def _read(self, field: str, path: str, parse: Callable[[Path, Rows], Any]) -> Any:
+        """``parse`` of the file at ``path`` named by ``field``, read and digested on first use."""
+        known = self._files.get(field)
+        if known is None or known.path != path:
+            content = read_file(Path(path))
+            data = parse(Path(path), csv_rows(Path(path), content))
+            known = self._files[field] = InputFile(path, hashlib.sha256(content).hexdigest(), data)
+        return known.data
 
     def step_series(
         self,
@@ -56,21 +63,16 @@ class InputFiles:
         ValueError
             Naming the file, line and column when the file is malformed.
         """
-        known = self._files.get(field)
-        if known is None or known.path != path:
-            rows, digest = self._rows(Path(path))
-            series = step_series_from_rows(Path(path), rows, column, positive, limits)
-            known = self._files[field] = InputFile(path, digest, series)
-        data: StepData = known.data
-        return data
+        series: StepData = self._read(
+            field,
+            path,
+            lambda where, rows: step_series_from_rows(where, rows, column, positive, limits),
+        )
+        return series
 
     def trace(self, field: str, path: str) -> Trace:
         """The job trace of ``path`` named by ``field``, read on first use."""
-        known = self._files.get(field)
-        if known is None or known.path != path:
-            rows, digest = self._rows(Path(path))
-            known = self._files[field] = InputFile(path, digest, trace_from_rows(Path(path), rows))
-        trace: Trace = known.data
+        trace: Trace = self._read(field, path, trace_from_rows)
         return trace
 
     def __eq__(self, other: object) -> bool:
@@ -79,10 +81,6 @@ class InputFiles:
         return self.digests() == other.digests()
 
     __hash__ = None  # type: ignore[assignment]  # mutable: filled as files are read
-
-    def get(self, field: str) -> InputFile:
-        """The file read for ``field``; KeyError when the scenario names none there."""
-        return self._files[field]
 
     def digests(self) -> dict[str, dict[str, str]]:
         """Field → path and SHA-256 of each file read, for the manifest."""
