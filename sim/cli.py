@@ -8,16 +8,18 @@ interrupted (Ctrl-C), 141 output pipe closed, 143 terminated.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Self
 
 from sim.errors import Issue, ScenarioError, SimulationError
+from sim.units import SECONDS_PER_YEAR
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,7 +31,6 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 PROGRESS_DELAY_S = 3.0  # shorter runs print no progress bar
 MEMORY_SHARE = 0.8  # of the machine's memory that one run may be estimated to need
-SECONDS_PER_YEAR = 365.25 * 86_400
 
 
 class Terminated(BaseException):
@@ -46,12 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run one scenario and write its tables")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
-    run.add_argument(
-        "--out",
-        type=Path,
-        help="output folder (default outputs/<scenario name>); new, empty or an earlier "
-        "run's, whose files alone are replaced",
-    )
+    _add_out(run, "scenario")
     run.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
     run.add_argument(
         "--tables",
@@ -67,12 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         "sweep", help="run a scenario's variants and replications, write KPI tables"
     )
     sweep.add_argument("sweep", type=Path, help="sweep YAML file (docs/sweeps.md)")
-    sweep.add_argument(
-        "--out",
-        type=Path,
-        help="output folder (default outputs/<sweep name>); new, empty or an earlier "
-        "run's, whose files alone are replaced",
-    )
+    _add_out(sweep, "sweep")
     sweep.add_argument(
         "--workers", type=int, help="runs at once, one process each (default: CPU count)"
     )
@@ -83,6 +74,15 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("catalog", help="print the built-in hardware models")
     return parser
+
+
+def _add_out(command: argparse.ArgumentParser, named: str) -> None:
+    command.add_argument(
+        "--out",
+        type=Path,
+        help=f"output folder (default outputs/<{named} name>); new, empty or an earlier "
+        "run's, whose files alone are replaced",
+    )
 
 
 def _add_set(command: argparse.ArgumentParser) -> None:
@@ -116,8 +116,21 @@ def _run_overrides(args: argparse.Namespace) -> list[str]:
     return overrides
 
 
+@contextlib.contextmanager
+def _output_errors(out: Path) -> Iterator[None]:
+    """A refused output folder is bad input (exit 2); failing to write is a failure (exit 1)."""
+    from sim.record.outdir import OutDirError
+
+    try:
+        yield
+    except OutDirError as exc:
+        raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
+    except OSError as exc:  # e.g. the disk filled up while writing
+        raise SimulationError("output", None, f"writing {out}: {exc.strerror or exc}") from exc
+
+
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
-    from sim.record.outdir import OutDirError, OutputFolder
+    from sim.record.outdir import OutputFolder
     from sim.record.writer import output_files, write_into
     from sim.runner import run_one
     from sim.scenario import load_scenario
@@ -125,22 +138,21 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
     scenario = load_scenario(args.scenario, _run_overrides(args))
     _check_workload(scenario, str(args.scenario))
     out = args.out or Path("outputs") / scenario.name
-    try:  # held from before the run, so a bad --out or a second run costs nothing
-        with OutputFolder(out, output_files(scenario)) as folder, _ProgressBar() as bar:
-            result = run_one(scenario, progress=bar.update)
-            bar.update("writing", 1.0)
-            out_dir = write_into(folder, result, ["dcsim", *argv])
-    except OutDirError as exc:
-        raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
-    except OSError as exc:  # e.g. the disk filled up while writing
-        raise SimulationError("output", None, f"writing {out}: {exc.strerror or exc}") from exc
+    # the folder is held from before the run, so a bad --out or a second run costs nothing
+    with (
+        _output_errors(out),
+        OutputFolder(out, output_files(scenario)) as folder,
+        _ProgressBar() as bar,
+    ):
+        result = run_one(scenario, progress=bar.update)
+        bar.update("writing", 1.0)
+        out_dir = write_into(folder, result, ["dcsim", *argv])
     print(f"dcsim: wrote {out_dir}")
     print(summary_text(result))
     return EXIT_OK
 
 
 def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
-    from sim.record.outdir import OutDirError
     from sim.sweep import plan_sweep, read_sweep, run_plan
 
     if args.workers is not None and args.workers < 1:
@@ -148,15 +160,10 @@ def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
     spec = read_sweep(args.sweep)
     plan = plan_sweep(spec, str(args.sweep))  # every variant checked before anything runs
     out = args.out or Path("outputs") / spec.name
-    try:
-        with _SweepBar() as bar:
-            result = run_plan(
-                plan, out, workers=args.workers, progress=bar.update, command=["dcsim", *argv]
-            )
-    except OutDirError as exc:
-        raise ScenarioError("command line", [Issue("--out", str(exc))]) from exc
-    except OSError as exc:  # e.g. the disk filled up while writing
-        raise SimulationError("output", None, f"writing {out}: {exc.strerror or exc}") from exc
+    with _output_errors(out), _SweepBar() as bar:
+        result = run_plan(
+            plan, out, workers=args.workers, progress=bar.update, command=["dcsim", *argv]
+        )
     total = len(result.runs)
     print(
         f"dcsim: wrote {result.out_dir} ({total} runs of {len(result.plan.variants)} "
@@ -173,18 +180,28 @@ def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
     return EXIT_OK
 
 
-class _SweepBar:
-    """A sweep's progress on stderr (runs done, failures, ETA), when stderr is a TTY."""
+class _Bar:
+    """A tqdm bar on stderr, shown only when stderr is a terminal, closed on leaving."""
 
-    def __init__(self) -> None:
+    def __init__(self, **options: Any) -> None:
         from tqdm import tqdm
 
-        self._bar = tqdm(
+        self._bar = tqdm(disable=not sys.stderr.isatty(), file=sys.stderr, leave=False, **options)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.close()
+
+
+class _SweepBar(_Bar):
+    """A sweep's progress (runs done, failures, ETA)."""
+
+    def __init__(self) -> None:
+        super().__init__(
             desc="sweeping",
             unit="run",
-            disable=not sys.stderr.isatty(),
-            file=sys.stderr,
-            leave=False,
             bar_format="{desc} {n_fmt}/{total_fmt}|{bar}| {elapsed}<{remaining}{postfix}",
         )
 
@@ -196,12 +213,6 @@ class _SweepBar:
         if failed:
             self._bar.set_postfix_str(f"{failed} failed", refresh=False)
         self._bar.update(done - self._bar.n)
-
-    def __enter__(self) -> _SweepBar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.close()
 
 
 def _check_workload(scenario: Scenario, source: str) -> None:
@@ -226,19 +237,14 @@ def _check_workload(scenario: Scenario, source: str) -> None:
         print(f"dcsim: a large run: {work.describe()}", file=sys.stderr)
 
 
-class _ProgressBar:
-    """A progress bar on stderr for runs longer than a few seconds, when stderr is a TTY."""
+class _ProgressBar(_Bar):
+    """A run's progress, for runs longer than a few seconds."""
 
     def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self._bar = tqdm(
+        super().__init__(
             total=100,
             desc="simulating",
             delay=PROGRESS_DELAY_S,
-            disable=not sys.stderr.isatty(),
-            file=sys.stderr,
-            leave=False,
             bar_format="{desc:<10} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
         )
 
@@ -253,16 +259,11 @@ class _ProgressBar:
         if self._bar.format_dict["elapsed"] >= PROGRESS_DELAY_S:  # else still hidden
             self._bar.refresh()
 
-    def __enter__(self) -> _ProgressBar:
-        return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._bar.close()
-
-
-def _money(value: float) -> str:
+def _money(value: float, decimals: int = 0) -> str:
     """``-$604,800`` rather than ``$-604,800``."""
-    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+    text = f"${abs(value):,.{decimals}f}"
+    return f"-{text}" if value < 0 else text
 
 
 def _utc(moment: pd.Timestamp) -> str:
@@ -274,7 +275,7 @@ def _tera(value: float) -> str:
 
 
 def _cents(value: float) -> str:
-    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+    return _money(value, 2)
 
 
 def _start_mean_end(series: pd.Series, weights: pd.Series, fmt: Callable[[float], str]) -> str:
