@@ -50,6 +50,10 @@ def read_manifest(out_dir: Path) -> dict[str, Any] | None:
     return None
 
 
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
 def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -76,7 +80,7 @@ def out_dir_problem(out_dir: Path, files: list[str]) -> str | None:
         why = (
             "holds a manifest.json dcsim did not write"
             if MANIFEST in entries
-            else ("is not empty and holds no dcsim manifest.json")
+            else "is not empty and holds no dcsim manifest.json"
         )
         return (
             f"{out_dir} {why}; dcsim writes only into a new or empty folder or an earlier "
@@ -194,17 +198,16 @@ class OutputFolder:
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Move the staged files and then ``manifest`` into the destination."""
         staging = self.staging()
-        text = json.dumps(manifest, indent=2) + "\n"
         if not self.out_dir.exists():
-            (staging / MANIFEST).write_text(text, encoding="utf-8")
+            _write_json(staging / MANIFEST, manifest)
             staging.rename(self.out_dir)
         else:
-            self._replace_into(staging, manifest, text)
+            self._replace_into(staging, manifest)
             staging.rmdir()
         self._staging = None
         return self.out_dir
 
-    def _replace_into(self, staging: Path, manifest: dict[str, Any], text: str) -> None:
+    def _replace_into(self, staging: Path, manifest: dict[str, Any]) -> None:
         problem = out_dir_problem(self.out_dir, list(manifest["files"]))
         if problem:  # the folder changed while the run was simulating
             raise OutDirError(problem)
@@ -213,12 +216,12 @@ class OutputFolder:
         new = set(manifest["files"])
         pending = {**manifest, "complete": False, "files": dict.fromkeys(sorted(old | new), None)}
         pending_path = staging / f".{MANIFEST}.pending"
-        pending_path.write_text(json.dumps(pending, indent=2) + "\n", encoding="utf-8")
+        _write_json(pending_path, pending)
         os.replace(pending_path, self.out_dir / MANIFEST)
         for name in sorted(new):
             os.replace(staging / name, self.out_dir / name)
         for name in sorted(old - new):
             with contextlib.suppress(FileNotFoundError):
                 (self.out_dir / name).unlink()
-        (staging / MANIFEST).write_text(text, encoding="utf-8")
+        _write_json(staging / MANIFEST, manifest)
         os.replace(staging / MANIFEST, self.out_dir / MANIFEST)

@@ -112,7 +112,8 @@ def stage_tables(result: RunResult, staging: Path) -> dict[str, int]:
     output = result.scenario.output
     write = write_csv if output.format == "csv" else write_parquet
     frames = result.tables()
-    tables = {f"{name}.{output.format}": frames[name] for name in output.tables}
+    names = table_files(result.scenario)
+    tables = {file: frames[name] for file, name in zip(names, output.tables, strict=True)}
     # pyarrow formats and writes without holding the GIL: the big tables go side by
     # side, largest first (blocks and timeseries are most of the time)
     largest_first = sorted(tables, key=lambda name: -tables[name].size)
