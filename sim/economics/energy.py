@@ -13,19 +13,7 @@ def usd_rate(kw: StepSeries, usd_per_mwh: StepSeries) -> StepSeries:
     return product(kw, usd_per_mwh).scaled(1.0 / SECONDS_PER_HOUR / KWH_PER_MWH)
 
 
-def energy_cost_rate(power_kw: StepSeries, price_usd_per_mwh: StepSeries) -> StepSeries:
-    """Energy cost of ``power_kw`` as USD per second."""
-    return usd_rate(power_kw, price_usd_per_mwh)
-
-
 def energy_cost_usd(kw_s_usd_per_mwh: np.ndarray) -> np.ndarray:
     """USD of integrals of power × price (kW·s·USD/MWh), e.g. per bin and group."""
     # divided, not scaled as in usd_rate, so the binned costs keep their last bits
     return kw_s_usd_per_mwh / SECONDS_PER_HOUR / KWH_PER_MWH
-
-
-def binned_energy_cost_usd(
-    power_kw: StepSeries, price_usd_per_mwh: StepSeries, edges_s: np.ndarray
-) -> np.ndarray:
-    """Energy cost of ``power_kw`` over each bin ``[edges_s[i], edges_s[i+1])`` (USD)."""
-    return energy_cost_usd(product(power_kw, price_usd_per_mwh).integrate(edges_s))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim import consensus as rules
-from sim.economics.energy import energy_cost_rate
+from sim.economics import energy
 from sim.economics.grid import dr_credit_rate
 from sim.economics.inputs import AsicGroups, BlockColumns, MiningRecord
 from sim.scenario.schema import MiningSpec
@@ -129,7 +129,7 @@ def mining_money(record: MiningRecord) -> MiningMoney:
         fpps_btc_rate=product(record.hashrate_hs, per_hash).scaled(cash),
         fpps_usd_rate=usd_rate.scaled(cash),
         fpps_gross_usd_rate=usd_rate.scaled(1.0 if mining.payout == "fpps" else 0.0),
-        energy_cost_rate=energy_cost_rate(record.power_kw, record.energy_price_usd_per_mwh),
+        energy_cost_rate=energy.usd_rate(record.power_kw, record.energy_price_usd_per_mwh),
         dr_credit_rate=dr_credit_rate(record.curtailed_kw, record.dr_credit_usd_per_mwh),
         heat_lost_usd_rate=heat_lost_usd_rate(record.throttled_hashrate_hs, usd_per_hash, mining),
         site_found=found,

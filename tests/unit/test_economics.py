@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from sim.economics.ai import ai_money, gpu_hours_usd, reserved_usd_per_hour, sla_penalties_usd
-from sim.economics.energy import binned_energy_cost_usd, energy_cost_rate
+from sim.economics.energy import energy_cost_usd, usd_rate
 from sim.economics.facility import facility_money
 from sim.economics.grid import FourCpCharge, dr_credit_rate, four_cp_charges
 from sim.economics.inputs import (
@@ -43,7 +43,7 @@ from sim.economics.mining import (
 from sim.scenario.ai import ReservedContractSpec
 from sim.scenario.grid import FourCpSpec
 from sim.scenario.schema import MiningSpec
-from sim.steps import StepSeries
+from sim.steps import StepSeries, product
 
 FPPS = MiningSpec(payout="fpps", pool_fee_fraction=0.25)
 SOLO = MiningSpec(payout="solo", pool_fee_fraction=0.25)
@@ -196,8 +196,9 @@ def test_energy_cost_of_power_at_the_energy_price() -> None:
     """1 MW for an hour at $36/MWh is $36; half an hour at $72/MWh as much again."""
     power, price = const(1_000.0), steps([0, 3_600], [36.0, 72.0])
     edges = np.array([0.0, 3_600.0, 5_400.0])
-    np.testing.assert_array_equal(binned_energy_cost_usd(power, price, edges), [36.0, 36.0])
-    np.testing.assert_allclose(energy_cost_rate(power, price).integrate(edges), [36.0, 36.0])
+    binned = energy_cost_usd(product(power, price).integrate(edges))
+    np.testing.assert_array_equal(binned, [36.0, 36.0])
+    np.testing.assert_allclose(usd_rate(power, price).integrate(edges), [36.0, 36.0])
     asic_cost = mining_money(record(FPPS)).energy_cost_rate.integrate(np.array([0.0, 3_600.0]))
     assert asic_cost[0] == pytest.approx(36.0, rel=1e-15)
 
