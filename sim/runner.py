@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Annotated
+
+from pydantic import TypeAdapter, ValidationError
 
 from sim.economics.ai import ai_money
 from sim.economics.facility import facility_money
 from sim.economics.mining import mining_money
+from sim.errors import Issue, ScenarioError
 from sim.model.grid_programs import four_cp_peak_rows
 from sim.model.records import ai_record, facility_record, mining_record
 from sim.model.site import Site
@@ -24,9 +28,21 @@ from sim.record.tables import (
     summary_table,
 )
 from sim.result import RunResult
+from sim.scenario.loader import issues_from_validation
 from sim.scenario.schema import Scenario
 
 Progress = Callable[[str, float], None]  # (phase, share of it done)
+
+
+def _checked_seed(seed: int) -> int:
+    """``seed`` if the schema's ``seed`` field takes it (model_copy does not validate)."""
+    field = Scenario.model_fields["seed"]
+    try:
+        checked: int = TypeAdapter(Annotated[int, field]).validate_python(seed, strict=True)
+    except ValidationError as exc:
+        issues = [Issue("seed", issue.message) for issue in issues_from_validation(exc)]
+        raise ScenarioError("run_one", issues) from exc
+    return checked
 
 
 def run_one(
@@ -42,10 +58,15 @@ def run_one(
     -------
     RunResult
         DataFrames of every output table; nothing is written to disk.
+
+    Raises
+    ------
+    ScenarioError
+        If ``seed`` is outside the scenario field's range (0 to 2^63 − 1).
     """
     started = time.perf_counter()
     if seed is not None:  # the manifest's resolved scenario then reproduces this run
-        scenario = scenario.model_copy(update={"seed": seed})
+        scenario = scenario.model_copy(update={"seed": _checked_seed(seed)})
     run_seed = scenario.seed
     site = Site.build(scenario, run_seed)
     site.run(None if progress is None else lambda share: progress("simulating", share))

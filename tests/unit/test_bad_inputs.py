@@ -291,6 +291,15 @@ def test_seeds_end_at_2_pow_63_minus_1_which_runs() -> None:
     assert int(result.summary["seed"].iloc[0]) == INT64_MAX
 
 
+@pytest.mark.parametrize("seed", [2**63, 2**64, -1, True])
+def test_run_one_checks_its_seed_argument_like_the_field(seed: int) -> None:
+    """run_one(scenario, seed) copies the scenario without validation: the seed is checked."""
+    with pytest.raises(ScenarioError) as caught:
+        run_one(load_scenario(QUICK, [SHORT]), seed=seed)
+    (issue,) = caught.value.issues
+    assert issue.path == "seed"
+
+
 @pytest.mark.parametrize(
     ("assignment", "path", "fragment"),
     [
