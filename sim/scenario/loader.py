@@ -307,6 +307,43 @@ def scenario_from_mapping(
     return scenario
 
 
+def read_yaml_mapping(path: Path, kind: str) -> dict[Any, Any]:
+    """The top-level mapping of the YAML ``kind`` file (a scenario, a sweep) at ``path``.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read, is not UTF-8, not YAML, or not a mapping at the top.
+    """
+    source = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise ScenarioError(
+            source, [Issue("", f"cannot read file: {exc.strerror or exc}")]
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            source,
+            [
+                Issue(
+                    "",
+                    f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                    f"a {kind} is a YAML text file saved as UTF-8",
+                )
+            ],
+        ) from exc
+    try:
+        raw = parse_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(source, [Issue("", f"not valid YAML: {yaml_problem(exc)}")]) from exc
+    if not isinstance(raw, dict):
+        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
+        message = f"top level must be a mapping of fields, e.g. 'name: my-site' (got {got})"
+        raise ScenarioError(source, [Issue("", message)])
+    return raw
+
+
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override and validate the scenario file at ``path``.
 
@@ -324,30 +361,5 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         If the file cannot be read or the scenario is invalid (every problem listed).
     """
     path = Path(path)
-    source = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ScenarioError(
-            source, [Issue("", f"cannot read file: {exc.strerror or exc}")]
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            source,
-            [
-                Issue(
-                    "",
-                    f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
-                    "a scenario is a YAML text file saved as UTF-8",
-                )
-            ],
-        ) from exc
-    try:
-        raw = parse_yaml(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [Issue("", f"not valid YAML: {yaml_problem(exc)}")]) from exc
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
-        message = f"top level must be a mapping of fields, e.g. 'name: my-site' (got {got})"
-        raise ScenarioError(source, [Issue("", message)])
-    return scenario_from_mapping(raw, source, overrides, base_dir=path.parent)
+    raw = read_yaml_mapping(path, "scenario")
+    return scenario_from_mapping(raw, str(path), overrides, base_dir=path.parent)

@@ -12,13 +12,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import Issue, ScenarioError
 from sim.record.columns import SUMMARY_COLUMNS
 from sim.scenario.fields import INT64_MAX, Name
-from sim.scenario.loader import format_path, parse_yaml, yaml_problem
+from sim.scenario.loader import format_path, read_yaml_mapping
 
 BASE_VARIANT = "base"
 # summary columns that are not numbers (or are the run's identity), so nothing to average
@@ -204,19 +203,7 @@ def read_sweep(path: str | Path) -> SweepSpec:
     """
     path = Path(path)
     source = str(path)
-    try:
-        raw = parse_yaml(path.read_bytes().decode("utf-8"))
-    except OSError as exc:
-        raise ScenarioError(
-            source, [Issue("", f"cannot read file: {exc.strerror or exc}")]
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(source, [Issue("", "not UTF-8 text")]) from exc
-    except yaml.YAMLError as exc:
-        raise ScenarioError(source, [Issue("", f"not valid YAML: {yaml_problem(exc)}")]) from exc
-    if not isinstance(raw, dict):
-        got = "an empty file" if raw is None else f"a {type(raw).__name__}"
-        raise ScenarioError(source, [Issue("", f"top level must be a mapping (got {got})")])
+    raw = read_yaml_mapping(path, "sweep")
     spec = sweep_from_mapping(raw, source)
     base = Path(spec.base)
     if not base.is_absolute():
