@@ -23,12 +23,13 @@ from sim.eventlog import EventLog
 from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
+from sim.model.loads import ASIC, GPU, Loads, as_slice
 from sim.model.network import BitcoinNetwork
 from sim.model.policy import POLICIES, PowerSnapshot, revenue_per_mwh
 from sim.model.thermal import ThrottleChanges
 from sim.scenario.schema import Scenario
 from sim.steps import StepSeries
-from sim.units import HASHES_PER_PHS, SECONDS_PER_DAY, unix_seconds
+from sim.units import HASHES_PER_PHS, SECONDS_PER_DAY
 
 NO_THROTTLING = ThrottleChanges(np.zeros(0), np.zeros(0, int), np.zeros(0), np.zeros(0, bool))
 
@@ -98,20 +99,20 @@ def gpu_value_usd_per_mwh(scenario: Scenario, hosting: AiHosting) -> np.ndarray:
     return best * gpus / per_node_mwh if names else np.zeros(0)
 
 
-def _by_load(ticks: int, blocks: list[np.ndarray]) -> np.ndarray:
-    """Blocks of loads' values (each broadcast to ticks × its loads) side by side.
+def _by_load(
+    ticks: int, loads: int, blocks: list[tuple[np.ndarray | slice, np.ndarray]]
+) -> np.ndarray:
+    """Each kind's values (broadcast to ticks × its loads) at its loads' columns (T, L).
 
     Each load's ticks are contiguous: the policies work load by load over the ticks, so this
-    layout spares them a transposed copy. The result may be a read-only view.
+    layout spares them a transposed copy. One kind for every load gives a read-only view.
     """
-    blocks = [block for block in blocks if block.shape[-1]]
-    if len(blocks) == 1:  # one kind of load: a view, no copy
-        return np.broadcast_to(blocks[0], (ticks, blocks[0].shape[-1]))
-    out = np.empty((ticks, sum(block.shape[-1] for block in blocks)), order="F")
-    column = 0
-    for block in blocks:
-        out[:, column : column + block.shape[-1]] = block
-        column += block.shape[-1]
+    blocks = [(columns, block) for columns, block in blocks if block.shape[-1]]
+    if len(blocks) == 1 and blocks[0][1].shape[-1] == loads:  # one kind: a view, no copy
+        return np.broadcast_to(blocks[0][1], (ticks, loads))
+    out = np.empty((ticks, loads), order="F")
+    for columns, block in blocks:
+        out[:, columns] = block
     return out
 
 
@@ -125,6 +126,7 @@ class SiteControl:
         network: BitcoinNetwork,
         fleet: AsicFleet,
         hosting: AiHosting,
+        loads: Loads,
         facility: Facility,
         markets: dict[str, StepSeries],
         events: EventLog,
@@ -146,23 +148,13 @@ class SiteControl:
         self.dr_credit = markets["dr_credit_usd_per_mwh"]
         self.keep = expected_keep(scenario.mining)
         self.efficiency = fleet.unit_power_w / fleet.unit_hashrate_ths
-        self.unit_kw = np.concatenate(
-            (
-                fleet.unit_power_w / 1_000.0,
-                [c.node.peak_power_w / 1_000.0 for c in self.clusters],
-            )
-        )
-        self.is_gpu = np.arange(self.unit_kw.size) >= len(fleet.groups)
+        self.loads = loads
+        self.unit_kw = loads.unit_kw
+        self.asics = as_slice(loads.of_kind(ASIC))  # the fleet's groups, in its order
+        self.gpus = as_slice(loads.of_kind(GPU))  # the clusters, in hosting's order
+        self.gpu_class = facility.load_class[loads.of_kind(GPU)]
+        self.asic_class = np.array([kind == ASIC for kind in facility.class_kind], dtype=bool)
         self.gpu_value = gpu_value_usd_per_mwh(scenario, hosting)
-        start = unix_seconds(scenario.start_utc)
-        self.planned_nodes = [
-            StepSeries(
-                np.array([0.0] + [max(c.from_utc.timestamp() - start, 0.0) for c in plan]),
-                np.array([cluster.spec.nodes] + [c.nodes for c in plan], dtype=float),
-            )
-            for cluster in self.clusters
-            for plan in [cluster.spec.node_cap_schedule]
-        ]
         # what each GPU cluster was last told: (node cap granted, tripped, speed)
         self._gpu_state = [(float(c.spec.nodes), False, 1.0) for c in self.clusters]
         self._cap_plans = [RampedCaps(float(c.spec.nodes), self.ramp_s) for c in self.clusters]
@@ -182,16 +174,15 @@ class SiteControl:
         )
         asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)
         n = ticks_s.size
-        available = [self.fleet.units_installed] + [
-            plan.at(ticks_s)[:, None] for plan in self.planned_nodes
-        ]
         return PowerSnapshot(
             energy_price_usd_per_mwh=self.energy_price.at(ticks_s),
-            revenue_usd_per_mwh=_by_load(n, [asic_revenue, self.gpu_value]),
-            units_available=_by_load(n, available),
+            revenue_usd_per_mwh=_by_load(
+                n, len(self.loads), [(self.asics, asic_revenue), (self.gpus, self.gpu_value)]
+            ),
+            units_available=self.loads.available_at(ticks_s),
             unit_power_kw=self.unit_kw,
-            is_gpu=self.is_gpu,
-            hall=self.facility.load_hall,
+            serves_tenants=self.loads.serves_tenants,
+            hall=self.loads.hall,
             grid_kw=np.full(n, self.grid_kw),
             hall_capacity_kw=self.facility.capacity_kw(ambient_c),
             cooling_kw_per_kw=self.facility.cooling_kw_per_kw(ambient_c),
@@ -212,9 +203,8 @@ class SiteControl:
         ambient = self.facility.ambient_c.at(ticks)
         snapshot = self.snapshot(ticks, ambient)
         grants = self.policy(snapshot)
-        asics = len(self.fleet.groups)
-        if asics:
-            self._log(*self.fleet.set_running(ticks, grants[:, :asics]))
+        if self.fleet.groups:
+            self._log(*self.fleet.set_running(ticks, grants[:, self.asics]))
         end_s = min(self._next_tick_s, self.horizon_s)
         throttles = NO_THROTTLING
         if self.facility.halls:  # else there is no thermal state to follow
@@ -223,11 +213,11 @@ class SiteControl:
                 ticks, end_s, ambient, snapshot.hall_capacity_kw, heat_kw
             )
             self._log_heat(throttles)
-            on_asics = ~self.facility.class_is_gpu[throttles.cls]
+            on_asics = self.asic_class[throttles.cls]
             self.fleet.set_throttle(
                 throttles.t_s[on_asics], throttles.cls[on_asics], throttles.factor[on_asics]
             )
-        self._command_gpus(ticks, end_s, grants[:, asics:], throttles, asics)
+        self._command_gpus(ticks, end_s, grants[:, self.gpus], throttles)
 
     def _command_gpus(
         self,
@@ -235,13 +225,12 @@ class SiteControl:
         end_s: float,
         grants: np.ndarray,
         throttles: ThrottleChanges,
-        asics: int,
     ) -> None:
         """Schedule node caps and clock speeds for each GPU cluster at their exact times."""
         for i, cluster in enumerate(self.clusters):
             changed = np.flatnonzero(np.diff(grants[:, i], prepend=self._gpu_state[i][0]))
             moments = [(float(ticks[k]), 0, float(grants[k, i])) for k in changed]
-            mine = throttles.cls == self.facility.load_class[asics + i]
+            mine = throttles.cls == self.gpu_class[i]
             factors = np.where(throttles.tripped[mine], 0.0, throttles.factor[mine])
             times = throttles.t_s[mine].tolist()
             moments += [(t, 1, f) for t, f in zip(times, factors.tolist(), strict=True)]

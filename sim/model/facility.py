@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.model.loads import Loads, as_slice
 from sim.model.thermal import (
     ExpSeries,
     HallLimits,
@@ -30,46 +31,39 @@ from sim.steps import StepSeries
 
 
 class Facility:
-    """The site's halls and the load groups (ASIC groups, then GPU groups) placed in them.
+    """The site's halls and the loads placed in them.
 
-    The hardware of one kind in one hall (its ASIC groups, or its GPU groups) shares limits
-    and so throttles and trips together: a *class*. Thermal work is per class, so its cost
-    does not grow with the number of groups.
+    The loads of one kind in one hall (its ASIC groups, or its GPU groups) share limits and
+    so throttle and trip together: a *class*. Thermal work is per class, so its cost does
+    not grow with the number of loads.
     """
 
-    def __init__(
-        self,
-        halls: list[HallSpec],
-        ambient_c: StepSeries,
-        load_halls: list[str | None],
-        load_is_gpu: np.ndarray,
-    ) -> None:
+    def __init__(self, halls: list[HallSpec], ambient_c: StepSeries, loads: Loads) -> None:
         self.halls = halls
         self.ambient_c = ambient_c
         names = [hall.name for hall in halls]
-        # loads without a hall point one past the last hall
-        self.load_hall = np.array(
-            [names.index(h) if h is not None else len(halls) for h in load_halls], dtype=int
-        )
+        self.load_hall = loads.hall
         self.members = [np.flatnonzero(self.load_hall == h) for h in range(len(halls))]
+        # kinds ranked by first appearance, so a hall's classes follow the scenario's order
+        kinds = list(dict.fromkeys(loads.kinds()))
+        rank = [kinds.index(kind) for kind in loads.kinds()]
         classes = sorted(
-            {(int(h), bool(g)) for h, g in zip(self.load_hall, load_is_gpu, strict=True)}
-            - {(len(halls), False), (len(halls), True)}
+            {(int(h), r) for h, r in zip(self.load_hall, rank, strict=True) if h < len(halls)}
         )
         self.class_hall = np.array([h for h, _ in classes], dtype=int)
-        self.class_is_gpu = np.array([g for _, g in classes], dtype=bool)
-        self.class_names = [f"{names[h]} {'GPUs' if g else 'ASICs'}" for h, g in classes]
+        self.class_kind = [kinds[r] for _, r in classes]
+        self.class_names = [f"{names[h]} {kinds[r].label}" for h, r in classes]
         # each load's class (−1 outside halls)
         self.load_class = np.array(
             [
-                classes.index((int(h), bool(g))) if h < len(halls) else -1
-                for h, g in zip(self.load_hall, load_is_gpu, strict=True)
+                classes.index((int(h), r)) if h < len(halls) else -1
+                for h, r in zip(self.load_hall, rank, strict=True)
             ],
             dtype=int,
         )
         # each class's loads, to sum its heat: a slice when listed together, as sites list them
         self._class_loads = [
-            _as_slice(np.flatnonzero(self.load_class == c)) for c in range(len(classes))
+            as_slice(np.flatnonzero(self.load_class == c)) for c in range(len(classes))
         ]
 
         def column(field: str) -> np.ndarray:
@@ -90,12 +84,13 @@ class Facility:
         self.hall_classes = [np.flatnonzero(self.class_hall == h) for h in range(len(halls))]
         start_supply = self._supply(ambient_c.at(0.0))
         for h, hall in enumerate(halls):
-            gpu = self.class_is_gpu[self.hall_classes[h]]
+            kind_names = [self.class_kind[c].name for c in self.hall_classes[h]]
+            # each kind's limits are the hall's fields named after it (asic_…, gpu_…)
             limits = HallLimits(
                 tau_s=hall.time_constant_s,
                 load_rise_c=hall.load_rise_c,
-                throttle_c=np.where(gpu, hall.gpu_throttle_temp_c, hall.asic_throttle_temp_c),
-                shutdown_c=np.where(gpu, hall.gpu_shutdown_temp_c, hall.asic_shutdown_temp_c),
+                throttle_c=np.array([getattr(hall, f"{k}_throttle_temp_c") for k in kind_names]),
+                shutdown_c=np.array([getattr(hall, f"{k}_shutdown_temp_c") for k in kind_names]),
             )
             self.thermal.append(HallThermal(limits, float(start_supply[h])))
         self._reported = [0] * len(halls)
@@ -207,13 +202,6 @@ class Facility:
                 times.append(t_s)
                 values.append(float(bool(slow)))
         return StepSeries(np.array(times), np.array(values))
-
-
-def _as_slice(indices: np.ndarray) -> slice | np.ndarray:
-    """``indices`` as a slice when they are consecutive (a view instead of a copy)."""
-    if indices.size and indices[-1] - indices[0] == indices.size - 1:
-        return slice(int(indices[0]), int(indices[-1]) + 1)
-    return indices
 
 
 def _merged(batches: list[ThrottleChanges]) -> ThrottleChanges:

@@ -46,7 +46,7 @@ class PowerSnapshot:
     revenue_usd_per_mwh: np.ndarray  # (T, L) expected, after pool fees
     units_available: np.ndarray  # (T, L) installed units, or GPU nodes under a planned cap
     unit_power_kw: np.ndarray  # (L,) ASIC unit, or GPU node at peak
-    is_gpu: np.ndarray  # (L,) bool
+    serves_tenants: np.ndarray  # (L,) bool: runs customers' work (GPU nodes)
     hall: np.ndarray  # (L,) index into the halls; H (one past the last) = no hall
     grid_kw: np.ndarray  # (T,) power the site may draw
     hall_capacity_kw: np.ndarray  # (T, H) heat each hall can reject
@@ -341,7 +341,7 @@ def _fill(
 
 def static(snapshot: PowerSnapshot) -> np.ndarray:
     """Run everything in scenario order (ASIC groups, then GPU groups) while budgets last."""
-    order = np.argsort(snapshot.is_gpu, kind="stable")
+    order = np.argsort(snapshot.serves_tenants, kind="stable")
     available = snapshot.units_available
     wanted = np.array(available, dtype=np.result_type(available, 0.0))  # as np.where would
     return _fill(snapshot, wanted, lambda rows: order)
@@ -354,8 +354,8 @@ def ai_first(snapshot: PowerSnapshot) -> np.ndarray:
     too when the grid was what it lacked, so no GPU node is shed while an ASIC sharing the
     limiting budget runs.
     """
-    gpus = np.flatnonzero(snapshot.is_gpu)
-    asics = np.flatnonzero(~snapshot.is_gpu)
+    gpus = np.flatnonzero(snapshot.serves_tenants)
+    asics = np.flatnonzero(~snapshot.serves_tenants)
     grants = np.array(snapshot.units_available, dtype=float)
     if not gpus.size:  # the ASIC fill alone, from full budgets
         return _fill(snapshot, grants, lambda rows: asics)
@@ -439,8 +439,8 @@ def profit(snapshot: PowerSnapshot) -> np.ndarray:
     GPU nodes serve customers' jobs and are never curtailed for price.
     """
     eligible = _earning(snapshot)
-    if snapshot.is_gpu.any():
-        eligible |= snapshot.is_gpu[None, :]
+    if snapshot.serves_tenants.any():
+        eligible |= snapshot.serves_tenants[None, :]
     wanted = _or_zero(eligible, snapshot.units_available)
     revenue = snapshot.revenue_usd_per_mwh
     return _fill(snapshot, wanted, lambda rows: _by_revenue(revenue, rows))

@@ -91,7 +91,8 @@ def at_every_tick(snapshot: PowerSnapshot, loads: np.ndarray) -> np.ndarray:
 
 def scenario_order(snapshot: PowerSnapshot) -> np.ndarray:
     """The loads in scenario order (L,): the ASIC groups, then the GPU groups."""
-    return np.concatenate((np.flatnonzero(~snapshot.is_gpu), np.flatnonzero(snapshot.is_gpu)))
+    tenants = snapshot.serves_tenants
+    return np.concatenate((np.flatnonzero(~tenants), np.flatnonzero(tenants)))
 
 
 def static(snapshot: PowerSnapshot) -> np.ndarray:
@@ -107,8 +108,8 @@ def ai_first(snapshot: PowerSnapshot) -> np.ndarray:
     cooling budget to ASICs there, and the grid budget too when less than one of its nodes'
     grid cost is left: no GPU node is shed while an ASIC sharing the limiting budget runs.
     """
-    gpus = np.flatnonzero(snapshot.is_gpu)
-    asics = np.flatnonzero(~snapshot.is_gpu)
+    gpus = np.flatnonzero(snapshot.serves_tenants)
+    asics = np.flatnonzero(~snapshot.serves_tenants)
     available = snapshot.units_available
     budgets = Budgets.full(snapshot)
     ticks = np.arange(snapshot.ticks)
@@ -120,7 +121,7 @@ def ai_first(snapshot: PowerSnapshot) -> np.ndarray:
         budgets.hall_kw[short, hall] = 0.0
         budgets.grid_kw[short & (budgets.grid_kw < grid_node_kw)] = 0.0
     asic_grants = fill(snapshot, budgets, at_every_tick(snapshot, asics), available)
-    return np.where(snapshot.is_gpu, gpu_grants, asic_grants)
+    return np.where(snapshot.serves_tenants, gpu_grants, asic_grants)
 
 
 def cost_per_mwh(snapshot: PowerSnapshot) -> np.ndarray:
@@ -142,7 +143,7 @@ def profit(snapshot: PowerSnapshot) -> np.ndarray:
     (:func:`cost_per_mwh`); GPU groups always are, and compete by rank for the budgets.
     """
     revenue = snapshot.revenue_usd_per_mwh
-    eligible = (revenue >= cost_per_mwh(snapshot)) | snapshot.is_gpu[None, :]
+    eligible = (revenue >= cost_per_mwh(snapshot)) | snapshot.serves_tenants[None, :]
     best_first = np.argsort(-revenue, axis=1, kind="stable")
     return fill_eligible(snapshot, eligible, best_first)
 

@@ -25,6 +25,7 @@ from sim.economics.inputs import (
 )
 from sim.model.cluster import GpuCluster, JobRecord
 from sim.model.hosting import AiHosting
+from sim.model.loads import ASIC, GPU
 from sim.model.site import Site
 from sim.steps import StepSeries, product, total, total_from_zero
 
@@ -170,12 +171,16 @@ def facility_record(site: Site, mining: MiningRecord, ai: AiRecord) -> FacilityR
     facility, groups = site.facility, mining.groups
     times, working = groups.times_s, groups.effective  # ASIC groups share their change times
     unit_kw = groups.unit_power_w / 1_000.0
-    asics = len(groups.names)
+    # each load's place among its kind: the fleet's groups, hosting's clusters
+    place = np.empty(len(site.loads), dtype=int)
+    for kind in (ASIC, GPU):
+        place[site.loads.of_kind(kind)] = np.arange(site.loads.of_kind(kind).size)
+    kinds = site.loads.kinds()
     halls = []
     for h, hall in enumerate(facility.halls):
         members = facility.members[h]
-        mine = members[members < asics]
-        parts = [ai.groups[i - asics].power_kw for i in members[members >= asics]]
+        mine = np.array([place[i] for i in members if kinds[i] == ASIC], dtype=int)
+        parts = [ai.groups[place[i]].power_kw for i in members if kinds[i] == GPU]
         if mine.size:  # the hall's ASIC groups in one sum
             parts.append(StepSeries(times, np.einsum("tg,g->t", working[:, mine], unit_kw[mine])))
         heat = total(ZERO, *parts)

@@ -24,11 +24,14 @@ from sim.model.grid_programs import (
     scheduled_spans,
 )
 from sim.model.hosting import AiHosting
+from sim.model.loads import ASIC, GPU, Load, Loads
 from sim.model.markets import btc_price_path, energy_price_path
 from sim.model.network import BitcoinNetwork, network_hashrate_path
 from sim.rng import RandomStreams
+from sim.scenario.catalog import known_asics
 from sim.scenario.schema import Scenario, input_files
 from sim.steps import StepSeries
+from sim.units import unix_seconds
 
 PROGRESS_STEPS = 100  # stops of the run at which progress is reported
 
@@ -50,6 +53,30 @@ class CountingEnvironment(simpy.Environment):
         super().step()
 
 
+def site_loads(scenario: Scenario, hosting: AiHosting) -> Loads:
+    """The site's loads: its ASIC groups, then its GPU clusters, as the scenario lists them.
+
+    An ASIC group has all its units available; a GPU cluster its nodes under the planned
+    node-cap schedule.
+    """
+    start = unix_seconds(scenario.start_utc)
+    asics = known_asics(scenario.asic_models)
+    loads = [
+        Load(g.label, ASIC, g.hall, asics[g.model][1] / 1_000.0, StepSeries.constant(g.count))
+        for g in scenario.mining.groups
+    ]
+    for cluster in hosting.clusters:
+        plan = cluster.spec.node_cap_schedule
+        planned = StepSeries(
+            np.array([0.0] + [max(c.from_utc.timestamp() - start, 0.0) for c in plan]),
+            np.array([cluster.spec.nodes] + [c.nodes for c in plan], dtype=float),
+        )
+        loads.append(
+            Load(cluster.name, GPU, cluster.spec.hall, cluster.node.peak_power_w / 1_000.0, planned)
+        )
+    return Loads(loads, [hall.name for hall in scenario.site.halls])
+
+
 @dataclass
 class Site:
     """Everything one run simulates; built fresh for each (scenario, seed)."""
@@ -66,6 +93,7 @@ class Site:
     network: BitcoinNetwork
     fleet: AsicFleet
     hosting: AiHosting
+    loads: Loads
     facility: Facility
     control: SiteControl
 
@@ -95,6 +123,7 @@ class Site:
         for row in plan_event_rows(programs, scheduled, plan, scenario.start_utc):
             events.add(*row)
         hosting = AiHosting(env, scenario, streams, events)
+        loads = site_loads(scenario, hosting)
         facility = Facility(
             list(site.halls),
             ambient_steps(
@@ -104,11 +133,9 @@ class Site:
                 streams.get("ambient"),
                 input_files(scenario),
             ),
-            [g.hall for g in scenario.mining.groups] + [g.hall for g in scenario.ai.groups],
-            np.arange(len(scenario.mining.groups) + len(scenario.ai.groups))
-            >= len(scenario.mining.groups),
+            loads,
         )
-        fleet = AsicFleet(scenario, facility.load_class[: len(scenario.mining.groups)])
+        fleet = AsicFleet(scenario, facility.load_class[loads.of_kind(ASIC)])
         markets = {
             "btc_price_usd": btc_price,
             "energy_price_usd_per_mwh": energy_price,
@@ -130,8 +157,11 @@ class Site:
             network=network,
             fleet=fleet,
             hosting=hosting,
+            loads=loads,
             facility=facility,
-            control=SiteControl(env, scenario, network, fleet, hosting, facility, markets, events),
+            control=SiteControl(
+                env, scenario, network, fleet, hosting, loads, facility, markets, events
+            ),
         )
 
     def run(self, progress: Callable[[float], None] | None = None) -> None:

@@ -38,9 +38,9 @@ def snapshots(draw: st.DrawFn) -> PowerSnapshot:
     ticks = draw(st.integers(1, 12))
     loads = draw(st.integers(1, 7))
     halls = draw(st.integers(0, 3))
-    is_gpu = draw(arrays(bool, loads))
+    serves_tenants = draw(arrays(bool, loads))
     unit_kw = np.where(
-        is_gpu,
+        serves_tenants,
         draw(arrays(float, loads, elements=st.floats(5.0, 12.0, **FINITE))),
         draw(arrays(float, loads, elements=st.floats(0.5, 6.0, **FINITE))),
     )
@@ -55,7 +55,7 @@ def snapshots(draw: st.DrawFn) -> PowerSnapshot:
             arrays(float, (ticks, loads), elements=st.integers(0, 3_000).map(float))
         ),
         unit_power_kw=unit_kw,
-        is_gpu=is_gpu,
+        serves_tenants=serves_tenants,
         hall=draw(arrays(int, loads, elements=st.integers(0, halls))),
         grid_kw=draw(arrays(float, ticks, elements=st.floats(0, 30_000, **FINITE))),
         hall_capacity_kw=draw(
@@ -126,13 +126,13 @@ def test_ai_first_never_sheds_a_gpu_while_an_asic_in_the_limiting_budget_runs(
 ) -> None:
     grants = ai_first(snapshot)
     check_budgets(snapshot, grants)
-    short_gpus = snapshot.is_gpu[None, :] & (grants < snapshot.units_available)
+    short_gpus = snapshot.serves_tenants[None, :] & (grants < snapshot.units_available)
     overhead = np.hstack((snapshot.cooling_kw_per_kw, np.zeros((snapshot.ticks, 1))))
     heat = heat_by_hall(snapshot, grants)
     spare_grid = snapshot.grid_kw - site_power_kw(snapshot, grants)
     for t, g in zip(*np.nonzero(short_gpus), strict=True):
         hall = snapshot.hall[g]
-        asics_here = ~snapshot.is_gpu & (grants[t] > 0)
+        asics_here = ~snapshot.serves_tenants & (grants[t] > 0)
         capacity = np.append(snapshot.hall_capacity_kw[t], np.inf)[hall]
         hall_full = capacity - heat[t, hall] < snapshot.unit_power_kw[g] * (1 - 1e-9)
         grid_full = spare_grid[t] < snapshot.unit_power_kw[g] * (1 + overhead[t, hall]) * (1 - 1e-9)
@@ -156,10 +156,10 @@ def test_profit_never_runs_an_asic_group_earning_less_than_a_mwh_costs(
     overhead = np.hstack((snapshot.cooling_kw_per_kw, np.zeros((snapshot.ticks, 1))))
     meter = snapshot.energy_price_usd_per_mwh + snapshot.curtail_credit_usd_per_mwh
     cost = meter[:, None] * (1 + overhead[:, snapshot.hall])
-    losing = (snapshot.revenue_usd_per_mwh < cost) & ~snapshot.is_gpu[None, :]
+    losing = (snapshot.revenue_usd_per_mwh < cost) & ~snapshot.serves_tenants[None, :]
     assert np.all(grants[losing] == 0)
     # and one that earns more than its cost is held back only by a budget
-    earning = (snapshot.revenue_usd_per_mwh >= cost) | snapshot.is_gpu[None, :]
+    earning = (snapshot.revenue_usd_per_mwh >= cost) | snapshot.serves_tenants[None, :]
     short = earning & (grants < snapshot.units_available)
     spare_grid = snapshot.grid_kw - site_power_kw(snapshot, grants)
     heat = heat_by_hall(snapshot, grants)
@@ -198,7 +198,7 @@ def busy_sites(draw: st.DrawFn) -> PowerSnapshot:
     ticks = draw(st.integers(1, 40))
     loads = draw(st.integers(1, 24))
     halls = draw(st.integers(0, 4))
-    is_gpu = draw(arrays(bool, loads)) & draw(st.booleans())
+    serves_tenants = draw(arrays(bool, loads)) & draw(st.booleans())
     unit_kw = draw(
         arrays(
             float,
@@ -220,13 +220,13 @@ def busy_sites(draw: st.DrawFn) -> PowerSnapshot:
         )
     )
     hashprice = draw(arrays(float, ticks, elements=st.floats(0.2, 3.0, **FINITE)))
-    revenue = np.where(is_gpu, efficiency_value, hashprice[:, None] * efficiency_value)
+    revenue = np.where(serves_tenants, efficiency_value, hashprice[:, None] * efficiency_value)
     snapshot = PowerSnapshot(
         energy_price_usd_per_mwh=draw(arrays(float, ticks, elements=st.floats(-50, 300, **FINITE))),
         revenue_usd_per_mwh=revenue,
         units_available=available,
         unit_power_kw=unit_kw,
-        is_gpu=is_gpu,
+        serves_tenants=serves_tenants,
         hall=draw(arrays(int, loads, elements=st.integers(0, halls))),
         grid_kw=np.zeros(ticks),
         hall_capacity_kw=np.zeros((ticks, halls)),
@@ -308,16 +308,16 @@ def test_policies_match_the_plain_fill_on_a_large_site(seed: int, gpus: int) -> 
     # 600 ticks, 150 groups in 10 halls; halls run short at ≈3 % of ticks, the grid at ≈1 %
     rng = np.random.default_rng(seed)
     ticks, loads, halls = 600, 150, 10
-    is_gpu = np.arange(loads) >= loads - gpus
+    serves_tenants = np.arange(loads) >= loads - gpus
     unit_kw = rng.choice([3.068, 3.5, 5.676, 10.2], loads)
     snapshot = PowerSnapshot(
         energy_price_usd_per_mwh=rng.uniform(-20, 120, ticks),
         revenue_usd_per_mwh=np.where(
-            is_gpu, 300.0, rng.uniform(0.5, 2, (ticks, 1)) * rng.choice([40.0, 70.0], loads)
+            serves_tenants, 300.0, rng.uniform(0.5, 2, (ticks, 1)) * rng.choice([40.0, 70.0], loads)
         ),
         units_available=np.tile(rng.integers(20, 41, loads).astype(float), (ticks, 1)),
         unit_power_kw=unit_kw,
-        is_gpu=is_gpu,
+        serves_tenants=serves_tenants,
         hall=np.sort(rng.integers(0, halls + 1, loads)),
         grid_kw=np.zeros(ticks),
         hall_capacity_kw=np.zeros((ticks, halls)),
