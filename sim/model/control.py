@@ -11,6 +11,7 @@ clock speeds as SimPy events at their exact times (trips happen between ticks).
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections.abc import Callable, Generator
 from functools import partial
@@ -19,7 +20,9 @@ import numpy as np
 import simpy
 
 from sim.economics.mining import expected_keep
+from sim.errors import SimulationError
 from sim.eventlog import EventLog
+from sim.model.drivers import NO_TIMES, Driver, NetworkDriver
 from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
@@ -31,6 +34,14 @@ from sim.scenario.schema import Scenario
 from sim.steps import StepSeries
 from sim.units import HASHES_PER_PHS, SECONDS_PER_DAY
 
+# inputs computed for the whole run before it starts, read at control's ticks
+KNOWN_IN_ADVANCE = (
+    "BTC price",
+    "energy price",
+    "ambient",
+    "grid programs",
+    "planned node caps",
+)
 NO_THROTTLING = ThrottleChanges(np.zeros(0), np.zeros(0, int), np.zeros(0), np.zeros(0, bool))
 
 
@@ -158,7 +169,10 @@ class SiteControl:
         # what each GPU cluster was last told: (node cap granted, tripped, speed)
         self._gpu_state = [(float(c.spec.nodes), False, 1.0) for c in self.clusters]
         self._cap_plans = [RampedCaps(float(c.spec.nodes), self.ramp_s) for c in self.clusters]
-        self._next_tick_s = 0.0
+        self._decided_s = 0.0  # every point before it is decided
+        self.drivers: list[Driver] = [NetworkDriver(env, network)] + [
+            Driver(env, name) for name in KNOWN_IN_ADVANCE
+        ]
         self._full_speed: dict[int, bool] = {}  # per heat class, for throttle events
 
     def snapshot(self, ticks_s: np.ndarray, ambient_c: np.ndarray) -> PowerSnapshot:
@@ -189,15 +203,42 @@ class SiteControl:
             curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
         )
 
+    def add_driver(self, driver: Driver) -> None:
+        """Decide only as far as ``driver`` knows, and at the changes it announces."""
+        self.drivers.append(driver)
+
+    def _batch(self) -> tuple[np.ndarray, float] | None:
+        """The points to decide now and the end of the last one's interval, if any.
+
+        The points are every tick of the grid before the drivers' earliest horizon, every
+        change a driver announces there, and the end of the previous batch (a grid tick, or
+        a change that cut it). The last point holds until the next tick or known change.
+        """
+        start = self._decided_s
+        announced = min(d.announced_until_s() for d in self.drivers)
+        until = min(min(d.horizon_s() for d in self.drivers), announced, self.horizon_s)
+        if start >= until:
+            return None
+        step = self.interval_s
+        grid_from = math.ceil(start / step) * step
+        ticks = np.arange(grid_from, until, step)
+        later = grid_from + step * ticks.size  # the first grid tick not in this batch
+        changes = [d.change_times(start, later) for d in self.drivers]
+        moments = np.concatenate(changes) if any(c.size for c in changes) else NO_TIMES
+        if grid_from != start or moments.size:
+            ticks = np.union1d(np.union1d(ticks, [start]), moments[moments < until])
+        last = float(ticks[-1])
+        end_s = min(last + step if last == later - step else later, announced, self.horizon_s)
+        after = moments[moments > last]
+        return ticks, min(end_s, float(after.min())) if after.size else end_s
+
     def decide(self) -> None:
-        """Grant every tick up to the chain drawn so far, and follow the halls' heat."""
-        until = min(self.network.drawn_until_s, self.horizon_s)
-        ticks = np.arange(self._next_tick_s, until, self.interval_s)
-        if until >= self.horizon_s:
-            ticks = ticks[ticks < self.horizon_s]
-        if not ticks.size:
+        """Grant every point up to the drivers' horizon, and follow the halls' heat."""
+        batch = self._batch()
+        if batch is None:
             return
-        self._next_tick_s = float(ticks[-1] + self.interval_s)
+        ticks, end_s = batch
+        self._decided_s = end_s
         if not self.unit_kw.size:
             return
         ambient = self.facility.ambient_c.at(ticks)
@@ -205,7 +246,6 @@ class SiteControl:
         grants = self.policy(snapshot)
         if self.fleet.groups:
             self._log(*self.fleet.set_running(ticks, grants[:, self.asics]))
-        end_s = min(self._next_tick_s, self.horizon_s)
         throttles = NO_THROTTLING
         if self.facility.halls:  # else there is no thermal state to follow
             heat_kw = self.facility.class_heat_kw(grants, self.unit_kw)
@@ -301,10 +341,16 @@ class SiteControl:
                 self.events.add(t_s, "thermal_recover", names[cls], 1.0, "factor", "")
 
     def run(self) -> Generator[simpy.Event, None, None]:
-        """SimPy process: decide each batch of ticks as the chain becomes known."""
-        while self._next_tick_s < self.horizon_s:
+        """SimPy process: decide each batch of points as the drivers come to know them."""
+        while True:
             self.decide()
-            if self.network.drawn_until_s >= self.horizon_s:
+            if self._decided_s >= self.horizon_s:
                 return
-            # wait for the network to draw its next blocks
-            yield self.network.progress
+            waiting = [d.grown for d in self.drivers if self._limits(d)]
+            if not waiting:
+                raise SimulationError("control", self._decided_s, "no driver to wait for")
+            yield waiting[0] if len(waiting) == 1 else simpy.AnyOf(self.env, waiting)
+
+    def _limits(self, driver: Driver) -> bool:
+        """Whether ``driver`` keeps control from deciding its next point."""
+        return min(driver.horizon_s(), driver.announced_until_s()) <= self._decided_s

@@ -89,23 +89,21 @@ class AsicFleet:
         """(change times, units running per group: times × groups), after the ramp.
 
         A unit runs at t only if it was granted throughout [t − ramp, t]: switching on takes
-        ``ramp_s``, switching off is immediate. Exact for a ramp no longer than the control
-        interval (at most one grant change falls inside any window).
+        ``ramp_s``, switching off is immediate. The site is running at t = 0: no ramp then.
         """
         times, granted = self.granted_units()
         if self.ramp_s <= 0 or times.size < 2:
             return times, granted
-        # grants change at ticks, a control interval (≥ ramp) apart and the first one after
-        # t = 0: from a change at t_i until t_i + ramp the units granted both before and
-        # after run, then the new grant does
-        n, groups = granted.shape
-        grid, running = np.empty(2 * n - 1), np.empty((2 * n - 1, groups))
-        grid[0], running[0] = times[0], granted[0]
-        grid[1::2], running[1::2] = times[1:], np.minimum(granted[1:], granted[:-1])
-        grid[2::2], running[2::2] = times[1:] + self.ramp_s, granted[1:]
-        # a ramp that ends exactly at the next change: that change's row holds from then on
-        last = np.append(grid[1:] != grid[:-1], True)
-        grid, running = grid[last], running[last]
+        # running can change only at a grant change or a ramp's end; there, it is the least
+        # grant of the changes in the window (one, in the usual case of grants at least a
+        # ramp apart; a driver's change between ticks can bring them closer)
+        grid = np.union1d(times, times[1:] + self.ramp_s)
+        last = np.searchsorted(times, grid, side="right") - 1
+        first = np.maximum(np.searchsorted(times, grid - self.ramp_s, side="right") - 1, 0)
+        running = granted[last]
+        for back in range(1, int(np.max(last - first, initial=0)) + 1):
+            inside = np.maximum(last - back, first)
+            np.minimum(running, granted[inside], out=running)
         keep = np.append(True, np.any(running[1:] != running[:-1], axis=1))
         return grid[keep], running[keep]
 
