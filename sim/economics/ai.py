@@ -42,7 +42,8 @@ def sla_penalties_usd(
 
 def billing_rates(spans: BillingSpans) -> tuple[StepSeries, StepSeries]:
     """On-demand revenue (USD/s) and GPU-seconds billed per second, each span's spread over it."""
-    usd_rate, gpu_rate = spread_over_spans(spans.start_s, spans.end_s, spans.usd, spans.gpu_s)
+    usd = gpu_hours_usd(spans.gpu_s, spans.usd_per_gpu_hour)
+    usd_rate, gpu_rate = spread_over_spans(spans.start_s, spans.end_s, usd, spans.gpu_s)
     return usd_rate, gpu_rate
 
 

@@ -89,16 +89,12 @@ class JobColumns:
 
 @dataclass(frozen=True)
 class BillingSpans:
-    """The kept part of each run segment of a GPU group, with what it billed.
-
-    ``usd`` is as the cluster booked it when the segment closed (``gpu_s`` / 3,600 × the
-    job's price): the segments do not name their job, so the price is not recorded apart.
-    """
+    """The kept part of each run segment of a GPU group, with what it bills at which price."""
 
     start_s: np.ndarray
     end_s: np.ndarray
     gpu_s: np.ndarray  # on-demand GPU-seconds billed (0 for reserved work)
-    usd: np.ndarray
+    usd_per_gpu_hour: np.ndarray  # the job's price
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from sim.model.scheduling.jobs import Job, Placement, Preempted
 from sim.model.scheduling.scheduler import Scheduler
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
-from sim.steps import StepSeries, from_changes, product, spread_over_spans, total
+from sim.steps import StepSeries, from_changes, product, total
 
 RESERVED, ON_DEMAND = 0, 1  # scheduler priorities: reserved-contract work runs first
 T = TypeVar("T")
@@ -113,7 +113,7 @@ class ClusterLog:
     seg_start: list[float] = field(default_factory=list)
     seg_end: list[float] = field(default_factory=list)
     seg_billed_gpu_s: list[float] = field(default_factory=list)
-    seg_revenue_usd: list[float] = field(default_factory=list)
+    seg_usd_per_gpu_hour: list[float] = field(default_factory=list)  # the job's price
     preempt_t: list[float] = field(default_factory=list)
 
 
@@ -325,7 +325,7 @@ class GpuCluster:
         else:
             log.seg_end.append(self._wall_after(segment_start_s, kept_s))
         log.seg_billed_gpu_s.append(billed)
-        log.seg_revenue_usd.append(billed / 3_600.0 * record.price_usd_per_gpu_hour)
+        log.seg_usd_per_gpu_hour.append(record.price_usd_per_gpu_hour)
         log.busy_t.append(end_s)
         log.busy_delta.append(-allocated)
 
@@ -524,28 +524,6 @@ class GpuCluster:
         return total(
             self.nodes_powered().scaled(node.idle_power_w / 1_000.0),
             busy.scaled(per_busy_gpu / 1_000.0),
-        )
-
-    def on_demand_usd_rate(self) -> StepSeries:
-        """On-demand revenue (USD/s), each billed span's revenue spread evenly over it."""
-        return self._billing()[0]
-
-    def billed_gpu_rate(self) -> StepSeries:
-        """On-demand GPU-seconds billed per second, spread like the revenue."""
-        return self._billing()[1]
-
-    def _billing(self) -> tuple[StepSeries, ...]:
-        """(revenue USD/s, GPU-seconds billed per s), each span's amounts spread over it."""
-        log = self.log
-        return self._cached(
-            "billing",
-            (len(log.seg_start),),
-            lambda: spread_over_spans(
-                _floats(log.seg_start),
-                _floats(log.seg_end),
-                _floats(log.seg_revenue_usd),
-                _floats(log.seg_billed_gpu_s),
-            ),
         )
 
     def close(self, horizon_s: float) -> None:

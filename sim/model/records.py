@@ -122,6 +122,17 @@ def _floats(values: list[float]) -> np.ndarray:
     return np.fromiter(values, dtype=float, count=len(values))
 
 
+def billing_spans(cluster: GpuCluster) -> BillingSpans:
+    """The kept part of each of a cluster's run segments, with its GPU-seconds and price."""
+    log = cluster.log
+    return BillingSpans(
+        start_s=_floats(log.seg_start),
+        end_s=_floats(log.seg_end),
+        gpu_s=_floats(log.seg_billed_gpu_s),
+        usd_per_gpu_hour=_floats(log.seg_usd_per_gpu_hour),
+    )
+
+
 def _gpu_group(cluster: GpuCluster) -> GpuGroup:
     log = cluster.log
     return GpuGroup(
@@ -133,12 +144,7 @@ def _gpu_group(cluster: GpuCluster) -> GpuGroup:
         busy_gpus=cluster.busy_gpus(),
         queue=cluster.queue_length(),
         power_kw=cluster.power_kw(),
-        billing=BillingSpans(
-            start_s=_floats(log.seg_start),
-            end_s=_floats(log.seg_end),
-            gpu_s=_floats(log.seg_billed_gpu_s),
-            usd=_floats(log.seg_revenue_usd),
-        ),
+        billing=billing_spans(cluster),
         preempt_t=_floats(log.preempt_t),
     )
 

@@ -255,7 +255,7 @@ def ai_record() -> AiRecord:
         start_s=np.array([0.0, 1_800.0]),
         end_s=np.array([3_600.0, 5_400.0]),
         gpu_s=np.array([28_800.0, 14_400.0]),
-        usd=np.array([16.0, 12.0]),
+        usd_per_gpu_hour=np.array([2.0, 3.0]),
     )
     nothing = BillingSpans(*(np.empty(0) for _ in range(4)))
     ends = np.array([3_600.0, 7_200.0])

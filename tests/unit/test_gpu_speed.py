@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 import simpy
 
+from sim.economics.ai import billing_rates
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
+from sim.model.records import billing_spans
 from sim.model.scheduling.jobs import Job
 from sim.model.scheduling.scheduler import Scheduler
 from sim.scenario.ai import GpuGroupSpec
@@ -122,7 +124,7 @@ def test_a_10_hour_job_at_half_speed_takes_20_hours_and_bills_10() -> None:
     assert job.lost_s == 0.0 and job.remaining_s == 0.0
     # customers pay for work: 8 GPUs × 10 h, spread over the 20 wall hours it took
     assert job.billed_gpu_s == 8 * 10 * HOUR
-    revenue = cluster.on_demand_usd_rate()
+    revenue = billing_rates(billing_spans(cluster))[0]
     assert revenue.integrate(np.array([0.0, 20 * HOUR]))[0] == pytest.approx(8 * 10 * PRICE)
     assert revenue.at(19 * HOUR) == pytest.approx(8 * 10 * PRICE / (20 * HOUR))
     # the GPUs stay allocated (and powered) the whole 20 hours
@@ -176,7 +178,7 @@ def test_preemption_at_half_speed_loses_the_work_since_the_last_checkpoint(
     assert job.run_s == pytest.approx((5 + 2 * (10 - kept_h)) * HOUR)
     # billed: all the work, once (the lost work is not billed)
     assert job.billed_gpu_s == pytest.approx(8 * 10 * HOUR)
-    revenue = cluster.on_demand_usd_rate()
+    revenue = billing_rates(billing_spans(cluster))[0]
     assert revenue.integrate(np.array([0.0, 50 * HOUR]))[0] == pytest.approx(8 * 10 * PRICE)
     if kept_h:
         # the first segment's kept work was done by 2 × kept_h wall hours
