@@ -1,12 +1,15 @@
 """The site's control loop: every control interval the policy grants power and cooling.
 
-Inputs that the policy reads are piecewise constant and exogenous to the site (energy price,
-BTC price, the chain's value per hash, the ambient temperature, planned GPU node caps), so
-the loop does not wake every 15 minutes: it waits until the network has drawn more blocks
-and then decides every tick up to the chain it knows, with one vectorised policy call per
-batch. The halls' thermal states follow the grants (:mod:`sim.model.facility`); ASIC groups
-get their units and heat throttle factors as step series, and GPU clusters get node caps and
-clock speeds as SimPy events at their exact times (trips happen between ticks).
+The policy's inputs are exogenous to the site and piecewise constant (energy price, BTC
+price, the chain's value per hash, the ambient temperature, the loads' availability), so the
+loop does not wake every 15 minutes: it decides every tick up to the earliest horizon of its
+drivers (:mod:`sim.model.drivers`; in practice the chain the network has drawn, an epoch
+ahead), plus any instant a driver announces a change at, with one vectorised policy call
+per batch, then waits for the drivers that stopped it. The loads are
+:class:`~sim.model.loads.Loads`. The halls' thermal states follow the grants
+(:mod:`sim.model.facility`); ASIC groups get their units and heat throttle factors as step
+series, and GPU clusters get node caps and clock speeds as SimPy events at their exact
+times (trips happen between ticks).
 """
 
 from __future__ import annotations
