@@ -169,8 +169,11 @@ class SiteControl:
         self.gpu_class = facility.load_class[loads.of_kind(GPU)]
         self.asic_class = np.array([kind == ASIC for kind in facility.class_kind], dtype=bool)
         self.gpu_value = gpu_value_usd_per_mwh(scenario, hosting)
-        # what each GPU cluster was last told: (node cap granted, tripped, speed)
-        self._gpu_state = [(float(c.spec.nodes), False, 1.0) for c in self.clusters]
+        # what each GPU cluster was last told: (node cap granted, tripped, speed, in service)
+        self._gpu_state = [
+            (float(c.spec.nodes), False, 1.0, float(c.spec.nodes)) for c in self.clusters
+        ]
+        self._gpu_loads = loads.of_kind(GPU).tolist()
         self._cap_plans = [RampedCaps(float(c.spec.nodes), self.ramp_s) for c in self.clusters]
         self._decided_s = 0.0  # every point before it is decided
         self.drivers: list[Driver] = [NetworkDriver(env, network)] + [
@@ -277,20 +280,25 @@ class SiteControl:
             factors = np.where(throttles.tripped[mine], 0.0, throttles.factor[mine])
             times = throttles.t_s[mine].tolist()
             moments += [(t, 1, f) for t, f in zip(times, factors.tolist(), strict=True)]
-            granted, tripped, speed = self._gpu_state[i]
+            # nodes failing or back from repair between ticks
+            times, nodes = self.loads.changes(self._gpu_loads[i], float(ticks[0]), end_s)
+            moments += [(t, 2, n) for t, n in zip(times, nodes, strict=True)]
+            granted, tripped, speed, in_service = self._gpu_state[i]
             plan = self._cap_plans[i]
             for t_s, kind, value in sorted(moments):
                 if kind == 0:
                     granted = value
+                elif kind == 2:
+                    in_service = value
                 else:
                     tripped = value == 0.0
                     if value > 0.0 and value != speed:
                         speed = value
                         self._at(t_s, partial(cluster.set_speed, speed))
-                plan.want(t_s, 0.0 if tripped else granted)
+                plan.want(t_s, 0.0 if tripped else min(granted, in_service))
             for t_s, cap in plan.due(end_s):
                 self._at(t_s, partial(cluster.set_node_cap, int(cap)))
-            self._gpu_state[i] = (granted, tripped, speed)
+            self._gpu_state[i] = (granted, tripped, speed, in_service)
 
     def _at(self, t_s: float, action: Callable[[], None]) -> None:
         """Run ``action`` at simulation time ``t_s`` (not before now)."""

@@ -54,6 +54,22 @@ class Driver:
         return NO_TIMES
 
 
+class ScheduledChanges(Driver):
+    """An input known for the whole run that changes at ``times_s``, between ticks or on them.
+
+    Control decides at each of those instants (a grid outage's start and end).
+    """
+
+    def __init__(self, env: simpy.Environment, name: str, times_s: np.ndarray) -> None:
+        super().__init__(env, name)
+        self.times_s = np.asarray(times_s, dtype=float)
+
+    def change_times(self, start_s: float, end_s: float) -> np.ndarray:
+        """The instants in ``[start_s, end_s)``."""
+        first, last = np.searchsorted(self.times_s, [start_s, end_s])
+        return self.times_s[first:last]
+
+
 class NetworkDriver(Driver):
     """The chain's value per hash: known up to the blocks the network has drawn.
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model.loads import ASIC, Loads
 from sim.scenario.catalog import known_asics
 from sim.scenario.schema import Scenario
 from sim.steps import StepSeries
@@ -30,11 +31,19 @@ class AsicGroup:
 class AsicFleet:
     """All ASIC groups of the site and the units each one runs over time."""
 
-    def __init__(self, scenario: Scenario, throttle_class: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        throttle_class: np.ndarray | None = None,
+        loads: Loads | None = None,
+    ) -> None:
         """The groups of ``scenario``, all running.
 
         ``throttle_class[g]`` is group g's heat class: the hardware of one kind in one hall,
-        which throttles together (−1 outside halls).
+        which throttles together (−1 outside halls). ``loads`` holds the groups' units
+        available over time (all installed units if None); no more of them run, even
+        between the control's ticks (a unit that fails stops at once). It is read when the
+        fleet's series are asked for, after the drivers have set their limits.
         """
         specs = known_asics(scenario.asic_models)
         self.groups = [
@@ -44,6 +53,7 @@ class AsicFleet:
         self.unit_power_w = np.array([g.power_w for g in self.groups])
         self.units_installed = np.array([g.count for g in self.groups], dtype=float)
         self.ramp_s = float(scenario.site.policy.ramp_s)
+        self._loads = loads
         # running units per group: one row per change time (all run until told otherwise)
         self._change_times = [np.zeros(1)]
         self._running = [self.units_installed[None, :]]
@@ -92,6 +102,9 @@ class AsicFleet:
         ``ramp_s``, switching off is immediate. The site is running at t = 0: no ramp then.
         """
         times, granted = self.granted_units()
+        available = self.available()
+        if available is not None:
+            times, granted = _in_service(times, granted, available)
         if self.ramp_s <= 0 or times.size < 2:
             return times, granted
         # running can change only at a grant change or a ramp's end; there, it is the least
@@ -106,6 +119,15 @@ class AsicFleet:
             np.minimum(running, granted[inside], out=running)
         keep = np.append(True, np.any(running[1:] != running[:-1], axis=1))
         return grid[keep], running[keep]
+
+    def available(self) -> list[StepSeries] | None:
+        """Each group's units available over time; None while all are, all the time."""
+        if self._loads is None:
+            return None
+        mine = self._loads.of_kind(ASIC).tolist()
+        if not any(self._loads.varies(i) for i in mine):
+            return None
+        return [self._loads.available_series(i) for i in mine]
 
     def set_throttle(self, t_s: np.ndarray, cls: np.ndarray, factor: np.ndarray) -> None:
         """From ``t_s[i]`` on, the groups of class ``cls[i]`` run at ``factor[i]``.
@@ -161,14 +183,34 @@ class AsicFleet:
         return StepSeries(times, lost if len(self.groups) else np.zeros(times.size))
 
     def curtailed_kw(self) -> StepSeries:
-        """Nameplate power of the installed units not running: kept off or ramping (kW)."""
+        """Nameplate power of the available units not running: kept off or ramping (kW).
+
+        Units failed, or without grid power in an outage, are not available.
+        """
         times, running, _ = self.effective_units()
-        idle = (self.units_installed[None, :] - running) @ (self.unit_power_w / 1_000.0)
+        available = self.available()
+        in_service = (
+            self.units_installed[None, :]
+            if available is None
+            else np.column_stack([series.at(times) for series in available])
+        )
+        idle = (in_service - running) @ (self.unit_power_w / 1_000.0)
         return StepSeries(times, idle if len(self.groups) else np.zeros(times.size))
 
     def units(self) -> StepSeries:
         """Number of units granted (running, possibly throttled)."""
         return self._total(np.ones(len(self.groups)), which=1)
+
+
+def _in_service(
+    times: np.ndarray, granted: np.ndarray, available: list[StepSeries]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grants (times × groups) capped by each group's units in service, on both's times."""
+    grid = np.union1d(times, np.concatenate([a.times_s for a in available]))
+    capped = granted[np.searchsorted(times, grid, side="right") - 1]
+    for g, series in enumerate(available):
+        np.minimum(capped[:, g], series.at(grid), out=capped[:, g])
+    return grid, capped
 
 
 def _changed(units: np.ndarray, before: np.ndarray) -> np.ndarray:

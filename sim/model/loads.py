@@ -99,6 +99,30 @@ class Loads:
         """
         self._limits.append(_Limit(start_s, end_s, np.asarray(which, dtype=int), units))
 
+    def changes(self, load: int, start_s: float, end_s: float) -> tuple[list[float], list[float]]:
+        """(times, units available) of ``load``'s own series in ``[start_s, end_s)``.
+
+        What happens between control's ticks (a unit failing); the drivers' limits are
+        decided at their own instants and are not included.
+        """
+        first, last = np.searchsorted(self._times, [start_s, end_s])
+        return self._times[first:last].tolist(), self._units[first:last, load].tolist()
+
+    def available_series(self, load: int) -> StepSeries:
+        """``load``'s units available over the run, its drivers' limits included."""
+        edges = [
+            [lim.start_s, lim.end_s] for lim in self._limits if np.any(lim.which == load)
+        ]
+        times = np.union1d(self._times, np.ravel(edges)) if edges else self._times
+        times = times[times < np.inf]
+        return StepSeries(times, np.array(self.available_at(times)[:, load]))
+
+    def varies(self, load: int) -> bool:
+        """Whether ``load``'s availability ever changes (a plan, a failure or a limit)."""
+        column = self._units[:, load]
+        limited = any(np.any(lim.which == load) for lim in self._limits)
+        return limited or bool(np.any(column != column[0]))
+
     def available_at(self, ticks_s: np.ndarray) -> np.ndarray:
         """Units available of every load at each tick (T, L), each load's ticks contiguous.
 

@@ -13,7 +13,9 @@ from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
 from sim.model.control import SiteControl
+from sim.model.drivers import ScheduledChanges
 from sim.model.facility import Facility
+from sim.model.faults import SiteFaults, draw_site_faults
 from sim.model.fleet import AsicFleet
 from sim.model.grid_programs import (
     GridPlan,
@@ -53,16 +55,40 @@ class CountingEnvironment(simpy.Environment):
         super().step()
 
 
-def site_loads(scenario: Scenario, hosting: AiHosting) -> Loads:
+def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
+    """The run's grid outages and hardware failures, ASIC groups first, then GPU groups."""
+    asics, gpus = scenario.mining.groups, scenario.ai.groups
+    return draw_site_faults(
+        scenario.site.grid_outages,
+        scenario.site.repair_crew,
+        np.array([g.count for g in asics] + [g.nodes for g in gpus], dtype=int),
+        np.array(
+            [g.annual_failure_rate for g in asics] + [g.annual_failure_rate for g in gpus],
+            dtype=float,
+        ),
+        scenario.horizon_s,
+        streams,
+    )
+
+
+def site_loads(scenario: Scenario, hosting: AiHosting, faults: SiteFaults) -> Loads:
     """The site's loads: its ASIC groups, then its GPU clusters, as the scenario lists them.
 
-    An ASIC group has all its units available; a GPU cluster its nodes under the planned
-    node-cap schedule.
+    An ASIC group has its units available less those failed; a GPU cluster its nodes under
+    the planned node-cap schedule, less those failed. No load is available during a grid
+    outage.
     """
     start = unix_seconds(scenario.start_utc)
     asics = known_asics(scenario.asic_models)
+    out = iter(faults.failures.out)
     loads = [
-        Load(g.label, ASIC, g.hall, asics[g.model][1] / 1_000.0, StepSeries.constant(g.count))
+        Load(
+            g.label,
+            ASIC,
+            g.hall,
+            asics[g.model][1] / 1_000.0,
+            _less(StepSeries.constant(g.count), next(out)),
+        )
         for g in scenario.mining.groups
     ]
     for cluster in hosting.clusters:
@@ -71,10 +97,23 @@ def site_loads(scenario: Scenario, hosting: AiHosting) -> Loads:
             np.array([0.0] + [max(c.from_utc.timestamp() - start, 0.0) for c in plan]),
             np.array([cluster.spec.nodes] + [c.nodes for c in plan], dtype=float),
         )
-        loads.append(
-            Load(cluster.name, GPU, cluster.spec.hall, cluster.node.peak_power_w / 1_000.0, planned)
-        )
-    return Loads(loads, [hall.name for hall in scenario.site.halls])
+        available = _less(planned, next(out))
+        power_kw = cluster.node.peak_power_w / 1_000.0
+        loads.append(Load(cluster.name, GPU, cluster.spec.hall, power_kw, available))
+    built = Loads(loads, [hall.name for hall in scenario.site.halls])
+    everything = np.arange(len(loads))
+    outages = faults.outages
+    for begin, end in zip(outages.start_s.tolist(), outages.end_s.tolist(), strict=True):
+        built.limit(begin, end, everything, 0.0)
+    return built
+
+
+def _less(available: StepSeries, failed: StepSeries) -> StepSeries:
+    """Units available less those failed (never below 0); ``available`` when none fail."""
+    if failed.times_s.size == 1 and failed.values[0] == 0.0:
+        return available
+    times = np.union1d(available.times_s, failed.times_s)
+    return StepSeries(times, np.maximum(available.at(times) - failed.at(times), 0.0))
 
 
 @dataclass
@@ -95,6 +134,7 @@ class Site:
     hosting: AiHosting
     loads: Loads
     facility: Facility
+    faults: SiteFaults
     control: SiteControl
 
     @classmethod
@@ -123,7 +163,10 @@ class Site:
         for row in plan_event_rows(programs, scheduled, plan, scenario.start_utc):
             events.add(*row)
         hosting = AiHosting(env, scenario, streams, events)
-        loads = site_loads(scenario, hosting)
+        faults = site_faults(scenario, streams)
+        loads = site_loads(scenario, hosting, faults)
+        for fault in faults.event_rows(loads.names):
+            events.add(*fault)
         facility = Facility(
             list(site.halls),
             ambient_steps(
@@ -135,7 +178,7 @@ class Site:
             ),
             loads,
         )
-        fleet = AsicFleet(scenario, facility.load_class[loads.of_kind(ASIC)])
+        fleet = AsicFleet(scenario, facility.load_class[loads.of_kind(ASIC)], loads)
         markets = {
             "btc_price_usd": btc_price,
             "energy_price_usd_per_mwh": energy_price,
@@ -144,6 +187,12 @@ class Site:
                 programs, scheduled, plan.price_windows, plan.alerts
             ),
         }
+        control = SiteControl(
+            env, scenario, network, fleet, hosting, loads, facility, markets, events
+        )
+        if faults.outages.count:  # control decides as each outage starts and ends
+            ends = np.concatenate((faults.outages.start_s, faults.outages.end_s))
+            control.add_driver(ScheduledChanges(env, "grid outages", np.sort(ends)))
         return cls(
             scenario=scenario,
             seed=seed,
@@ -159,9 +208,8 @@ class Site:
             hosting=hosting,
             loads=loads,
             facility=facility,
-            control=SiteControl(
-                env, scenario, network, fleet, hosting, loads, facility, markets, events
-            ),
+            faults=faults,
+            control=control,
         )
 
     def run(self, progress: Callable[[float], None] | None = None) -> None:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.scenario.catalog import CoolingType
+from sim.scenario.faults import annual_failure_rate_field
 from sim.scenario.fields import Name, Section, UtcDatetime
 
 # Each node is tracked on its own; a million 8-GPU nodes is beyond any cluster built so far.
@@ -53,6 +54,7 @@ class GpuGroupSpec(Section):
         description="Planned changes of usable nodes (time order); running jobs above the cap "
         "are preempted.",
     )
+    annual_failure_rate: float = annual_failure_rate_field("node")
 
     @property
     def label(self) -> str:

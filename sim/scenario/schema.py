@@ -17,6 +17,7 @@ from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.ambient import AmbientSpec
 from sim.scenario.catalog import CoolingType
 from sim.scenario.facility import HallSpec
+from sim.scenario.faults import GridOutagesSpec, RepairCrewSpec, annual_failure_rate_field
 from sim.scenario.fields import INT64_MAX, Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
 from sim.scenario.inputs import InputFiles
@@ -189,6 +190,7 @@ class AsicGroupSpec(Section):
     hall: str | None = Field(
         None, description="Hall the units stand in (site.halls); null when the site has none."
     )
+    annual_failure_rate: float = annual_failure_rate_field("unit")
 
     @property
     def label(self) -> str:
@@ -379,6 +381,13 @@ class SiteSpec(Section):
         "takes the credit when it beats running.",
     )
     grid_programs: GridProgramsSpec = Field(default_factory=GridProgramsSpec)
+    grid_outages: GridOutagesSpec | None = Field(
+        None, description="Utility outages; null = the grid never fails."
+    )
+    repair_crew: RepairCrewSpec = Field(
+        default_factory=RepairCrewSpec,
+        description="Who repairs failed hardware (groups' annual_failure_rate).",
+    )
 
 
 class Scenario(Section):

@@ -1,0 +1,262 @@
+"""Faults drawn for the whole run: grid outages, and hardware failures with their repairs.
+
+Neither depends on what the site does (a unit fails whether it is granted or not; the grid
+fails whatever the site draws), so each history is drawn before the run, on its own named
+streams, and reaches the site as step series and windows that are known in advance:
+
+- **Grid outages** are a Poisson process at ``rate_per_year`` with independent durations;
+  an outage that starts during another extends it. The site draws nothing from the grid
+  during one: every load's availability is 0 there, and control decides at both ends.
+- **Hardware failures.** Each installed unit of a group fails at ``annual_failure_rate``
+  per year (exponential times to failure) while it works; a failed unit waits for a
+  technician of the site's repair crew (a SimPy ``Resource`` with one slot per technician,
+  first come first served) and is back once its repair time is over. The group's failure
+  process is the superposition of its working units' (rate = working units × rate per
+  unit), so the cost grows with the number of failures, not of units. The crew and its
+  queue run in a SimPy environment of their own, to the horizon, before the site's run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from sim.rng import RandomStreams
+from sim.scenario.faults import FaultDurationSpec, GridOutagesSpec, RepairCrewSpec
+from sim.steps import StepSeries
+from sim.units import SECONDS_PER_YEAR
+
+
+def duration_sampler(
+    spec: FaultDurationSpec, rng: np.random.Generator
+) -> Callable[[int], np.ndarray]:
+    """A function drawing ``n`` durations (s) of ``spec`` from ``rng``."""
+    if spec.distribution == "constant":
+        return lambda n: np.full(n, spec.mean_s)
+    if spec.distribution == "exponential":
+        return lambda n: rng.exponential(spec.mean_s, n)
+    mu = np.log(spec.mean_s) - spec.sigma**2 / 2.0  # so that the mean is mean_s
+    return lambda n: rng.lognormal(mu, spec.sigma, n)
+
+
+@dataclass(frozen=True)
+class Outages:
+    """Grid outages as disjoint windows ``[start_s[i], end_s[i])``, in time order."""
+
+    start_s: np.ndarray
+    end_s: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Number of outages (overlapping ones merged)."""
+        return int(self.start_s.size)
+
+    def down(self) -> StepSeries:
+        """1 while the grid is out, else 0."""
+        times = np.concatenate(([0.0], np.ravel(np.column_stack((self.start_s, self.end_s)))))
+        values = np.concatenate(([0.0], np.tile([1.0, 0.0], self.count)))
+        keep = np.append(times[1:] != times[:-1], True)  # an outage at t = 0 replaces the 0
+        return StepSeries(times[keep], values[keep])
+
+
+NO_OUTAGES = Outages(np.zeros(0), np.zeros(0))
+
+
+def draw_outages(spec: GridOutagesSpec, horizon_s: float, rng: np.random.Generator) -> Outages:
+    """The grid outages of a run (stream ``grid_outages``).
+
+    The number is Poisson(rate × years) and the starts uniform over the horizon (a Poisson
+    process given its count); windows are cut at the horizon and overlapping ones merged.
+    """
+    count = rng.poisson(spec.rate_per_year * horizon_s / SECONDS_PER_YEAR)
+    starts = np.sort(rng.uniform(0.0, horizon_s, count))
+    ends = np.minimum(starts + duration_sampler(spec.duration, rng)(count), horizon_s)
+    merged_start: list[float] = []
+    merged_end: list[float] = []
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        if merged_end and start <= merged_end[-1]:
+            merged_end[-1] = max(merged_end[-1], end)
+        else:
+            merged_start.append(start)
+            merged_end.append(end)
+    return Outages(np.array(merged_start), np.array(merged_end))
+
+
+@dataclass(frozen=True)
+class FailureHistory:
+    """Units out of service per group over the run, and every failure and repair."""
+
+    out: list[StepSeries]  # per group: units failed and not yet repaired
+    failed_s: np.ndarray  # each failure's time …
+    group: np.ndarray  # … its group …
+    repaired_s: np.ndarray  # … and when the unit was back (inf if not by the horizon)
+
+
+def no_failures(groups: int) -> FailureHistory:
+    """No group ever fails."""
+    never = StepSeries.constant(0.0)
+    return FailureHistory([never] * groups, np.zeros(0), np.zeros(0, dtype=int), np.zeros(0))
+
+
+class _Draws:
+    """Variates of one stream drawn a block at a time (one numpy call per block, same order)."""
+
+    def __init__(self, draw: Callable[[int], np.ndarray], block: int = 1_024) -> None:
+        self._draw = draw
+        self._block = block
+        self._values: list[float] = []
+
+    def next(self) -> float:
+        """The next variate."""
+        if not self._values:
+            self._values = self._draw(self._block).tolist()[::-1]
+        return self._values.pop()
+
+
+class _Crew:
+    """The failure and repair processes of every group, in an environment of their own.
+
+    Failures are drawn by thinning: candidates arrive at the rate of every installed unit,
+    ``Λ = Σ units × rate``, and one is a failure of group g with probability
+    ``working_g × rate_g / Λ`` (one uniform decides both), which is exact for a rate that
+    changes only at failures and repairs and never needs a draw to be taken back.
+    """
+
+    def __init__(
+        self,
+        units: np.ndarray,
+        rate_per_s: np.ndarray,
+        crew: RepairCrewSpec,
+        failures_rng: np.random.Generator,
+        repairs_rng: np.random.Generator,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.units = units.tolist()
+        self.rate_per_s = rate_per_s.tolist()
+        self.out = [0] * len(self.units)
+        self.technicians = simpy.Resource(self.env, capacity=crew.technicians)
+        self.gaps = _Draws(failures_rng.standard_exponential)
+        self.picks = _Draws(failures_rng.random)
+        self.repair_time = _Draws(duration_sampler(crew.repair_time, repairs_rng))
+        # (time, group, units out after) at every change, and each failure's record
+        self.changes: list[tuple[float, int, int]] = []
+        self.failures: list[list[float]] = []  # [failed_s, group, repaired_s]
+
+    def failures_process(self) -> Generator[simpy.Event, None, None]:
+        """Candidate failures at the rate of every installed unit, thinned to the working."""
+        ceiling = sum(n * r for n, r in zip(self.units, self.rate_per_s, strict=True))
+        while True:
+            yield self.env.timeout(self.gaps.next() / ceiling)
+            pick = self.picks.next() * ceiling
+            for group, (n, rate) in enumerate(zip(self.units, self.rate_per_s, strict=True)):
+                pick -= (n - self.out[group]) * rate
+                if pick < 0.0:
+                    self._fail(group)
+                    break
+
+    def _fail(self, group: int) -> None:
+        self.out[group] += 1
+        self.changes.append((self.env.now, group, self.out[group]))
+        record = [self.env.now, float(group), np.inf]
+        self.failures.append(record)
+        self.env.process(self._repair(group, record))
+
+    def _repair(self, group: int, record: list[float]) -> Generator[simpy.Event, None, None]:
+        with self.technicians.request() as technician:
+            yield technician
+            yield self.env.timeout(self.repair_time.next())
+        self.out[group] -= 1
+        self.changes.append((self.env.now, group, self.out[group]))
+        record[2] = self.env.now
+
+
+@dataclass(frozen=True)
+class SiteFaults:
+    """Every fault of a run, drawn before it."""
+
+    outages: Outages
+    failures: FailureHistory  # groups: the ASIC groups, then the GPU groups
+
+    def event_rows(self, names: list[str]) -> list[tuple[float, str, str, float, str, str]]:
+        """Rows for the event log: outages and their ends, failures and repairs."""
+        rows = []
+        for start, end in zip(
+            self.outages.start_s.tolist(), self.outages.end_s.tolist(), strict=True
+        ):
+            hours = (end - start) / 3_600.0
+            rows.append((start, "grid_outage", "grid", hours, "h", "no grid power"))
+            rows.append((end, "grid_restored", "grid", hours, "h", ""))
+        history = self.failures
+        for failed, group, repaired in zip(
+            history.failed_s.tolist(),
+            history.group.tolist(),
+            history.repaired_s.tolist(),
+            strict=True,
+        ):
+            rows.append((failed, "hardware_failure", names[group], 1.0, "units", ""))
+            if repaired != np.inf:
+                hours = (repaired - failed) / 3_600.0
+                rows.append((repaired, "repair_done", names[group], hours, "h", "down for"))
+        return rows
+
+
+def draw_site_faults(
+    outages: GridOutagesSpec | None,
+    crew: RepairCrewSpec,
+    units: np.ndarray,
+    annual_failure_rate: np.ndarray,
+    horizon_s: float,
+    streams: RandomStreams,
+) -> SiteFaults:
+    """Outages (stream ``grid_outages``) and failures (``failures``, ``repairs``) of a run.
+
+    A stream is made only for a fault that is on, so a run without faults has the streams
+    (and the manifest) it had before faults existed.
+    """
+    failures = no_failures(units.size)
+    if np.any(np.asarray(annual_failure_rate) * units > 0):
+        failures = draw_failures(
+            units,
+            annual_failure_rate,
+            crew,
+            horizon_s,
+            streams.get("failures"),
+            streams.get("repairs"),
+        )
+    drawn = NO_OUTAGES
+    if outages is not None and outages.rate_per_year > 0:
+        drawn = draw_outages(outages, horizon_s, streams.get("grid_outages"))
+    return SiteFaults(drawn, failures)
+
+
+def draw_failures(
+    units: np.ndarray,
+    annual_failure_rate: np.ndarray,
+    crew: RepairCrewSpec,
+    horizon_s: float,
+    failures_rng: np.random.Generator,
+    repairs_rng: np.random.Generator,
+) -> FailureHistory:
+    """The failures and repairs of groups of ``units`` over the horizon.
+
+    Streams: ``failures`` for when and which group, ``repairs`` for repair times.
+    """
+    groups = units.size
+    rate = np.asarray(annual_failure_rate, dtype=float) / SECONDS_PER_YEAR
+    crew_sim = _Crew(np.asarray(units, dtype=int), rate, crew, failures_rng, repairs_rng)
+    if np.any(rate * units > 0):
+        crew_sim.env.process(crew_sim.failures_process())
+        crew_sim.env.run(until=horizon_s)
+    changes = np.array(crew_sim.changes, dtype=float).reshape(-1, 3)
+    out = []
+    for g in range(groups):
+        mine = changes[changes[:, 1] == g]
+        times = np.concatenate(([0.0], mine[:, 0]))
+        values = np.concatenate(([0.0], mine[:, 2]))
+        keep = np.append(times[1:] != times[:-1], True)  # of several at one time, the last
+        out.append(StepSeries(times[keep], values[keep]))
+    records = np.array(crew_sim.failures, dtype=float).reshape(-1, 3)
+    return FailureHistory(out, records[:, 0], records[:, 1].astype(int), records[:, 2])

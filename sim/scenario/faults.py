@@ -1,0 +1,65 @@
+"""Scenario sections for faults: grid outages, and hardware failures repaired by a crew.
+
+Every fault is off by default (no outages, failure rates 0), so a scenario that does not
+ask for faults runs as it did before they existed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sim.scenario.fields import Section
+
+# A fault longer than a year is a decommissioning, not an outage or a repair.
+MAX_FAULT_S = 366 * 86_400.0
+
+
+class FaultDurationSpec(Section):
+    """How long a fault lasts: an outage, or a repair once a technician starts it."""
+
+    distribution: Literal["lognormal", "exponential", "constant"] = Field(
+        "lognormal", description="Distribution of durations."
+    )
+    mean_s: float = Field(gt=0, le=MAX_FAULT_S, description="Mean duration (s, at most a year).")
+    sigma: float = Field(1.0, gt=0, le=5, description="Log-sd of the lognormal (log units).")
+
+
+class GridOutagesSpec(Section):
+    """Utility outages: the whole site loses grid power (no backup yet)."""
+
+    rate_per_year: float = Field(
+        ge=0,
+        le=1_000,
+        description="Outages per year, a Poisson process (US utilities: SAIFI ≈ 1.0–1.4, "
+        "docs/sources.md#grid-reliability).",
+    )
+    duration: FaultDurationSpec = Field(
+        default_factory=lambda: FaultDurationSpec(mean_s=5_400.0),
+        description="Outage durations; an outage starting during another extends it.",
+    )
+
+
+class RepairCrewSpec(Section):
+    """The technicians who repair failed ASICs and GPU nodes, one unit at a time each."""
+
+    technicians: int = Field(
+        2, ge=1, le=100_000, description="Repairs in progress at once; more wait in line."
+    )
+    repair_time: FaultDurationSpec = Field(
+        default_factory=lambda: FaultDurationSpec(mean_s=14_400.0, sigma=0.5),
+        description="Hands-on time of one repair, from the moment a technician starts it.",
+    )
+
+
+def annual_failure_rate_field(unit: str) -> float:
+    """The failure-rate field of a hardware group (failures per ``unit`` per year)."""
+    result: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description=f"Failures per {unit} per year of installation (0.05 = 5 %/year; "
+        "exponential times to failure); 0 = never fails.",
+    )
+    return result
