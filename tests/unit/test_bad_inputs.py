@@ -501,3 +501,77 @@ def test_relative_csv_path_with_a_nul_byte(tmp_path: Path) -> None:
     )
     issue = one_issue(issues(quick_file(tmp_path, text)), "bitcoin.price.csv_path")
     assert issue.message == f"cannot read '{tmp_path}/a\\x00b.csv': embedded null byte"
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@pytest.mark.parametrize(
+    ("assignment", "path", "fragment"),
+    [
+        ("site.grid_outages.rate_per_year=.inf", "site.grid_outages.rate_per_year", "finite"),
+        (
+            "site.grid_outages.rate_per_year=-1",
+            "site.grid_outages.rate_per_year",
+            "greater than or equal to 0",
+        ),
+        ("site.grid_outages.rate_per_year=1000000", "site.grid_outages.rate_per_year", "1000"),
+        ("site.grid_outages.rate_per_year=true", "site.grid_outages.rate_per_year", "number"),
+        ("site.grid_outages={}", "site.grid_outages.rate_per_year", "required"),
+        (
+            "site.grid_outages={rate_per_year: 1, duration: {mean_s: 0}}",
+            "site.grid_outages.duration.mean_s",
+            "greater than 0",
+        ),
+        (
+            "site.grid_outages={rate_per_year: 1, duration: {mean_s: 1000000000}}",
+            "site.grid_outages.duration.mean_s",
+            "less than or equal to",
+        ),
+        (
+            "site.grid_outages={rate_per_year: 1, duration: {mean_s: 60, distribution: weibull}}",
+            "site.grid_outages.duration.distribution",
+            "lognormal",
+        ),
+        (
+            "site.repair_crew.technicians=0",
+            "site.repair_crew.technicians",
+            "greater than or equal to 1",
+        ),
+        ("site.repair_crew.technicians=1.5", "site.repair_crew.technicians", "integer"),
+        (
+            "site.repair_crew.repair_time.mean_s=.nan",
+            "site.repair_crew.repair_time.mean_s",
+            "finite",
+        ),
+        (
+            "mining.groups[0].annual_failure_rate=-0.1",
+            "mining.groups[0].annual_failure_rate",
+            "greater than or equal",
+        ),
+        ("ai.groups[0].annual_failure_rate=.inf", "ai.groups[0].annual_failure_rate", "finite"),
+        (
+            "ai.groups[0].annual_failure_rate=500",
+            "ai.groups[0].annual_failure_rate",
+            "less than or equal to 100",
+        ),
+        ("ai.groups[0].annual_failure_rate=often", "ai.groups[0].annual_failure_rate", "number"),
+    ],
+)
+def test_bad_fault_fields_name_the_field(assignment: str, path: str, fragment: str) -> None:
+    issue = one_issue(issues(QUICK, assignment), path)
+    assert fragment in issue.message, issue
+
+
+def test_bad_fault_field_is_exit_2_without_a_traceback(tmp_path: Path) -> None:
+    result = dcsim(
+        "run",
+        QUICK,
+        "--out",
+        tmp_path / "out",
+        "--set",
+        "site.repair_crew.technicians=-3",
+        cwd=tmp_path,
+    )
+    assert_bad_input(result, "site.repair_crew.technicians")
+    assert not (tmp_path / "out").exists()
