@@ -13,7 +13,7 @@ from sim.economics.facility import facility_money
 from sim.economics.mining import mining_money
 from sim.errors import Issue, ScenarioError
 from sim.model.grid_programs import four_cp_peak_rows
-from sim.model.records import ai_record, facility_record, mining_record
+from sim.model.records import ai_record, facility_record, fault_record, mining_record
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
 from sim.record.group_tables import groups_table
@@ -85,6 +85,7 @@ def run_one(
         ai_money=ai_money(ai, energy_price),
         facility=facility,
         facility_money=facility_money(facility, energy_price),
+        faults=fault_record(site),
     )
     for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
         site.events.add(*row)

@@ -41,6 +41,8 @@ FLOW_TO_SUMMARY: dict[str, tuple[str, float] | None] = {
     "asic_energy_cost_usd": ("asic_energy_cost_usd", 1.0),
     "mining_margin_usd": ("mining_margin_usd", 1.0),
     "dr_credit_usd": ("dr_credit_usd", 1.0),
+    "grid_outage_hours": ("grid_outage_hours", 1.0),
+    "hardware_failures": ("hardware_failures", 1.0),
     "jobs_submitted": ("jobs_submitted", 1.0),
     "jobs_started": None,  # checked against jobs.csv
     "jobs_completed": ("jobs_completed", 1.0),
@@ -280,6 +282,10 @@ def check_groups(groups: pd.DataFrame, daily: pd.DataFrame) -> None:
     hours = daily.set_index("date")["duration_s"] / 3_600.0
     g_hours = groups["date"].map(hours)
     assert_rows(groups["energy_kwh"], [groups["power_kw"] * g_hours], [1], "groups.energy_kwh")
+    # units in service: at most those installed, at least those running (nodes powered)
+    slack = RTOL * groups["units_installed"] + ATOL
+    assert (groups["units_in_service"] <= groups["units_installed"] + slack).all()
+    assert (groups["units_running"] <= groups["units_in_service"] + slack).all()
     by_day = daily.set_index("date")
     for kind, columns in GROUP_TO_DAILY.items():
         mine = groups[groups["kind"] == kind]

@@ -185,3 +185,25 @@ class FacilityRecord:
     def site_power_kw(self) -> StepSeries:
         """The site's whole grid draw: IT + cooling (kW)."""
         return total(self.it_power_kw, self.cooling_power_kw)
+
+
+# --------------------------------------------------------------------------- faults
+
+
+@dataclass(frozen=True)
+class FaultRecord:
+    """The run's grid outages and hardware failures, and each group's units in service.
+
+    Groups are the ASIC groups, then the GPU groups, in scenario order.
+    """
+
+    outage_start_s: np.ndarray
+    outage_end_s: np.ndarray
+    grid_down: StepSeries  # 1 while the grid is out, else 0
+    failed_s: np.ndarray  # each failure's time …
+    failed_group: np.ndarray  # … its group …
+    repaired_s: np.ndarray  # … and when the unit was back (inf: not by the horizon)
+    group_names: list[str]
+    kinds: np.ndarray  # "asic" or "gpu", per group
+    units_installed: np.ndarray
+    in_service: list[StepSeries]  # installed, not failed, with grid power

@@ -189,11 +189,12 @@ class AsicFleet:
         """
         times, running, _ = self.effective_units()
         available = self.available()
-        in_service = (
-            self.units_installed[None, :]
-            if available is None
-            else np.column_stack([series.at(times) for series in available])
-        )
+        in_service = self.units_installed[None, :]
+        if available is not None:  # on the times of both: either may change alone
+            grid = np.union1d(times, np.concatenate([series.times_s for series in available]))
+            running = running[np.searchsorted(times, grid, side="right") - 1]
+            in_service = np.column_stack([series.at(grid) for series in available])
+            times = grid
         idle = (in_service - running) @ (self.unit_power_w / 1_000.0)
         return StepSeries(times, idle if len(self.groups) else np.zeros(times.size))
 

@@ -18,6 +18,7 @@ from sim.economics.inputs import (
     BlockColumns,
     ContractPeriods,
     FacilityRecord,
+    FaultRecord,
     GpuGroup,
     HallRecord,
     JobColumns,
@@ -169,6 +170,30 @@ def ai_record(hosting: AiHosting) -> AiRecord:
         busy_gpus=total_from_zero([g.busy_gpus for g in groups]),
         queue=total_from_zero([g.queue for g in groups]),
         power_kw=total_from_zero([g.power_kw for g in groups]),
+    )
+
+
+def fault_record(site: Site) -> FaultRecord:
+    """Outages, failures and each group's units in service over the finished run."""
+    faults, scenario = site.faults, site.scenario
+    installed = [g.count for g in scenario.mining.groups] + [g.nodes for g in scenario.ai.groups]
+    down = faults.outages.down()
+    up = StepSeries(down.times_s, 1.0 - down.values)
+    in_service = []
+    for units, out in zip(installed, faults.failures.out, strict=True):
+        working = StepSeries(out.times_s, units - out.values)
+        in_service.append(working if not faults.outages.count else product(working, up))
+    return FaultRecord(
+        outage_start_s=faults.outages.start_s,
+        outage_end_s=faults.outages.end_s,
+        grid_down=down,
+        failed_s=faults.failures.failed_s,
+        failed_group=faults.failures.group,
+        repaired_s=faults.failures.repaired_s,
+        group_names=site.loads.names,
+        kinds=np.array([kind.name for kind in site.loads.kinds()]),
+        units_installed=np.array(installed, dtype=float),
+        in_service=in_service,
     )
 
 

@@ -82,6 +82,8 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "fees (USD); GPU losses show as slower jobs in the AI columns.",
     "energy_cost_usd": "Cost of all energy used in the interval: ASICs, GPU nodes and "
     "cooling (USD); 4CP charges are separate.",
+    "grid_outage_hours": "Hours without grid power in the interval (site.grid_outages).",
+    "hardware_failures": "ASIC units and GPU nodes that failed in the interval.",
 }
 
 # Per-hall columns appended to timeseries.csv and daily.csv, one set per hall in scenario
@@ -193,6 +195,12 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "hours_throttled": "Hours during which some hardware ran throttled or tripped by heat.",
     "thermal_trips": "Times a hardware group tripped at its shutdown temperature.",
     "heat_lost_revenue_usd": "Expected mining revenue lost to heat throttling and trips (USD).",
+    "grid_outages": "Grid outages in the run (overlapping ones counted once).",
+    "grid_outage_hours": "Hours without grid power.",
+    "hardware_failures": "ASIC units and GPU nodes that failed.",
+    "asic_availability": "ASIC unit-hours in service / unit-hours installed (empty without "
+    "ASICs); failures and outages take units out of service.",
+    "gpu_node_availability": "The same for GPU nodes (empty without GPUs).",
     "energy_cost_usd": "All energy cost (USD).",
 }
 
@@ -224,11 +232,12 @@ GROUP_COLUMNS: dict[str, str] = {
     "kind": "asic or gpu.",
     "hardware": "ASIC model or GPU node type.",
     "units_installed": "ASIC units, or GPU nodes, installed.",
+    "units_in_service": "Units installed, not failed and with grid power, mean.",
     "units_running": "ASIC units running, or GPU nodes powered (within the node cap), mean.",
     "power_kw": "Wall power of the group, mean (kW).",
     "energy_kwh": "Energy used by the group in the day (kWh).",
-    "curtailed_kw": "Power kept off by the policy (or ramping up), mean: ASIC nameplate, or "
-    "GPU node peak for nodes outside the node cap (kW).",
+    "curtailed_kw": "Power of units in service kept off by the policy (or ramping up), mean: "
+    "ASIC nameplate, or GPU node peak for nodes outside the node cap (kW).",
     "hashrate_ths": "Hashrate of the running units, mean (TH/s; empty for GPUs).",
     "gpus_busy": "GPUs allocated to running jobs, mean (empty for ASICs).",
     "revenue_usd": "Mining revenue (FPPS: the group's hashes × value per hash, net of pool "
@@ -301,6 +310,9 @@ _KIND_OF_COLUMN: dict[str, str] = {
     "gpus_busy": "mean",
     "queue_length": "mean",
     "units_running": "mean",
+    "units_in_service": "mean",
+    "asic_availability": "ratio",
+    "gpu_node_availability": "ratio",
     "gpu_utilization": "ratio",
     "abandonment_rate": "ratio",
     "pue": "ratio",

@@ -18,7 +18,7 @@ import pandas as pd
 from sim import consensus as rules
 from sim.economics.ai import AiMoney
 from sim.economics.facility import FacilityMoney
-from sim.economics.inputs import AiRecord, FacilityRecord, MiningRecord
+from sim.economics.inputs import AiRecord, FacilityRecord, FaultRecord, MiningRecord
 from sim.economics.mining import MiningMoney
 from sim.eventlog import EventLog
 from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_index
@@ -57,6 +57,7 @@ class RunRecords:
     ai_money: AiMoney
     facility: FacilityRecord
     facility_money: FacilityMoney
+    faults: FaultRecord
 
 
 def _built_at(scenario: Scenario) -> tuple[float, datetime]:
@@ -125,6 +126,10 @@ def interval_table(run: RunRecords, edges_s: np.ndarray) -> pd.DataFrame:
         "energy_cost_usd": asic_cost
         + gpu["gpu_energy_cost_usd"]
         + plant["cooling_energy_cost_usd"],
+        "grid_outage_hours": run.faults.grid_down.integrate(edges_s) / SECONDS_PER_HOUR,
+        "hardware_failures": np.bincount(
+            bin_index(run.faults.failed_s, edges_s), minlength=duration.size
+        )[: duration.size].astype(np.int64),
     }
     check_columns("interval table", table, INTERVAL_COLUMNS, *_built_at(run.scenario))
     table.update({name: plant[name] for name in list(plant)[len(site_columns) :]})
@@ -210,6 +215,25 @@ def _facility_summary(run: RunRecords, daily: pd.DataFrame) -> dict[str, float |
     }
 
 
+def _fault_summary(faults: FaultRecord, horizon_s: float) -> dict[str, float | int]:
+    """Outages, failures, and the share of each kind's installed units in service."""
+    ends = np.array([0.0, horizon_s])
+    served = np.array([float(s.integrate(ends)[0]) for s in faults.in_service])
+
+    def availability(kind: str) -> float:
+        mine = faults.kinds == kind
+        installed_s = float(faults.units_installed[mine].sum()) * horizon_s
+        return _ratio(float(served[mine].sum()), installed_s)
+
+    return {
+        "grid_outages": int(faults.outage_start_s.size),
+        "grid_outage_hours": float(faults.grid_down.integrate(ends)[0]) / SECONDS_PER_HOUR,
+        "hardware_failures": int(faults.failed_s.size),
+        "asic_availability": availability("asic"),
+        "gpu_node_availability": availability("gpu"),
+    }
+
+
 def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
     """One row of run KPIs with SUMMARY_COLUMNS."""
     scenario, mining, money, groups = run.scenario, run.mining, run.mining_money, run.mining.groups
@@ -272,6 +296,7 @@ def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
         "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
         **ai_summary(run.ai_series, daily, years),
         **_facility_summary(run, daily),
+        **_fault_summary(run.faults, horizon),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(scenario))

@@ -259,6 +259,19 @@ def test_every_table_agrees_with_every_term_on(all_on: RunResult) -> None:
     check_run(all_on)
 
 
+def test_every_table_agrees_with_faults_on_as_well() -> None:
+    raw = everything_on()
+    raw["site"]["grid_outages"] = {"rate_per_year": 40.0, "duration": {"mean_s": 3_600.0}}
+    raw["site"]["repair_crew"] = {"technicians": 1}
+    for group in [*raw["mining"]["groups"], *raw["ai"]["groups"]]:
+        group["annual_failure_rate"] = 4.0
+    faulty = run_one(scenario_from_mapping(raw, source="<faults-on>"))
+    s = faulty.summary.iloc[0]
+    assert s["grid_outages"] >= 1 and s["hardware_failures"] >= 10
+    assert 0 < s["asic_availability"] < 1 and 0 < s["gpu_node_availability"] < 1
+    check_run(faulty)
+
+
 def test_ai_margin_carries_the_sla_penalty_in_every_table(all_on: RunResult) -> None:
     """ai_margin = ai_revenue − sla_penalty − gpu_energy_cost in each row of both interval
     tables, and their totals are the summary's (penalties > 0 here, so the term counts)."""
