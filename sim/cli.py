@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -333,6 +334,20 @@ def summary_text(result: RunResult) -> str:
             f"ambient {float(kpi['mean_ambient_temp_c']):.1f} °C mean, "
             f"throttled {float(kpi['hours_throttled']):,.0f} h, "
             f"{kpi['thermal_trips']} trip(s), {_money(kpi['heat_lost_revenue_usd'])} lost to heat"
+        )
+    if int(kpi["grid_outages"]) or int(kpi["hardware_failures"]):
+        shares = [
+            f"{label} {float(kpi[column]):.2%}"
+            for label, column in (
+                ("ASICs", "asic_availability"),
+                ("GPU nodes", "gpu_node_availability"),
+            )
+            if math.isfinite(float(kpi[column]))
+        ]
+        lines.append(
+            f"  faults          {kpi['grid_outages']} grid outage(s), "
+            f"{float(kpi['grid_outage_hours']):,.1f} h without grid; "
+            f"{kpi['hardware_failures']:,} hardware failure(s); in service " + ", ".join(shares)
         )
     if grid_money:
         lines.append(
