@@ -120,7 +120,9 @@ EVENT_COLUMNS: dict[str, str] = {
     "heat; value = their factor), thermal_recover (back at full speed), thermal_trip (they "
     "tripped at their shutdown temperature), four_cp_alert (the site expects a 4CP peak in "
     "this window; value = the credit the policy weighs), four_cp_peak (a month's 4CP "
-    "interval; value = the site's mean kW then), sla_penalty.",
+    "interval; value = the site's mean kW then), sla_penalty, grid_outage (the grid fails; "
+    "value = hours until it returns), grid_restored, hardware_failure (a unit of the group "
+    "named in entity fails), repair_done (it is back; value = hours it was down).",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
