@@ -456,7 +456,13 @@ def test_manifest_records_seed_versions_events_and_resolved_scenario(quick_runs)
     assert scenario["name"] == "quick"
     assert scenario["seed"] == 7
     assert scenario["mining"]["groups"] == [
-        {"name": None, "model": "Antminer S21", "count": 3000, "hall": None}
+        {
+            "name": None,
+            "model": "Antminer S21",
+            "count": 3000,
+            "hall": None,
+            "annual_failure_rate": 0.0,
+        }
     ]
     assert scenario["site"]["grid_capacity_kw"] == 12000
     assert scenario["bitcoin"]["start_difficulty"] == 79351228131136
