@@ -335,7 +335,7 @@ def summary_text(result: RunResult) -> str:
             f"throttled {float(kpi['hours_throttled']):,.0f} h, "
             f"{kpi['thermal_trips']} trip(s), {_money(kpi['heat_lost_revenue_usd'])} lost to heat"
         )
-    if int(kpi["grid_outages"]) or int(kpi["hardware_failures"]):
+    if int(kpi["grid_outages"]) or int(kpi["hardware_failures"]) or int(kpi["cooling_failures"]):
         shares = [
             f"{label} {float(kpi[column]):.2%}"
             for label, column in (
@@ -347,6 +347,7 @@ def summary_text(result: RunResult) -> str:
         lines.append(
             f"  faults          {kpi['grid_outages']} grid outage(s), "
             f"{float(kpi['grid_outage_hours']):,.1f} h without grid; "
+            f"{kpi['cooling_failures']} cooling failure(s); "
             f"{kpi['hardware_failures']:,} hardware failure(s); in service " + ", ".join(shares)
         )
     if grid_money:

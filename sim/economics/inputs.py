@@ -207,3 +207,5 @@ class FaultRecord:
     kinds: np.ndarray  # "asic" or "gpu", per group
     units_installed: np.ndarray
     in_service: list[StepSeries]  # installed, not failed, with grid power
+    cooling_failures: int  # failures of the halls' cooling plants (overlaps counted once)
+    cooling_failure_s: float  # hall-seconds with a cooling plant failed

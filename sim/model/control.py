@@ -204,7 +204,7 @@ class SiteControl:
             serves_tenants=self.loads.serves_tenants,
             hall=self.loads.hall,
             grid_kw=np.full(n, self.grid_kw),
-            hall_capacity_kw=self.facility.capacity_kw(ambient_c),
+            hall_capacity_kw=self.facility.capacity_kw(ambient_c, ticks_s),
             cooling_kw_per_kw=self.facility.cooling_kw_per_kw(ambient_c),
             curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
         )

@@ -38,9 +38,19 @@ class Facility:
     not grow with the number of loads.
     """
 
-    def __init__(self, halls: list[HallSpec], ambient_c: StepSeries, loads: Loads) -> None:
+    def __init__(
+        self,
+        halls: list[HallSpec],
+        ambient_c: StepSeries,
+        loads: Loads,
+        capacity_factor: list[StepSeries] | None = None,
+    ) -> None:
+        """``capacity_factor[h]``: the share of hall h's cooling working (failures)."""
         self.halls = halls
         self.ambient_c = ambient_c
+        factors = capacity_factor or []
+        # None unless some hall's cooling ever fails: the usual run multiplies nothing
+        self._factor = factors if any(f.times_s.size > 1 for f in factors) else None
         names = [hall.name for hall in halls]
         self.load_hall = loads.hall
         self.members = [np.flatnonzero(self.load_hall == h) for h in range(len(halls))]
@@ -100,10 +110,13 @@ class Facility:
         """Supply temperature per hall (…, H) at ambient ``ambient_c`` (…, 1)."""
         return np.maximum(self._setpoint, np.asarray(ambient_c)[..., None] + self._approach)
 
-    def capacity_kw(self, ambient_c: np.ndarray) -> np.ndarray:
-        """Heat each hall can reject (T, H) at ambient temperatures (T,)."""
+    def capacity_kw(self, ambient_c: np.ndarray, t_s: np.ndarray) -> np.ndarray:
+        """Heat each hall can reject (T, H) at ambient temperatures (T,) at times (T,)."""
         excess = np.maximum(ambient_c[:, None] - self._design_c, 0.0)
-        return self._design_kw * np.clip(1.0 - self._derate * excess, 0.0, 1.0)
+        capacity = self._design_kw * np.clip(1.0 - self._derate * excess, 0.0, 1.0)
+        if self._factor is not None:  # cooling plants out of order
+            capacity = capacity * np.column_stack([f.at(t_s) for f in self._factor])
+        return capacity
 
     def cooling_kw_per_kw(self, ambient_c: np.ndarray) -> np.ndarray:
         """Cooling power per kW of heat in each hall (T, H) at ambient temperatures (T,)."""
@@ -171,7 +184,10 @@ class Facility:
     def capacity_series_kw(self, hall: int) -> StepSeries:
         """A hall's heat-rejection capacity over the run (it moves with the ambient)."""
         amb = self.ambient_c
-        return StepSeries(amb.times_s, self.capacity_kw(amb.values)[:, hall])
+        if self._factor is None:
+            return StepSeries(amb.times_s, self.capacity_kw(amb.values, amb.times_s)[:, hall])
+        times = np.union1d(amb.times_s, self._factor[hall].times_s)
+        return StepSeries(times, self.capacity_kw(amb.at(times), times)[:, hall])
 
     def cooling_factor(self, hall: int) -> StepSeries:
         """A hall's cooling power per kW of heat over the run."""

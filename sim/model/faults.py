@@ -25,7 +25,12 @@ import numpy as np
 import simpy
 
 from sim.rng import RandomStreams
-from sim.scenario.faults import FaultDurationSpec, GridOutagesSpec, RepairCrewSpec
+from sim.scenario.faults import (
+    CoolingFailuresSpec,
+    FaultDurationSpec,
+    GridOutagesSpec,
+    RepairCrewSpec,
+)
 from sim.steps import StepSeries
 from sim.units import SECONDS_PER_YEAR
 
@@ -66,14 +71,21 @@ NO_OUTAGES = Outages(np.zeros(0), np.zeros(0))
 
 
 def draw_outages(spec: GridOutagesSpec, horizon_s: float, rng: np.random.Generator) -> Outages:
-    """The grid outages of a run (stream ``grid_outages``).
+    """The grid outages of a run (stream ``grid_outages``)."""
+    return draw_windows(spec.rate_per_year, spec.duration, horizon_s, rng)
+
+
+def draw_windows(
+    rate_per_year: float, duration: FaultDurationSpec, horizon_s: float, rng: np.random.Generator
+) -> Outages:
+    """Poisson fault windows: outages of the grid, or failures of a hall's cooling.
 
     The number is Poisson(rate × years) and the starts uniform over the horizon (a Poisson
     process given its count); windows are cut at the horizon and overlapping ones merged.
     """
-    count = rng.poisson(spec.rate_per_year * horizon_s / SECONDS_PER_YEAR)
+    count = rng.poisson(rate_per_year * horizon_s / SECONDS_PER_YEAR)
     starts = np.sort(rng.uniform(0.0, horizon_s, count))
-    ends = np.minimum(starts + duration_sampler(spec.duration, rng)(count), horizon_s)
+    ends = np.minimum(starts + duration_sampler(duration, rng)(count), horizon_s)
     merged_start: list[float] = []
     merged_end: list[float] = []
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -179,10 +191,29 @@ class SiteFaults:
 
     outages: Outages
     failures: FailureHistory  # groups: the ASIC groups, then the GPU groups
+    cooling: list[Outages]  # per hall: failures of its cooling plant
+    cooling_lost: list[float]  # per hall: the share of its capacity a failure takes
 
-    def event_rows(self, names: list[str]) -> list[tuple[float, str, str, float, str, str]]:
-        """Rows for the event log: outages and their ends, failures and repairs."""
+    def capacity_factor(self, hall: int) -> StepSeries:
+        """The share of a hall's heat-rejection capacity working over the run."""
+        down = self.cooling[hall].down()
+        return StepSeries(down.times_s, 1.0 - self.cooling_lost[hall] * down.values)
+
+    def instants(self) -> np.ndarray:
+        """Every start and end of an outage or a cooling failure: control decides there."""
+        windows = [self.outages, *self.cooling]
+        return np.unique(np.concatenate([np.concatenate((w.start_s, w.end_s)) for w in windows]))
+
+    def event_rows(
+        self, names: list[str], halls: list[str]
+    ) -> list[tuple[float, str, str, float, str, str]]:
+        """Rows for the event log: outages, cooling failures, their ends; unit failures, repairs."""
         rows = []
+        for hall, windows, lost in zip(halls, self.cooling, self.cooling_lost, strict=True):
+            for start, end in zip(windows.start_s.tolist(), windows.end_s.tolist(), strict=True):
+                detail = f"for {(end - start) / 3_600.0:.2f} h"
+                rows.append((start, "cooling_failure", hall, lost, "share lost", detail))
+                rows.append((end, "cooling_restored", hall, lost, "share lost", ""))
         for start, end in zip(
             self.outages.start_s.tolist(), self.outages.end_s.tolist(), strict=True
         ):
@@ -205,16 +236,19 @@ class SiteFaults:
 
 def draw_site_faults(
     outages: GridOutagesSpec | None,
+    cooling: list[tuple[str, CoolingFailuresSpec | None]],
     crew: RepairCrewSpec,
     units: np.ndarray,
     annual_failure_rate: np.ndarray,
     horizon_s: float,
     streams: RandomStreams,
 ) -> SiteFaults:
-    """Outages (stream ``grid_outages``) and failures (``failures``, ``repairs``) of a run.
+    """The faults of a run: grid outages, each hall's cooling failures and unit failures.
 
-    A stream is made only for a fault that is on, so a run without faults has the streams
-    (and the manifest) it had before faults existed.
+    Streams: ``grid_outages``; ``cooling_failures <hall>`` for each hall of ``cooling``
+    ((name, spec) pairs); ``failures`` and ``repairs``. A stream is made only for a fault
+    that is on, so a run without faults has the streams (and the manifest) it had before
+    faults existed.
     """
     failures = no_failures(units.size)
     if np.any(np.asarray(annual_failure_rate) * units > 0):
@@ -229,7 +263,16 @@ def draw_site_faults(
     drawn = NO_OUTAGES
     if outages is not None and outages.rate_per_year > 0:
         drawn = draw_outages(outages, horizon_s, streams.get("grid_outages"))
-    return SiteFaults(drawn, failures)
+    plants = [
+        draw_windows(
+            spec.rate_per_year, spec.duration, horizon_s, streams.get(f"cooling_failures {hall}")
+        )
+        if spec is not None and spec.rate_per_year > 0
+        else NO_OUTAGES
+        for hall, spec in cooling
+    ]
+    lost = [spec.capacity_lost_fraction if spec is not None else 0.0 for _, spec in cooling]
+    return SiteFaults(drawn, failures, plants, lost)
 
 
 def draw_failures(

@@ -194,6 +194,8 @@ def fault_record(site: Site) -> FaultRecord:
         kinds=np.array([kind.name for kind in site.loads.kinds()]),
         units_installed=np.array(installed, dtype=float),
         in_service=in_service,
+        cooling_failures=sum(windows.count for windows in faults.cooling),
+        cooling_failure_s=float(sum((w.end_s - w.start_s).sum() for w in faults.cooling)),
     )
 
 

@@ -60,6 +60,7 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
     asics, gpus = scenario.mining.groups, scenario.ai.groups
     return draw_site_faults(
         scenario.site.grid_outages,
+        [(hall.name, hall.cooling_failures) for hall in scenario.site.halls],
         scenario.site.repair_crew,
         np.array([g.count for g in asics] + [g.nodes for g in gpus], dtype=int),
         np.array(
@@ -165,7 +166,7 @@ class Site:
         hosting = AiHosting(env, scenario, streams, events)
         faults = site_faults(scenario, streams)
         loads = site_loads(scenario, hosting, faults)
-        for fault in faults.event_rows(loads.names):
+        for fault in faults.event_rows(loads.names, [hall.name for hall in site.halls]):
             events.add(*fault)
         facility = Facility(
             list(site.halls),
@@ -177,6 +178,7 @@ class Site:
                 input_files(scenario),
             ),
             loads,
+            [faults.capacity_factor(h) for h in range(len(site.halls))],
         )
         fleet = AsicFleet(scenario, facility.load_class[loads.of_kind(ASIC)], loads)
         markets = {
@@ -190,9 +192,9 @@ class Site:
         control = SiteControl(
             env, scenario, network, fleet, hosting, loads, facility, markets, events
         )
-        if faults.outages.count:  # control decides as each outage starts and ends
-            ends = np.concatenate((faults.outages.start_s, faults.outages.end_s))
-            control.add_driver(ScheduledChanges(env, "grid outages", np.sort(ends)))
+        instants = faults.instants()
+        if instants.size:  # control decides as each outage or cooling failure starts and ends
+            control.add_driver(ScheduledChanges(env, "outages and cooling failures", instants))
         return cls(
             scenario=scenario,
             seed=seed,

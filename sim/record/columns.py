@@ -121,8 +121,10 @@ EVENT_COLUMNS: dict[str, str] = {
     "tripped at their shutdown temperature), four_cp_alert (the site expects a 4CP peak in "
     "this window; value = the credit the policy weighs), four_cp_peak (a month's 4CP "
     "interval; value = the site's mean kW then), sla_penalty, grid_outage (the grid fails; "
-    "value = hours until it returns), grid_restored, hardware_failure (a unit of the group "
-    "named in entity fails), repair_done (it is back; value = hours it was down).",
+    "value = hours until it returns), grid_restored, cooling_failure (a hall's cooling plant "
+    "fails; value = the share of capacity lost), cooling_restored, hardware_failure (a unit "
+    "of the group named in entity fails), repair_done (it is back; value = hours it was "
+    "down).",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
@@ -200,6 +202,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "grid_outages": "Grid outages in the run (overlapping ones counted once).",
     "grid_outage_hours": "Hours without grid power.",
     "hardware_failures": "ASIC units and GPU nodes that failed.",
+    "cooling_failures": "Failures of the halls' cooling plants (site.halls[].cooling_failures).",
+    "cooling_failure_hours": "Hall-hours with a cooling plant failed.",
     "asic_availability": "ASIC unit-hours in service / unit-hours installed (empty without "
     "ASICs); failures and outages take units out of service.",
     "gpu_node_availability": "The same for GPU nodes (empty without GPUs).",

@@ -229,6 +229,8 @@ def _fault_summary(faults: FaultRecord, horizon_s: float) -> dict[str, float | i
         "grid_outages": int(faults.outage_start_s.size),
         "grid_outage_hours": float(faults.grid_down.integrate(ends)[0]) / SECONDS_PER_HOUR,
         "hardware_failures": int(faults.failed_s.size),
+        "cooling_failures": faults.cooling_failures,
+        "cooling_failure_hours": faults.cooling_failure_s / SECONDS_PER_HOUR,
         "asic_availability": availability("asic"),
         "gpu_node_availability": availability("gpu"),
     }

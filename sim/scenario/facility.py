@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from sim.scenario.catalog import CoolingType
+from sim.scenario.faults import CoolingFailuresSpec
 from sim.scenario.fields import Name, Section
 
 # Defaults per (cooling type, chilled). Sources: PUE ranges of docs/sources.md#pue (air-cooled
@@ -134,6 +135,9 @@ class HallSpec(Section):
     asic_shutdown_temp_c: float = _default("Inlet at which ASICs trip (°C).")
     gpu_throttle_temp_c: float = _default("Inlet at which GPUs start to slow their clocks (°C).")
     gpu_shutdown_temp_c: float = _default("Inlet at which GPU nodes trip (°C).")
+    cooling_failures: CoolingFailuresSpec | None = Field(
+        None, description="Failures of the hall's cooling plant; null = it never fails."
+    )
 
     @model_validator(mode="before")
     @classmethod

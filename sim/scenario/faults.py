@@ -41,6 +41,24 @@ class GridOutagesSpec(Section):
     )
 
 
+class CoolingFailuresSpec(Section):
+    """Failures of a hall's cooling plant: part of its heat-rejection capacity is lost."""
+
+    rate_per_year: float = Field(
+        ge=0, le=1_000, description="Failures per year, a Poisson process (1 / MTBF)."
+    )
+    duration: FaultDurationSpec = Field(
+        default_factory=lambda: FaultDurationSpec(mean_s=21_600.0, sigma=0.5),
+        description="Time to repair (MTTR = mean_s); a failure during another extends it.",
+    )
+    capacity_lost_fraction: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of the hall's heat-rejection capacity lost while failed (1 = all).",
+    )
+
+
 class RepairCrewSpec(Section):
     """The technicians who repair failed ASICs and GPU nodes, one unit at a time each."""
 

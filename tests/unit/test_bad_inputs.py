@@ -563,6 +563,30 @@ def test_bad_fault_fields_name_the_field(assignment: str, path: str, fragment: s
     assert fragment in issue.message, issue
 
 
+@pytest.mark.parametrize(
+    ("failures", "field", "fragment"),
+    [
+        ({"rate_per_year": -1}, "rate_per_year", "greater than or equal to 0"),
+        ({"rate_per_year": float("inf")}, "rate_per_year", "finite"),
+        ({"rate_per_year": 1, "capacity_lost_fraction": 0}, "capacity_lost_fraction", "greater"),
+        ({"rate_per_year": 1, "capacity_lost_fraction": 1.5}, "capacity_lost_fraction", "less"),
+        ({"rate_per_year": 1, "duration": {"mean_s": -5}}, "duration.mean_s", "greater than 0"),
+        ({}, "rate_per_year", "required"),
+    ],
+)
+def test_bad_cooling_failures_name_the_hall_field(
+    failures: dict[str, Any], field: str, fragment: str
+) -> None:
+    raw = quick_raw()
+    raw["site"]["halls"] = [
+        {"name": "A", "heat_rejection_kw": 20_000, "cooling_failures": failures}
+    ]
+    raw["mining"]["groups"][0]["hall"] = "A"
+    raw["ai"]["groups"][0]["hall"] = "A"
+    issue = one_issue(issues_of_mapping(raw), f"site.halls[0].cooling_failures.{field}")
+    assert fragment in issue.message, issue
+
+
 def test_bad_fault_field_is_exit_2_without_a_traceback(tmp_path: Path) -> None:
     result = dcsim(
         "run",

@@ -179,3 +179,45 @@ def test_each_fault_kind_has_its_own_streams() -> None:
     plain = Site.build(_faulty(outages=False, failures=False), 7)
     assert np.array_equal(plain.btc_price_usd.values, both.btc_price_usd.values)
     assert "failures" not in plain.streams.names and "grid_outages" not in plain.streams.names
+
+
+def test_a_cooling_failure_raises_the_inlet_along_the_thermal_models_step_response() -> None:
+    # a chilled hall (supply = setpoint whatever the ambient, no derating below 60 °C) with a
+    # steady load of 40 % of its capacity; a failure halves the capacity, so the
+    # equilibrium inlet moves from T0 = s + r·0.4 to T1 = s + r·0.8 and the inlet follows
+    # T(t) = T1 + (T0 − T1)·exp(−(t − t0)/τ) exactly (a first-order step response)
+    hall = {
+        "name": "h",
+        "cooling": "air",
+        "chilled": True,
+        "heat_rejection_kw": 8_750.0,  # 1,000 S21 at 3.5 kW = 40 %
+        "design_ambient_c": 60.0,
+        "load_rise_c": 10.0,
+        "time_constant_s": 1_800.0,
+        "cooling_failures": {
+            "rate_per_year": 50.0,  # ≈8 in the 60 days
+            "duration": {"distribution": "constant", "mean_s": 6 * 3_600.0},
+            "capacity_lost_fraction": 0.5,
+        },
+    }
+    raw = yaml.safe_load((SCENARIOS / "quick.yaml").read_text())
+    raw["site"]["halls"] = [hall]
+    raw["mining"]["groups"] = [{"model": "Antminer S21", "count": 1_000, "hall": "h"}]
+    del raw["ai"]
+    site = Site.build(scenario_from_mapping(raw, source="<test>"), 7)
+    site.run()
+    spec = site.scenario.site.halls[0]
+    tau, setpoint, rise = spec.time_constant_s, spec.setpoint_c, spec.load_rise_c
+    windows = site.faults.cooling[0]
+    assert windows.count >= 1
+    start, end = float(windows.start_s[0]), float(windows.end_s[0])
+    assert start > 10 * tau and end - start >= 6 * 3_600.0 - 1e-6  # at equilibrium before
+    t0, t1 = setpoint + rise * 0.4, setpoint + rise * 0.8
+    inlet = site.facility.inlet_c(0)
+    elapsed = np.array([0.0, 0.5, 1.0, 3.0]) * tau
+    expected = t1 + (t0 - t1) * np.exp(-elapsed / tau)
+    np.testing.assert_allclose(inlet.at(start + elapsed), expected, rtol=0, atol=1e-9)
+    # the capacity the outputs report halves over exactly that window
+    capacity = site.facility.capacity_series_kw(0)
+    assert capacity.at(start - 1.0) == 8_750.0 and capacity.at(start) == 4_375.0
+    assert capacity.at(end) == 8_750.0
