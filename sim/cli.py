@@ -348,6 +348,8 @@ def summary_text(result: RunResult) -> str:
             f"  faults          {kpi['grid_outages']} grid outage(s), "
             f"{float(kpi['grid_outage_hours']):,.1f} h without grid; "
             f"{kpi['cooling_failures']} cooling failure(s); "
+            f"generators {float(kpi['generator_energy_mwh']):,.1f} MWh, "
+            f"fuel {_money(kpi['generator_fuel_cost_usd'])}; "
             f"{kpi['hardware_failures']:,} hardware failure(s); in service " + ", ".join(shares)
         )
     if grid_money:

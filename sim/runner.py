@@ -74,7 +74,7 @@ def run_one(
     mining = mining_record(site)
     ai = ai_record(site.hosting)
     facility = facility_record(site, mining, ai)
-    energy_price = mining.energy_price_usd_per_mwh
+    energy_price = mining.paid_energy_price_usd_per_mwh
     run = RunRecords(
         scenario=scenario,
         events=site.events,

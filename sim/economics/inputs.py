@@ -60,6 +60,8 @@ class MiningRecord:
     btc_price_usd: StepSeries
     energy_price_usd_per_mwh: StepSeries
     dr_credit_usd_per_mwh: StepSeries  # paid by the grid per MWh of ASIC load kept off
+    # what a MWh costs the site: the energy price, or 0 in a grid outage (backups carry it)
+    paid_energy_price_usd_per_mwh: StepSeries
 
 
 # --------------------------------------------------------------------------- AI hosting
@@ -209,3 +211,8 @@ class FaultRecord:
     in_service: list[StepSeries]  # installed, not failed, with grid power
     cooling_failures: int  # failures of the halls' cooling plants (overlaps counted once)
     cooling_failure_s: float  # hall-seconds with a cooling plant failed
+    generator_start_s: np.ndarray  # windows on a hall's generator …
+    generator_end_s: np.ndarray
+    generator_hall: np.ndarray  # … its hall (index into the facility's halls)
+    fuel_cost_usd_per_mwh: np.ndarray  # per hall
+    failed_generator_starts: int

@@ -129,7 +129,7 @@ def mining_money(record: MiningRecord) -> MiningMoney:
         fpps_btc_rate=product(record.hashrate_hs, per_hash).scaled(cash),
         fpps_usd_rate=usd_rate.scaled(cash),
         fpps_gross_usd_rate=usd_rate.scaled(1.0 if mining.payout == "fpps" else 0.0),
-        energy_cost_rate=energy.usd_rate(record.power_kw, record.energy_price_usd_per_mwh),
+        energy_cost_rate=energy.usd_rate(record.power_kw, record.paid_energy_price_usd_per_mwh),
         dr_credit_rate=dr_credit_rate(record.curtailed_kw, record.dr_credit_usd_per_mwh),
         heat_lost_usd_rate=heat_lost_usd_rate(record.throttled_hashrate_hs, usd_per_hash, mining),
         site_found=found,

@@ -25,6 +25,7 @@ import simpy
 from sim.economics.mining import expected_keep
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
+from sim.model.backup import SiteSupply
 from sim.model.drivers import NO_TIMES, Driver, NetworkDriver
 from sim.model.facility import Facility
 from sim.model.fleet import AsicFleet
@@ -144,7 +145,9 @@ class SiteControl:
         facility: Facility,
         markets: dict[str, StepSeries],
         events: EventLog,
+        supply: SiteSupply | None = None,
     ) -> None:
+        """``supply``: backup power through grid outages (None: the grid never fails)."""
         spec = scenario.site.policy
         self.env = env
         self.events = events
@@ -153,6 +156,7 @@ class SiteControl:
         self.ramp_s = spec.ramp_s
         self.horizon_s = scenario.horizon_s
         self.grid_kw = scenario.site.grid_capacity_kw
+        self.supply = supply
         self.network = network
         self.fleet = fleet
         self.clusters = hosting.clusters
@@ -181,11 +185,22 @@ class SiteControl:
         ]
         self._full_speed: dict[int, bool] = {}  # per heat class, for throttle events
 
-    def snapshot(self, ticks_s: np.ndarray, ambient_c: np.ndarray) -> PowerSnapshot:
+    def snapshot(
+        self, ticks_s: np.ndarray, ambient_c: np.ndarray, capacity_kw: np.ndarray
+    ) -> PowerSnapshot:
         """The policy's view at ``ticks_s`` (all within the chain drawn so far).
 
-        ``ambient_c`` is the ambient temperature at those ticks.
+        ``ambient_c`` is the ambient temperature at those ticks and ``capacity_kw`` the heat
+        each hall can reject then. In a grid outage the site's budget is what its backups
+        can give, and a hall's IT may use no more than its own backup leaves after cooling.
         """
+        cooling = self.facility.cooling_kw_per_kw(ambient_c)
+        grid_kw = np.full(ticks_s.size, self.grid_kw)
+        if self.supply is not None:
+            grid_kw = self.supply.grid_kw.at(ticks_s)
+            capacity_kw = np.minimum(
+                capacity_kw, self.supply.hall_power_kw(ticks_s) / (1.0 + cooling)
+            )
         hashprice = (
             self.network.value_per_hash_at(ticks_s)
             * self.btc_price.at(ticks_s)
@@ -203,9 +218,9 @@ class SiteControl:
             unit_power_kw=self.unit_kw,
             serves_tenants=self.loads.serves_tenants,
             hall=self.loads.hall,
-            grid_kw=np.full(n, self.grid_kw),
-            hall_capacity_kw=self.facility.capacity_kw(ambient_c, ticks_s),
-            cooling_kw_per_kw=self.facility.cooling_kw_per_kw(ambient_c),
+            grid_kw=grid_kw,
+            hall_capacity_kw=capacity_kw,
+            cooling_kw_per_kw=cooling,
             curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
         )
 
@@ -248,16 +263,15 @@ class SiteControl:
         if not self.unit_kw.size:
             return
         ambient = self.facility.ambient_c.at(ticks)
-        snapshot = self.snapshot(ticks, ambient)
+        capacity_kw = self.facility.capacity_kw(ambient, ticks)
+        snapshot = self.snapshot(ticks, ambient, capacity_kw)
         grants = self.policy(snapshot)
         if self.fleet.groups:
             self._log(*self.fleet.set_running(ticks, grants[:, self.asics]))
         throttles = NO_THROTTLING
         if self.facility.halls:  # else there is no thermal state to follow
             heat_kw = self.facility.class_heat_kw(grants, self.unit_kw)
-            throttles = self.facility.advance(
-                ticks, end_s, ambient, snapshot.hall_capacity_kw, heat_kw
-            )
+            throttles = self.facility.advance(ticks, end_s, ambient, capacity_kw, heat_kw)
             self._log_heat(throttles)
             on_asics = self.asic_class[throttles.cls]
             self.fleet.set_throttle(

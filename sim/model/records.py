@@ -66,6 +66,7 @@ def mining_record(site: Site) -> MiningRecord:
         units=fleet.units(),
         btc_price_usd=site.btc_price_usd,
         energy_price_usd_per_mwh=site.energy_price_usd_per_mwh,
+        paid_energy_price_usd_per_mwh=_paid(site),
         dr_credit_usd_per_mwh=site.dr_credit_usd_per_mwh,
     )
 
@@ -173,20 +174,44 @@ def ai_record(hosting: AiHosting) -> AiRecord:
     )
 
 
+def _paid(site: Site) -> StepSeries:
+    """What a MWh costs the site: the energy price, 0 in a grid outage (backups carry it)."""
+    price = site.energy_price_usd_per_mwh
+    if not site.faults.outages.count:
+        return price
+    down = site.faults.outages.down()
+    return product(price, StepSeries(down.times_s, 1.0 - down.values))
+
+
 def fault_record(site: Site) -> FaultRecord:
-    """Outages, failures and each group's units in service over the finished run."""
-    faults, scenario = site.faults, site.scenario
+    """Outages, failures and each group's units in service over the finished run.
+
+    A unit is in service while it is installed, not failed and its hall has power (the
+    grid, or backup left in an outage).
+    """
+    faults, scenario, supply = site.faults, site.scenario, site.supply
     installed = [g.count for g in scenario.mining.groups] + [g.nodes for g in scenario.ai.groups]
-    down = faults.outages.down()
-    up = StepSeries(down.times_s, 1.0 - down.values)
+    dark = [hall.dark for hall in supply.halls] + [faults.outages] if supply is not None else []
     in_service = []
-    for units, out in zip(installed, faults.failures.out, strict=True):
+    for g, (units, out) in enumerate(zip(installed, faults.failures.out, strict=True)):
         working = StepSeries(out.times_s, units - out.values)
-        in_service.append(working if not faults.outages.count else product(working, up))
+        if dark:
+            off = dark[int(site.loads.hall[g])].down()
+            working = product(working, StepSeries(off.times_s, 1.0 - off.values))
+        in_service.append(working)
+    halls = supply.halls if supply is not None else []
+    on_generator = [
+        (h, start, end)
+        for h, hall in enumerate(halls)
+        for start, end in zip(
+            hall.generator.start_s.tolist(), hall.generator.end_s.tolist(), strict=True
+        )
+    ]
+    generator = np.array(on_generator, dtype=float).reshape(-1, 3)
     return FaultRecord(
         outage_start_s=faults.outages.start_s,
         outage_end_s=faults.outages.end_s,
-        grid_down=down,
+        grid_down=faults.outages.down(),
         failed_s=faults.failures.failed_s,
         failed_group=faults.failures.group,
         repaired_s=faults.failures.repaired_s,
@@ -196,6 +221,11 @@ def fault_record(site: Site) -> FaultRecord:
         in_service=in_service,
         cooling_failures=sum(windows.count for windows in faults.cooling),
         cooling_failure_s=float(sum((w.end_s - w.start_s).sum() for w in faults.cooling)),
+        generator_start_s=generator[:, 1],
+        generator_end_s=generator[:, 2],
+        generator_hall=generator[:, 0].astype(int),
+        fuel_cost_usd_per_mwh=np.array([hall.fuel_cost_usd_per_mwh for hall in halls]),
+        failed_generator_starts=sum(hall.failed_starts for hall in halls),
     )
 
 

@@ -12,6 +12,7 @@ from simpy.core import BoundClass
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
+from sim.model.backup import SiteSupply, site_supply
 from sim.model.control import SiteControl
 from sim.model.drivers import ScheduledChanges
 from sim.model.facility import Facility
@@ -72,12 +73,14 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
     )
 
 
-def site_loads(scenario: Scenario, hosting: AiHosting, faults: SiteFaults) -> Loads:
+def site_loads(
+    scenario: Scenario, hosting: AiHosting, faults: SiteFaults, supply: SiteSupply | None
+) -> Loads:
     """The site's loads: its ASIC groups, then its GPU clusters, as the scenario lists them.
 
     An ASIC group has its units available less those failed; a GPU cluster its nodes under
-    the planned node-cap schedule, less those failed. No load is available during a grid
-    outage.
+    the planned node-cap schedule, less those failed. No load is available while its hall
+    is dark in a grid outage (no backup, or none left), nor outside halls in one.
     """
     start = unix_seconds(scenario.start_utc)
     asics = known_asics(scenario.asic_models)
@@ -102,10 +105,12 @@ def site_loads(scenario: Scenario, hosting: AiHosting, faults: SiteFaults) -> Lo
         power_kw = cluster.node.peak_power_w / 1_000.0
         loads.append(Load(cluster.name, GPU, cluster.spec.hall, power_kw, available))
     built = Loads(loads, [hall.name for hall in scenario.site.halls])
-    everything = np.arange(len(loads))
-    outages = faults.outages
-    for begin, end in zip(outages.start_s.tolist(), outages.end_s.tolist(), strict=True):
-        built.limit(begin, end, everything, 0.0)
+    if supply is not None:
+        darkness = [hall.dark for hall in supply.halls] + [faults.outages]  # last: no hall
+        for h, dark in enumerate(darkness):
+            mine = np.flatnonzero(built.hall == h)
+            for begin, end in zip(dark.start_s.tolist(), dark.end_s.tolist(), strict=True):
+                built.limit(begin, end, mine, 0.0)
     return built
 
 
@@ -136,6 +141,7 @@ class Site:
     loads: Loads
     facility: Facility
     faults: SiteFaults
+    supply: SiteSupply | None  # backup power through the outages; None without any
     control: SiteControl
 
     @classmethod
@@ -165,7 +171,13 @@ class Site:
             events.add(*row)
         hosting = AiHosting(env, scenario, streams, events)
         faults = site_faults(scenario, streams)
-        loads = site_loads(scenario, hosting, faults)
+        supply = site_supply(
+            site.grid_capacity_kw,
+            faults.outages,
+            [(hall.name, hall.backup) for hall in site.halls],
+            streams,
+        )
+        loads = site_loads(scenario, hosting, faults, supply)
         for fault in faults.event_rows(loads.names, [hall.name for hall in site.halls]):
             events.add(*fault)
         facility = Facility(
@@ -190,9 +202,11 @@ class Site:
             ),
         }
         control = SiteControl(
-            env, scenario, network, fleet, hosting, loads, facility, markets, events
+            env, scenario, network, fleet, hosting, loads, facility, markets, events, supply
         )
         instants = faults.instants()
+        if supply is not None:  # the UPS running out, the generator taking over
+            instants = np.union1d(instants, supply.instants())
         if instants.size:  # control decides as each outage or cooling failure starts and ends
             control.add_driver(ScheduledChanges(env, "outages and cooling failures", instants))
         return cls(
@@ -211,6 +225,7 @@ class Site:
             loads=loads,
             facility=facility,
             faults=faults,
+            supply=supply,
             control=control,
         )
 

@@ -207,6 +207,10 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "asic_availability": "ASIC unit-hours in service / unit-hours installed (empty without "
     "ASICs); failures and outages take units out of service.",
     "gpu_node_availability": "The same for GPU nodes (empty without GPUs).",
+    "generator_energy_mwh": "Energy the halls' generators carried in grid outages (MWh).",
+    "generator_fuel_cost_usd": "Their fuel cost (USD; not in energy_cost_usd, which is the "
+    "grid's).",
+    "failed_generator_starts": "Outages in which a hall's generator failed to start.",
     "energy_cost_usd": "All energy cost (USD).",
 }
 

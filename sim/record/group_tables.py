@@ -52,7 +52,7 @@ def _asic_rows(
         * unit_hs
         * money.fpps_cash_share
     )
-    price = mining.energy_price_usd_per_mwh
+    price = mining.paid_energy_price_usd_per_mwh
     energy_cost = integrate_columns(times, effective, edges_s, price) * unit_kw
     at = money.group_reward_times_s
     day = np.minimum(np.searchsorted(edges_s, at, side="right") - 1, len(dates) - 1)

@@ -17,8 +17,8 @@ import pandas as pd
 
 from sim import consensus as rules
 from sim.economics.ai import AiMoney
-from sim.economics.facility import FacilityMoney
-from sim.economics.inputs import AiRecord, FacilityRecord, FaultRecord, MiningRecord
+from sim.economics.facility import FacilityMoney, generator_fuel_usd
+from sim.economics.inputs import AiRecord, FacilityRecord, FaultRecord, HallRecord, MiningRecord
 from sim.economics.mining import MiningMoney
 from sim.eventlog import EventLog
 from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_index
@@ -215,10 +215,13 @@ def _facility_summary(run: RunRecords, daily: pd.DataFrame) -> dict[str, float |
     }
 
 
-def _fault_summary(faults: FaultRecord, horizon_s: float) -> dict[str, float | int]:
+def _fault_summary(
+    faults: FaultRecord, halls: list[HallRecord], horizon_s: float
+) -> dict[str, float | int]:
     """Outages, failures, and the share of each kind's installed units in service."""
     ends = np.array([0.0, horizon_s])
     served = np.array([float(s.integrate(ends)[0]) for s in faults.in_service])
+    generator_mwh, fuel_usd = generator_fuel_usd(halls, faults)
 
     def availability(kind: str) -> float:
         mine = faults.kinds == kind
@@ -233,6 +236,9 @@ def _fault_summary(faults: FaultRecord, horizon_s: float) -> dict[str, float | i
         "cooling_failure_hours": faults.cooling_failure_s / SECONDS_PER_HOUR,
         "asic_availability": availability("asic"),
         "gpu_node_availability": availability("gpu"),
+        "generator_energy_mwh": generator_mwh,
+        "generator_fuel_cost_usd": fuel_usd,
+        "failed_generator_starts": faults.failed_generator_starts,
     }
 
 
@@ -298,7 +304,7 @@ def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
         "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
         **ai_summary(run.ai_series, daily, years),
         **_facility_summary(run, daily),
-        **_fault_summary(run.faults, horizon),
+        **_fault_summary(run.faults, run.facility.halls, horizon),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(scenario))

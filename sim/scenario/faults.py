@@ -59,6 +59,41 @@ class CoolingFailuresSpec(Section):
     )
 
 
+class BackupSpec(Section):
+    """Backup power of a hall: a UPS that bridges to a generator during grid outages."""
+
+    ups_power_kw: float = Field(
+        0.0, ge=0, le=10_000_000, description="Power the UPS can deliver (kW; IT + cooling)."
+    )
+    ups_energy_kwh: float = Field(
+        0.0,
+        ge=0,
+        le=100_000_000,
+        description="Energy stored in the UPS (kWh); it lasts ups_energy_kwh / ups_power_kw "
+        "(its autonomy at rated power, a conservative bound).",
+    )
+    generator_kw: float = Field(
+        0.0, ge=0, le=10_000_000, description="Generator capacity (kW; IT + cooling); 0 = none."
+    )
+    generator_start_delay_s: float = Field(
+        10.0, ge=0, le=3_600, description="From the outage to the generator carrying load (s)."
+    )
+    generator_start_failure_probability: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Chance that the generator fails to start in an outage (the hall goes "
+        "dark once the UPS is empty).",
+    )
+    fuel_cost_usd_per_mwh: float = Field(
+        300.0,
+        ge=0,
+        le=100_000,
+        description="Fuel cost of a MWh from the generator (USD/MWh; diesel at ≈0.07 gal/kWh "
+        "and $4/gal is ≈$280, an assumption).",
+    )
+
+
 class RepairCrewSpec(Section):
     """The technicians who repair failed ASICs and GPU nodes, one unit at a time each."""
 

@@ -587,6 +587,33 @@ def test_bad_cooling_failures_name_the_hall_field(
     assert fragment in issue.message, issue
 
 
+@pytest.mark.parametrize(
+    ("backup", "field", "fragment"),
+    [
+        ({"ups_power_kw": -1}, "ups_power_kw", "greater than or equal to 0"),
+        ({"ups_energy_kwh": float("nan")}, "ups_energy_kwh", "finite"),
+        ({"generator_kw": "big"}, "generator_kw", "number"),
+        ({"generator_start_delay_s": 7200}, "generator_start_delay_s", "less than or equal"),
+        (
+            {"generator_start_failure_probability": 1.5},
+            "generator_start_failure_probability",
+            "less than or equal to 1",
+        ),
+        ({"fuel_cost_usd_per_mwh": -300}, "fuel_cost_usd_per_mwh", "greater than or equal"),
+        ({"diesel": True}, "diesel", "unknown field"),
+    ],
+)
+def test_bad_backup_fields_name_the_hall_field(
+    backup: dict[str, Any], field: str, fragment: str
+) -> None:
+    raw = quick_raw()
+    raw["site"]["halls"] = [{"name": "A", "heat_rejection_kw": 20_000, "backup": backup}]
+    raw["mining"]["groups"][0]["hall"] = "A"
+    raw["ai"]["groups"][0]["hall"] = "A"
+    issue = one_issue(issues_of_mapping(raw), f"site.halls[0].backup.{field}")
+    assert fragment in issue.message, issue
+
+
 def test_bad_fault_field_is_exit_2_without_a_traceback(tmp_path: Path) -> None:
     result = dcsim(
         "run",

@@ -12,12 +12,18 @@ import math
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
-from sim.model.faults import draw_failures, draw_outages
+from sim.model.backup import hall_supply
+from sim.model.faults import Outages, draw_failures, draw_outages
 from sim.model.site import Site
+from sim.rng import RandomStreams
+from sim.runner import run_one
 from sim.scenario import Scenario, scenario_from_mapping
-from sim.scenario.faults import FaultDurationSpec, GridOutagesSpec, RepairCrewSpec
+from sim.scenario.faults import BackupSpec, FaultDurationSpec, GridOutagesSpec, RepairCrewSpec
+from sim.steps import StepSeries, product
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from tests.helpers import SCENARIOS
 
@@ -221,3 +227,127 @@ def test_a_cooling_failure_raises_the_inlet_along_the_thermal_models_step_respon
     capacity = site.facility.capacity_series_kw(0)
     assert capacity.at(start - 1.0) == 8_750.0 and capacity.at(start) == 4_375.0
     assert capacity.at(end) == 8_750.0
+
+
+# --------------------------------------------------------------------------- backup power
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ups_kw=st.floats(0.0, 5_000.0),
+    ups_kwh=st.floats(0.0, 2_000.0),
+    generator_kw=st.floats(0.0, 5_000.0),
+    delay_s=st.floats(0.0, 3_600.0),
+    failure=st.sampled_from([0.0, 0.3, 1.0]),
+    seed=st.integers(0, 2**32),
+)
+def test_backup_never_overdraws_the_ups_and_the_generator_waits_for_its_start(
+    ups_kw: float, ups_kwh: float, generator_kw: float, delay_s: float, failure: float, seed: int
+) -> None:
+    backup = BackupSpec(
+        ups_power_kw=ups_kw,
+        ups_energy_kwh=ups_kwh,
+        generator_kw=generator_kw,
+        generator_start_delay_s=delay_s,
+        generator_start_failure_probability=failure,
+    )
+    outages = draw_outages(
+        GridOutagesSpec(rate_per_year=50.0, duration=FaultDurationSpec(mean_s=7_200.0)),
+        SECONDS_PER_YEAR,
+        np.random.default_rng(seed),
+    )
+    supply = hall_supply(outages, backup, "h", RandomStreams(seed))
+    power = supply.power_kw
+    for start, end in zip(outages.start_s, outages.end_s, strict=True):
+        inside = np.unique(
+            np.concatenate(
+                ([start], power.times_s[(power.times_s > start) & (power.times_s < end)])
+            )
+        )
+        caps = power.at(inside)
+        assert np.all(np.isfinite(caps)) and np.all(caps >= 0.0)
+        assert power.at(end) == np.inf  # the grid is back
+        # before the generator can run, only the UPS feeds the hall, and it never gives
+        # more energy than it holds (drawn at its rated power for at most its autonomy)
+        bridge = inside < start + delay_s
+        ups_s = np.diff(np.append(inside, end))[bridge & (caps > 0)].sum()
+        assert np.all(caps[bridge] <= ups_kw)
+        assert ups_s * ups_kw / 3_600.0 <= ups_kwh * (1 + 1e-9) + 1e-9
+    # a start that always fails leaves the hall dark once the UPS is empty
+    if failure == 1.0 and outages.count:
+        assert supply.generator.count == 0 and supply.failed_starts == outages.count
+        autonomy = ups_kwh / ups_kw * 3_600.0 if ups_kw else 0.0
+        late = outages.start_s + autonomy + 1e-6 < outages.end_s
+        assert np.all(power.at(outages.start_s[late] + autonomy + 1e-6) == 0.0)
+    if failure == 0.0 and generator_kw > 0:
+        assert supply.failed_starts == 0
+        carried = outages.start_s + delay_s < outages.end_s
+        assert supply.generator.count == int(carried.sum())
+        assert np.all(supply.generator.start_s == outages.start_s[carried] + delay_s)
+
+
+def _backed(failure_probability: float) -> Scenario:
+    """quick.yaml in two halls; only the GPU hall has a UPS (10 min) and a generator (30 s)."""
+    raw = yaml.safe_load((SCENARIOS / "quick.yaml").read_text())
+    backup = {
+        "ups_power_kw": 500.0,
+        "ups_energy_kwh": 500.0 / 6,
+        "generator_kw": 500.0,
+        "generator_start_delay_s": 30.0,
+        "generator_start_failure_probability": failure_probability,
+        "fuel_cost_usd_per_mwh": 300.0,
+    }
+    raw["site"]["halls"] = [
+        {"name": "asics", "heat_rejection_kw": 20_000},
+        {"name": "gpus", "chilled": True, "heat_rejection_kw": 400, "backup": backup},
+    ]
+    raw["site"]["grid_outages"] = {"rate_per_year": 30.0}
+    raw["mining"]["groups"][0]["hall"] = "asics"
+    raw["ai"]["groups"][0]["hall"] = "gpus"
+    return scenario_from_mapping(raw, source="<test>")
+
+
+def test_a_backed_hall_runs_through_an_outage_on_fuel_and_the_grid_bills_nothing() -> None:
+    result = run_one(_backed(0.0))
+    site = Site.build(_backed(0.0), 7)
+    site.run()
+    outages = site.faults.outages
+    assert outages.count >= 2
+    edges = np.ravel(np.column_stack((outages.start_s, outages.end_s)))
+    gpu_kwh = site.hosting.clusters[0].power_kw().integrate(edges)[::2]
+    asic_kwh = site.fleet.power_kw().integrate(edges)[::2]
+    assert np.all(asic_kwh == 0.0)  # the ASIC hall has no backup
+    assert np.all(gpu_kwh > 0.0)  # the GPU hall rides through
+    # the GPUs' energy bill counts grid energy only: none in an outage, though they ran
+    power = site.hosting.clusters[0].power_kw()
+    ends = np.array([0.0, site.scenario.horizon_s])
+    price = site.energy_price_usd_per_mwh
+    grid_only = product(power, price, StepSeries(*_up(outages))).integrate(ends)[0] / 3.6e6
+    everything = product(power, price).integrate(ends)[0] / 3.6e6
+    s = result.summary.iloc[0]
+    assert s["gpu_energy_cost_usd"] == pytest.approx(grid_only, rel=1e-9)
+    assert everything - grid_only > 1.0  # dollars the outages' energy would have cost
+    assert s["failed_generator_starts"] == 0 and s["generator_energy_mwh"] > 0
+    assert s["generator_fuel_cost_usd"] == pytest.approx(300.0 * s["generator_energy_mwh"])
+    gpu_rows = result.groups[result.groups["kind"] == "gpu"]
+    assert (gpu_rows["units_in_service"] == 16).all()  # backed: never out of service
+
+
+def _up(outages: Outages) -> tuple[np.ndarray, np.ndarray]:
+    down = outages.down()
+    return down.times_s, 1.0 - down.values
+
+
+def test_a_failed_generator_start_leaves_the_hall_dark_once_the_ups_is_empty() -> None:
+    site = Site.build(_backed(1.0), 7)
+    site.run()
+    outages = site.faults.outages
+    power = site.hosting.clusters[0].power_kw()
+    autonomy = 600.0
+    long = outages.end_s - outages.start_s > autonomy + 60.0
+    assert long.any()
+    for start, end in zip(outages.start_s[long], outages.end_s[long], strict=True):
+        on_ups = power.integrate(np.array([start, start + autonomy]))[0]
+        after = power.integrate(np.array([start + autonomy, end]))[0]
+        assert on_ups > 0.0 and after == 0.0
+    assert site.supply is not None and site.supply.halls[1].failed_starts == outages.count

@@ -1,0 +1,131 @@
+"""Backup power in grid outages: each hall's UPS bridging to its generator.
+
+In an outage ``[s, e)`` a hall with backup may draw (IT + cooling):
+
+- its UPS's power from ``s`` for the UPS's autonomy at rated power, ``ups_energy_kwh /
+  ups_power_kw`` (a conservative bound: at a lower load it would last longer);
+- its generator's capacity from ``s + generator_start_delay_s`` to ``e``, unless the start
+  fails (probability ``generator_start_failure_probability``, one draw per outage on the
+  stream ``generator_starts <hall>``); the generator takes over from the UPS when it runs;
+- nothing in between, or after the UPS is empty if the start failed: the hall is dark.
+
+A hall without backup, and hardware outside halls, is dark for the whole outage. All of it
+is known once the outages are drawn, so it is drawn before the run with them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.model.faults import NO_OUTAGES, Outages
+from sim.rng import RandomStreams
+from sim.scenario.faults import BackupSpec
+from sim.steps import StepSeries
+
+
+@dataclass(frozen=True)
+class HallSupply:
+    """What may feed one hall over the run, and when it runs on its generator or not at all."""
+
+    power_kw: StepSeries  # the most it may draw: inf on the grid, its backup in an outage
+    generator: Outages  # windows carried by the generator (its fuel)
+    dark: Outages  # windows with no power at all
+    failed_starts: int
+    fuel_cost_usd_per_mwh: float
+
+
+def _windows(times: list[float], on: list[bool]) -> Outages:
+    """The windows in which ``on`` holds, from a step function's change points."""
+    starts = [
+        t for t, now, before in zip(times, on, [False, *on[:-1]], strict=True) if now > before
+    ]
+    ends = [t for t, now, before in zip(times, on, [False, *on[:-1]], strict=True) if before > now]
+    return Outages(np.array(starts, dtype=float), np.array(ends, dtype=float))
+
+
+def hall_supply(
+    outages: Outages, backup: BackupSpec | None, hall: str, streams: RandomStreams
+) -> HallSupply:
+    """A hall's supply through the run's outages (stream ``generator_starts <hall>``)."""
+    if backup is None or not outages.count:
+        dark = outages
+        values = np.concatenate(([math.inf], np.tile([0.0, math.inf], outages.count)))
+        times = np.concatenate(([0.0], np.ravel(np.column_stack((outages.start_s, outages.end_s)))))
+        keep = np.append(times[1:] != times[:-1], True)
+        return HallSupply(StepSeries(times[keep], values[keep]), NO_OUTAGES, dark, 0, 0.0)
+    rng = streams.get(f"generator_starts {hall}")
+    ups_s = backup.ups_energy_kwh / backup.ups_power_kw * 3_600.0 if backup.ups_power_kw else 0.0
+    points: list[tuple[float, float]] = [(0.0, math.inf)]
+    generator: list[tuple[float, float]] = []
+    failed = 0
+    for start, end in zip(outages.start_s.tolist(), outages.end_s.tolist(), strict=True):
+        started = bool(rng.random() >= backup.generator_start_failure_probability)
+        failed += not started
+        gen_on = start + backup.generator_start_delay_s
+        if not started or backup.generator_kw == 0.0:
+            gen_on = math.inf
+        ups_end = min(start + ups_s, end)
+        points.append((start, backup.ups_power_kw if ups_s > 0 else 0.0))
+        if gen_on > ups_end and ups_end < end:
+            points.append((ups_end, 0.0))  # the UPS is empty before the generator runs
+        if gen_on < end:
+            points.append((gen_on, backup.generator_kw))
+            generator.append((gen_on, end))
+        points.append((end, math.inf))
+    times = np.array([t for t, _ in points])
+    values = np.array([v for _, v in points])
+    keep = np.append(times[1:] != times[:-1], True)  # of several at one time, the last
+    times, values = times[keep], values[keep]
+    gen = np.array(generator, dtype=float).reshape(-1, 2)
+    return HallSupply(
+        StepSeries(times, values),
+        Outages(gen[:, 0], gen[:, 1]),
+        _windows(times.tolist(), (values == 0.0).tolist()),
+        failed,
+        backup.fuel_cost_usd_per_mwh,
+    )
+
+
+@dataclass(frozen=True)
+class SiteSupply:
+    """What feeds the site through its outages: each hall's supply and the site's budget."""
+
+    halls: list[HallSupply]
+    grid_kw: StepSeries  # the interconnect, or in an outage the power the backups can give
+
+    def hall_power_kw(self, t_s: np.ndarray) -> np.ndarray:
+        """The most each hall may draw (T, H): inf on the grid."""
+        out = np.empty((t_s.size, len(self.halls)))
+        for h, hall in enumerate(self.halls):
+            out[:, h] = hall.power_kw.at(t_s)
+        return out
+
+    def instants(self) -> np.ndarray:
+        """Every change of a hall's supply: control decides there."""
+        return np.unique(
+            np.concatenate([hall.power_kw.times_s[1:] for hall in self.halls] + [np.zeros(0)])
+        )
+
+
+def site_supply(
+    grid_capacity_kw: float,
+    outages: Outages,
+    halls: list[tuple[str, BackupSpec | None]],
+    streams: RandomStreams,
+) -> SiteSupply | None:
+    """The site's supply through ``outages`` ((name, backup) per hall); None without any."""
+    if not outages.count:
+        return None
+    supplies = [hall_supply(outages, backup, name, streams) for name, backup in halls]
+    times = np.unique(
+        np.concatenate([outages.down().times_s] + [s.power_kw.times_s for s in supplies])
+    )
+    backups = np.zeros(times.size)
+    for supply in supplies:
+        power = supply.power_kw.at(times)
+        backups += np.where(np.isfinite(power), power, 0.0)
+    down = outages.down().at(times) > 0
+    return SiteSupply(supplies, StepSeries(times, np.where(down, backups, grid_capacity_kw)))
