@@ -30,6 +30,7 @@ from sim.scenario.faults import (
     FaultDurationSpec,
     GridOutagesSpec,
     RepairCrewSpec,
+    SparesSpec,
 )
 from sim.steps import StepSeries
 from sim.units import SECONDS_PER_YEAR
@@ -144,6 +145,8 @@ class _Crew:
         crew: RepairCrewSpec,
         failures_rng: np.random.Generator,
         repairs_rng: np.random.Generator,
+        spares: list[SparesSpec | None],
+        lead_rng: np.random.Generator | None,
     ) -> None:
         self.env = simpy.Environment()
         self.units = units.tolist()
@@ -153,6 +156,16 @@ class _Crew:
         self.gaps = _Draws(failures_rng.standard_exponential)
         self.picks = _Draws(failures_rng.random)
         self.repair_time = _Draws(duration_sampler(crew.repair_time, repairs_rng))
+        # each group's spare parts (None: always at hand) and their reorder lead times
+        self.stock = [
+            simpy.Container(self.env, init=s.stock) if s is not None else None for s in spares
+        ]
+        self.lead_time = [
+            _Draws(duration_sampler(s.lead_time, lead_rng))
+            if s is not None and lead_rng is not None
+            else None
+            for s in spares
+        ]
         # (time, group, units out after) at every change, and each failure's record
         self.changes: list[tuple[float, int, int]] = []
         self.failures: list[list[float]] = []  # [failed_s, group, repaired_s]
@@ -174,15 +187,25 @@ class _Crew:
         self.changes.append((self.env.now, group, self.out[group]))
         record = [self.env.now, float(group), np.inf]
         self.failures.append(record)
+        stock, lead = self.stock[group], self.lead_time[group]
+        if stock is not None and lead is not None:  # one for one: a part is ordered now
+            self.env.process(self._reorder(stock, lead.next()))
         self.env.process(self._repair(group, record))
 
     def _repair(self, group: int, record: list[float]) -> Generator[simpy.Event, None, None]:
+        stock = self.stock[group]
+        if stock is not None:
+            yield stock.get(1)  # a part from the shelf, or the first one to arrive
         with self.technicians.request() as technician:
             yield technician
             yield self.env.timeout(self.repair_time.next())
         self.out[group] -= 1
         self.changes.append((self.env.now, group, self.out[group]))
         record[2] = self.env.now
+
+    def _reorder(self, stock: simpy.Container, lead_s: float) -> Generator[simpy.Event, None, None]:
+        yield self.env.timeout(lead_s)
+        yield stock.put(1)
 
 
 @dataclass(frozen=True)
@@ -240,15 +263,16 @@ def draw_site_faults(
     crew: RepairCrewSpec,
     units: np.ndarray,
     annual_failure_rate: np.ndarray,
+    spares: list[SparesSpec | None],
     horizon_s: float,
     streams: RandomStreams,
 ) -> SiteFaults:
     """The faults of a run: grid outages, each hall's cooling failures and unit failures.
 
     Streams: ``grid_outages``; ``cooling_failures <hall>`` for each hall of ``cooling``
-    ((name, spec) pairs); ``failures`` and ``repairs``. A stream is made only for a fault
-    that is on, so a run without faults has the streams (and the manifest) it had before
-    faults existed.
+    ((name, spec) pairs); ``failures``, ``repairs`` and ``spares`` (lead times). A stream
+    is made only for a fault that is on, so a run without faults has the streams (and the
+    manifest) it had before faults existed.
     """
     failures = no_failures(units.size)
     if np.any(np.asarray(annual_failure_rate) * units > 0):
@@ -259,6 +283,8 @@ def draw_site_faults(
             horizon_s,
             streams.get("failures"),
             streams.get("repairs"),
+            spares,
+            streams.get("spares") if any(s is not None for s in spares) else None,
         )
     drawn = NO_OUTAGES
     if outages is not None and outages.rate_per_year > 0:
@@ -282,14 +308,25 @@ def draw_failures(
     horizon_s: float,
     failures_rng: np.random.Generator,
     repairs_rng: np.random.Generator,
+    spares: list[SparesSpec | None] | None = None,
+    lead_rng: np.random.Generator | None = None,
 ) -> FailureHistory:
     """The failures and repairs of groups of ``units`` over the horizon.
 
-    Streams: ``failures`` for when and which group, ``repairs`` for repair times.
+    Streams: ``failures`` for when and which group, ``repairs`` for repair times, ``spares``
+    for the lead times of reordered parts (groups with ``spares[g]`` wait for a part).
     """
     groups = units.size
     rate = np.asarray(annual_failure_rate, dtype=float) / SECONDS_PER_YEAR
-    crew_sim = _Crew(np.asarray(units, dtype=int), rate, crew, failures_rng, repairs_rng)
+    crew_sim = _Crew(
+        np.asarray(units, dtype=int),
+        rate,
+        crew,
+        failures_rng,
+        repairs_rng,
+        spares if spares is not None else [None] * groups,
+        lead_rng,
+    )
     if np.any(rate * units > 0):
         crew_sim.env.process(crew_sim.failures_process())
         crew_sim.env.run(until=horizon_s)

@@ -68,6 +68,7 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
             [g.annual_failure_rate for g in asics] + [g.annual_failure_rate for g in gpus],
             dtype=float,
         ),
+        [g.spares for g in asics] + [g.spares for g in gpus],
         scenario.horizon_s,
         streams,
     )

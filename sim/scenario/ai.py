@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.scenario.catalog import CoolingType
-from sim.scenario.faults import annual_failure_rate_field
+from sim.scenario.faults import SparesSpec, annual_failure_rate_field, spares_field
 from sim.scenario.fields import Name, Section, UtcDatetime
 
 # Each node is tracked on its own; a million 8-GPU nodes is beyond any cluster built so far.
@@ -55,6 +55,7 @@ class GpuGroupSpec(Section):
         "are preempted.",
     )
     annual_failure_rate: float = annual_failure_rate_field("node")
+    spares: SparesSpec | None = spares_field()
 
     @property
     def label(self) -> str:

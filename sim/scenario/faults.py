@@ -94,6 +94,27 @@ class BackupSpec(Section):
     )
 
 
+class SparesSpec(Section):
+    """Spare parts of a hardware group: a repair uses one, and each used one is reordered."""
+
+    stock: int = Field(ge=0, le=1_000_000, description="Spare parts on hand at the start.")
+    lead_time: FaultDurationSpec = Field(
+        default_factory=lambda: FaultDurationSpec(distribution="exponential", mean_s=1_209_600.0),
+        description="From using a part to its replacement arriving (default: exponential, "
+        "two weeks).",
+    )
+
+
+def spares_field() -> SparesSpec | None:
+    """The spares field of a hardware group."""
+    result: SparesSpec | None = Field(
+        None,
+        description="Spare parts and their reorder lead time; a failed unit waits for a part "
+        "before a technician. null = a part is always at hand.",
+    )
+    return result
+
+
 class RepairCrewSpec(Section):
     """The technicians who repair failed ASICs and GPU nodes, one unit at a time each."""
 

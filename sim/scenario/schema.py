@@ -17,7 +17,13 @@ from sim.scenario.ai import AiSpec, GpuNodeTypeSpec
 from sim.scenario.ambient import AmbientSpec
 from sim.scenario.catalog import CoolingType
 from sim.scenario.facility import HallSpec
-from sim.scenario.faults import GridOutagesSpec, RepairCrewSpec, annual_failure_rate_field
+from sim.scenario.faults import (
+    GridOutagesSpec,
+    RepairCrewSpec,
+    SparesSpec,
+    annual_failure_rate_field,
+    spares_field,
+)
 from sim.scenario.fields import INT64_MAX, Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
 from sim.scenario.inputs import InputFiles
@@ -191,6 +197,7 @@ class AsicGroupSpec(Section):
         None, description="Hall the units stand in (site.halls); null when the site has none."
     )
     annual_failure_rate: float = annual_failure_rate_field("unit")
+    spares: SparesSpec | None = spares_field()
 
     @property
     def label(self) -> str:

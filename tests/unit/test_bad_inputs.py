@@ -556,6 +556,14 @@ def test_relative_csv_path_with_a_nul_byte(tmp_path: Path) -> None:
             "less than or equal to 100",
         ),
         ("ai.groups[0].annual_failure_rate=often", "ai.groups[0].annual_failure_rate", "number"),
+        ("mining.groups[0].spares={stock: -1}", "mining.groups[0].spares.stock", "greater"),
+        ("mining.groups[0].spares={stock: 2.5}", "mining.groups[0].spares.stock", "integer"),
+        ("mining.groups[0].spares={}", "mining.groups[0].spares.stock", "required"),
+        (
+            "ai.groups[0].spares={stock: 1, lead_time: {mean_s: .inf}}",
+            "ai.groups[0].spares.lead_time.mean_s",
+            "finite",
+        ),
     ],
 )
 def test_bad_fault_fields_name_the_field(assignment: str, path: str, fragment: str) -> None:

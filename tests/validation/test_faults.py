@@ -22,7 +22,13 @@ from sim.model.site import Site
 from sim.rng import RandomStreams
 from sim.runner import run_one
 from sim.scenario import Scenario, scenario_from_mapping
-from sim.scenario.faults import BackupSpec, FaultDurationSpec, GridOutagesSpec, RepairCrewSpec
+from sim.scenario.faults import (
+    BackupSpec,
+    FaultDurationSpec,
+    GridOutagesSpec,
+    RepairCrewSpec,
+    SparesSpec,
+)
 from sim.steps import StepSeries, product
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_YEAR
 from tests.helpers import SCENARIOS
@@ -351,3 +357,65 @@ def test_a_failed_generator_start_leaves_the_hall_dark_once_the_ups_is_empty() -
         after = power.integrate(np.array([start + autonomy, end]))[0]
         assert on_ups > 0.0 and after == 0.0
     assert site.supply is not None and site.supply.halls[1].failed_starts == outages.count
+
+
+def _spares_chain_mean_down(units: int, lam: float, mu: float, nu: float, stock: int) -> float:
+    """E[units down] with base-stock spares, a technician per unit, exponential everything.
+
+    State (r, w, o): units in repair, units waiting for a part, parts on order. A failure
+    orders a part at once and takes one from the shelf (stock = S − o + w) if there is one,
+    else waits; an order arrives at rate o·ν and goes to a waiting unit first; a repair ends
+    at rate r·μ. The stationary law solves πQ = 0 exactly (a small linear system).
+    """
+    states = [
+        (r, w, o)
+        for r in range(units + 1)
+        for w in range(units + 1 - r)
+        for o in range(stock + units + 1)
+        if stock - o + w >= 0 and (w == 0 or stock - o + w == 0)
+    ]
+    index = {s: i for i, s in enumerate(states)}
+    q = np.zeros((len(states), len(states)))
+    for (r, w, o), i in index.items():
+        moves = []
+        if units - r - w:
+            shelf = stock - o + w > 0
+            moves.append(((r + shelf, w + (not shelf), o + 1), (units - r - w) * lam))
+        if o:
+            moves.append(((r + 1, w - 1, o - 1) if w else (r, w, o - 1), o * nu))
+        if r:
+            moves.append(((r - 1, w, o), r * mu))
+        for target, rate in moves:
+            q[i, index[target]] += rate
+            q[i, i] -= rate
+    a = np.vstack((q.T, np.ones(len(states))))
+    b = np.zeros(len(states) + 1)
+    b[-1] = 1.0
+    pi = np.linalg.lstsq(a, b, rcond=None)[0]
+    return float(sum(p * (r + w) for p, (r, w, _) in zip(pi, states, strict=True)))
+
+
+def test_with_spares_and_lead_times_units_down_match_the_exact_markov_chain() -> None:
+    units, mtbf_d, mttr_d, lead_d, stock, years = 10, 20.0, 2.0, 10.0, 1, 60.0
+    horizon = years * SECONDS_PER_YEAR
+    history = draw_failures(
+        np.array([units]),
+        np.array([SECONDS_PER_YEAR / (mtbf_d * DAY)]),
+        _crew(units, mttr_d * DAY),
+        horizon,
+        np.random.default_rng(41),
+        np.random.default_rng(42),
+        [
+            SparesSpec(
+                stock=stock,
+                lead_time=FaultDurationSpec(distribution="exponential", mean_s=lead_d * DAY),
+            )
+        ],
+        np.random.default_rng(43),
+    )
+    batches = history.out[0].mean(np.linspace(0.0, horizon, 61))
+    expected = _spares_chain_mean_down(units, 1 / mtbf_d, 1 / mttr_d, 1 / lead_d, stock)
+    se = batches.std(ddof=1) / math.sqrt(batches.size)  # one-year batch means
+    assert abs(batches.mean() - expected) < 4 * se
+    # parts are the bottleneck: far more down than with parts always at hand
+    assert batches.mean() > units * mttr_d / (mtbf_d + mttr_d) + 10 * se
