@@ -65,6 +65,7 @@ def mining_record(site: Site) -> MiningRecord:
         btc_price_usd=site.btc_price_usd,
         energy_price_usd_per_mwh=site.energy_price_usd_per_mwh,
         dr_credit_usd_per_mwh=site.dr_credit_usd_per_mwh,
+        network_cohorts=network.cohorts(),
     )
 
 

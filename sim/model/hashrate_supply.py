@@ -1,0 +1,250 @@
+"""The world's miners as cohorts by efficiency: who runs at today's hashprice, who enters.
+
+A cohort ``c`` of efficiency ``e_c`` (J/TH) has installed hashrate ``I_c``; its miners' power
+costs are lognormal (median ``m``, sigma ``σ``), so the share running at hashprice ``h``
+(USD per PH/s per day) is the share whose power cost is covered:
+``s_c(h) = Φ((ln(h / (κ_E·e_c)) − ln m) / σ)``, ``κ_E = 0.024`` MWh per PH·day per J/TH.
+New machines (efficiency of their order time) are ordered at rate
+``O = a · I · max(h_margin · P / K − 1, 0)`` per year and hash ``L`` later; every cohort
+loses ``δ`` of its machines a year. All decisions are taken on the grid of
+``update_interval_s``; within an epoch the hashprice depends only on the epoch's difficulty
+and the exogenous price and fee paths, so a whole epoch is computed at once with numpy
+(steps × cohorts). Equations and calibration: docs/model.md §2.8.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtr
+
+from sim.consensus import hashprice_usd_per_ph_day
+from sim.economics.inputs import CohortPaths
+from sim.errors import SimulationError
+from sim.scenario.schema import NetworkHashrateSpec
+from sim.steps import StepSeries
+from sim.units import SECONDS_PER_DAY, SECONDS_PER_YEAR
+
+# Energy of 1 PH/s running for one day at 1 J/TH: 1e3 TH · 86,400 s · 1 J / 3.6e9 J/MWh.
+MWH_PER_PH_DAY_PER_J_PER_TH = 1_000 * SECONDS_PER_DAY / 3.6e9
+TH_PER_PH = 1_000.0
+
+
+def running_share(
+    hashprice_usd_per_ph_day: np.ndarray, breakeven_usd_per_ph_day: np.ndarray, sigma: float
+) -> np.ndarray:
+    """Share of miners whose power cost the hashprice covers (broadcasts its arguments).
+
+    ``breakeven_usd_per_ph_day`` is the cohort's breakeven at the median power cost; with
+    ``sigma = 0`` every miner pays the median, so a cohort runs wholly or not at all.
+    """
+    hashprice = np.asarray(hashprice_usd_per_ph_day, dtype=float)
+    if sigma == 0.0:
+        return (hashprice >= breakeven_usd_per_ph_day).astype(float)
+    with np.errstate(divide="ignore"):  # a hashprice of 0 covers nobody: log 0 = −inf
+        z = np.log(np.maximum(hashprice, 0.0) / breakeven_usd_per_ph_day) / sigma
+    return np.asarray(ndtr(z))
+
+
+class HashrateSupply:
+    """Installed hashrate by cohort, and the network hashrate it supplies, epoch by epoch.
+
+    Parameters
+    ----------
+    spec
+        The scenario's ``bitcoin.network_hashrate`` section (model ``economic``).
+    start_hs
+        Network hashrate running at t = 0 (H/s).
+    start_hashprice_usd_per_ph_day
+        Hashprice at t = 0 (start difficulty, subsidy, fee level and price).
+    btc_price_usd
+        The BTC price path.
+    fee_level_btc
+        Expected fees per block over time (the level miners plan with; spikes are ignored).
+    start_unix_s, horizon_s
+        Unix time of t = 0 and the run's end (s).
+    rng
+        The ``network_entry`` stream (one draw per vintage, at construction).
+    """
+
+    def __init__(
+        self,
+        spec: NetworkHashrateSpec,
+        start_hs: float,
+        start_hashprice_usd_per_ph_day: float,
+        btc_price_usd: StepSeries,
+        fee_level_btc: StepSeries,
+        start_unix_s: float,
+        horizon_s: float,
+        rng: np.random.Generator,
+    ) -> None:
+        econ = spec.economic
+        self.step_s = float(spec.update_interval_s)
+        self.price = btc_price_usd
+        self.fee_level = fee_level_btc
+        self.sigma = econ.power_cost_sigma
+        self.horizon_s = horizon_s
+        steps = int(np.ceil(horizon_s / self.step_s)) + 1
+        self.lag_steps = max(int(round(econ.lag_days * SECONDS_PER_DAY / self.step_s)), 1)
+        vintage_steps = max(int(round(econ.vintage_days * SECONDS_PER_DAY / self.step_s)), 1)
+        step_years = self.step_s / SECONDS_PER_YEAR
+        vintages = (steps - 1) // vintage_steps + 1
+        self.vintage_of_step = np.arange(steps) // vintage_steps
+        vintage_start_s = np.arange(vintages) * vintage_steps * self.step_s
+        starting = len(econ.cohorts)
+        self.first_new = starting  # index of the first vintage cohort
+        self.names = [c.name for c in econ.cohorts] + [
+            "new-" + np.datetime64(int(start_unix_s + t), "s").astype(str)[:10]
+            for t in vintage_start_s
+        ]
+        self.efficiency = np.array(
+            [c.efficiency_j_per_th for c in econ.cohorts]
+            + list(
+                econ.best_efficiency_j_per_th
+                * (1 - econ.efficiency_gain_per_year) ** (vintage_start_s / SECONDS_PER_YEAR)
+            )
+        )
+        self.breakeven = (
+            MWH_PER_PH_DAY_PER_J_PER_TH * self.efficiency * econ.power_cost_median_usd_per_mwh
+        )
+        noise = np.exp(
+            econ.entry_noise_sigma * rng.standard_normal(vintages) - 0.5 * econ.entry_noise_sigma**2
+        )
+        # orders (H/s) placed at step k, per unit of installed H/s and of (value / capex − 1)
+        self.order_gain = econ.entry_rate_per_year * step_years * noise[self.vintage_of_step]
+        self.value_per_usd_margin = econ.payback_days / TH_PER_PH / econ.capex_usd_per_th
+        self.decay = np.exp(-econ.retirement_per_year * step_years)
+        self.installed = np.zeros((steps, self.efficiency.size))
+        # orders (H/s) by the step they arrive at: placed lag_steps before, so the first
+        # lag_steps were placed before t = 0 (filled below)
+        self.arrivals_hs = np.zeros(steps + self.lag_steps)
+        fractions = np.array([c.hashrate_fraction for c in econ.cohorts])
+        running = float(
+            fractions
+            @ running_share(
+                np.array(start_hashprice_usd_per_ph_day), self.breakeven[:starting], self.sigma
+            )
+        )
+        if running <= 0.0:
+            raise SimulationError(
+                "network",
+                0.0,
+                f"no cohort of bitcoin.network_hashrate.economic.cohorts runs at the start "
+                f"hashprice {start_hashprice_usd_per_ph_day:,.2f} USD/PH/day (their median "
+                f"breakevens: {', '.join(f'{b:,.2f}' for b in self.breakeven[:starting])})",
+            )
+        self.installed[0, :starting] = fractions * start_hs / running
+        # assumption: the machines in transit at t = 0 are those the start hashprice would
+        # have ordered over the lag before it (from the start fleet, as vintage 0)
+        start_margin = start_hashprice_usd_per_ph_day - self.breakeven[starting]
+        self.arrivals_hs[: self.lag_steps] = (
+            self.order_gain[0]
+            * self.installed[0].sum()
+            * max(start_margin * self.value_per_usd_margin - 1.0, 0.0)
+        )
+        self._pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def _hashprice(self, t_s: np.ndarray, difficulty: float, subsidy_btc: float) -> np.ndarray:
+        return hashprice_usd_per_ph_day(
+            difficulty, subsidy_btc, self.fee_level.at(t_s), self.price.at(t_s)
+        )
+
+    def _advance(self, first: int, end: int, difficulty: float, subsidy_btc: float) -> np.ndarray:
+        """Installed hashrate, orders and hashprice at steps ``first … end − 1``; the hashprice.
+
+        Needs ``end − first ≤ lag_steps``: what arrives in the chunk was ordered before it.
+        """
+        steps = np.arange(first, end)
+        t_s = steps * self.step_s
+        if first == 0:  # the start state is given; step 0 only places orders
+            steps = steps[1:]
+        if steps.size:
+            vintage = self.vintage_of_step[np.maximum(steps - self.lag_steps, 0)]
+            arrived = np.zeros((steps.size, self.efficiency.size))
+            arrived[np.arange(steps.size), self.first_new + vintage] = self.arrivals_hs[steps]
+            # I[k] = d·I[k−1] + A[k], summed in closed form: d^j · (I[first−1] + Σ A[i] d^−i)
+            powers = self.decay ** np.arange(1, steps.size + 1)
+            cumulative = np.cumsum(arrived / powers[:, None], axis=0)
+            self.installed[steps] = powers[:, None] * (self.installed[steps[0] - 1] + cumulative)
+        hashprice = self._hashprice(t_s, difficulty, subsidy_btc)
+        margin = hashprice - self.breakeven[self.first_new + self.vintage_of_step[first:end]]
+        excess = np.maximum(margin * self.value_per_usd_margin - 1.0, 0.0)
+        total = self.installed[first:end].sum(axis=1)
+        self.arrivals_hs[first + self.lag_steps : end + self.lag_steps] = (
+            self.order_gain[first:end] * total * excess
+        )
+        return hashprice
+
+    def path_from(
+        self, t0_s: float, work_hashes: float, difficulty: float, subsidy_btc: float
+    ) -> StepSeries:
+        """Network hashrate from ``t0_s`` on, at this difficulty and subsidy (H/s).
+
+        Decisions on grid steps after ``t0_s`` taken earlier (at the old difficulty) are
+        replaced. The path reaches at least ``work_hashes`` of work or the horizon.
+        """
+        current = int(t0_s // self.step_s)
+        first = current if current * self.step_s == t0_s else current + 1
+        last_step = self.installed.shape[0]
+        hashprice_0 = self._hashprice(np.array([t0_s]), difficulty, subsidy_btc)
+        share_0 = running_share(hashprice_0[:, None], self.breakeven, self.sigma)
+        times, prices, installed, shares = [np.array([t0_s])], [hashprice_0], [], [share_0]
+        if first == current:  # on the grid: step `first` is recomputed with the rest
+            times, prices, shares = [], [], []
+            work = 0.0
+        else:
+            installed.append(self.installed[current][None, :].copy())
+            rate = float(installed[0][0] @ share_0[0])
+            work = rate * (first * self.step_s - t0_s)
+        end = first
+        while work < work_hashes and end < last_step:
+            rate_now = (installed[-1][-1] @ shares[-1][-1]) if installed else 0.0
+            guess = 1.25 * (work_hashes - work) / (rate_now * self.step_s) if rate_now > 0 else 0
+            chunk = int(min(max(guess + 2, 24), self.lag_steps))
+            start, end = end, min(end + chunk, last_step)
+            hashprice = self._advance(start, end, difficulty, subsidy_btc)
+            share = running_share(hashprice[:, None], self.breakeven, self.sigma)
+            level = self.installed[start:end]
+            times.append(np.arange(start, end) * self.step_s)
+            prices.append(hashprice)
+            installed.append(level)
+            shares.append(share)
+            work += float(np.einsum("kc,kc->", level, share)) * self.step_s
+        piece = tuple(np.concatenate(part) for part in (times, prices, installed, shares))
+        self._truncate(t0_s)
+        self._pieces.append(piece)  # type: ignore[arg-type]
+        return StepSeries(piece[0], np.einsum("kc,kc->k", piece[2], piece[3]))
+
+    def _truncate(self, t0_s: float) -> None:
+        """Drop what was decided from ``t0_s`` on: a new epoch or subsidy replaces it."""
+        if self._pieces:
+            times, prices, installed, shares = self._pieces[-1]
+            keep = times < t0_s
+            self._pieces[-1] = (times[keep], prices[keep], installed[keep], shares[keep])
+
+    def network_hs(self) -> StepSeries:
+        """The network hashrate decided so far (H/s), from t = 0."""
+        times, _, installed, shares = self._joined()
+        return StepSeries(times, np.einsum("kc,kc->k", installed, shares))
+
+    def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        times, prices, installed, shares = (
+            np.concatenate([piece[i] for piece in self._pieces]) for i in range(4)
+        )
+        return times, prices, installed, shares
+
+    def paths(self) -> CohortPaths:
+        """The cohorts' state over the run, up to the horizon."""
+        times, prices, installed, shares = self._joined()
+        inside = times < self.horizon_s
+        arrived = installed[inside] > 0
+        first = np.where(arrived.any(axis=0), times[inside][np.argmax(arrived, axis=0)], np.inf)
+        return CohortPaths(
+            names=self.names,
+            efficiency_j_per_th=self.efficiency,
+            breakeven_usd_per_ph_day=self.breakeven,
+            first_arrival_s=first,
+            times_s=times[inside],
+            hashprice_usd_per_ph_day=prices[inside],
+            installed_hs=installed[inside],
+            share=shares[inside],
+        )

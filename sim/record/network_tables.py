@@ -1,0 +1,41 @@
+"""network.csv: the economic network's cohorts by UTC day (docs/model.md §2.8)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.record.columns import NETWORK_COLUMNS, check_columns
+from sim.record.tables import RunRecords
+from sim.steps import integrate_columns
+from sim.units import HASHES_PER_EHS
+
+
+def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.DataFrame:
+    """One row per day and cohort that has hashed by the day's end; empty without cohorts."""
+    cohorts = run.mining.network_cohorts
+    if cohorts is None:  # the same columns and types, no rows
+        floats = {name: np.empty(0) for name in list(NETWORK_COLUMNS)[2:]}
+        empty = {"date": dates.array[:0], "cohort": np.empty(0, dtype=object), **floats}
+        return pd.DataFrame(empty)
+    seconds = np.diff(edges_s)[:, None]
+    times = cohorts.times_s
+    installed = integrate_columns(times, cohorts.installed_hs, edges_s) / seconds
+    running = integrate_columns(times, cohorts.installed_hs * cohorts.share, edges_s) / seconds
+    share = integrate_columns(times, cohorts.share, edges_s) / seconds
+    hashprice = integrate_columns(times, cohorts.hashprice_usd_per_ph_day[:, None], edges_s)
+    day, cohort = np.nonzero(cohorts.first_arrival_s[None, :] < edges_s[1:, None])  # row-major
+    table = {
+        "date": dates.array[day],
+        "cohort": np.array(cohorts.names, dtype=object)[cohort],
+        "efficiency_j_per_th": cohorts.efficiency_j_per_th[cohort],
+        "breakeven_hashprice_usd_per_ph_day": cohorts.breakeven_usd_per_ph_day[cohort],
+        "hashprice_usd_per_ph_day": (hashprice[:, 0] / seconds[:, 0])[day],
+        "installed_hashrate_ehs": installed[day, cohort] / HASHES_PER_EHS,
+        "running_share": share[day, cohort],
+        "running_hashrate_ehs": running[day, cohort] / HASHES_PER_EHS,
+    }
+    check_columns(
+        "network.csv", table, NETWORK_COLUMNS, run.scenario.horizon_s, run.scenario.start_utc
+    )
+    return pd.DataFrame(table)
