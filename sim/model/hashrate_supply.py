@@ -41,8 +41,9 @@ def running_share(
     if sigma == 0.0:
         return (hashprice >= breakeven_usd_per_ph_day).astype(float)
     with np.errstate(divide="ignore"):  # a hashprice of 0 covers nobody: log 0 = −inf
-        z = np.log(np.maximum(hashprice, 0.0) / breakeven_usd_per_ph_day) / sigma
-    return np.asarray(ndtr(z))
+        log_hashprice = np.log(np.maximum(hashprice, 0.0))
+    # logs of the two factors apart: one log per step and per cohort, not per pair
+    return np.asarray(ndtr((log_hashprice - np.log(breakeven_usd_per_ph_day)) * (1.0 / sigma)))
 
 
 class HashrateSupply:
@@ -142,6 +143,17 @@ class HashrateSupply:
             * max(start_margin * self.value_per_usd_margin - 1.0, 0.0)
         )
         self._pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._joined_pieces: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def _alive(self, end: int) -> int:
+        """Cohorts that can hold machines at steps before ``end`` (later ones stay zero)."""
+        return self.first_new + int(self.vintage_of_step[max(end - 1 - self.lag_steps, 0)]) + 1
+
+    def _share(self, hashprice: np.ndarray, alive: int) -> np.ndarray:
+        """Running share (steps × all cohorts), zero for cohorts not yet alive."""
+        share = np.zeros((hashprice.size, self.efficiency.size))
+        share[:, :alive] = running_share(hashprice[:, None], self.breakeven[:alive], self.sigma)
+        return share
 
     def _hashprice(self, t_s: np.ndarray, difficulty: float, subsidy_btc: float) -> np.ndarray:
         return hashprice_usd_per_ph_day(
@@ -158,13 +170,15 @@ class HashrateSupply:
         if first == 0:  # the start state is given; step 0 only places orders
             steps = steps[1:]
         if steps.size:
+            alive = self._alive(end)
             vintage = self.vintage_of_step[np.maximum(steps - self.lag_steps, 0)]
-            arrived = np.zeros((steps.size, self.efficiency.size))
+            arrived = np.zeros((steps.size, alive))
             arrived[np.arange(steps.size), self.first_new + vintage] = self.arrivals_hs[steps]
             # I[k] = d·I[k−1] + A[k], summed in closed form: d^j · (I[first−1] + Σ A[i] d^−i)
             powers = self.decay ** np.arange(1, steps.size + 1)
             cumulative = np.cumsum(arrived / powers[:, None], axis=0)
-            self.installed[steps] = powers[:, None] * (self.installed[steps[0] - 1] + cumulative)
+            previous = self.installed[steps[0] - 1, :alive]
+            self.installed[steps, :alive] = powers[:, None] * (previous + cumulative)
         hashprice = self._hashprice(t_s, difficulty, subsidy_btc)
         margin = hashprice - self.breakeven[self.first_new + self.vintage_of_step[first:end]]
         excess = np.maximum(margin * self.value_per_usd_margin - 1.0, 0.0)
@@ -186,7 +200,7 @@ class HashrateSupply:
         first = current if current * self.step_s == t0_s else current + 1
         last_step = self.installed.shape[0]
         hashprice_0 = self._hashprice(np.array([t0_s]), difficulty, subsidy_btc)
-        share_0 = running_share(hashprice_0[:, None], self.breakeven, self.sigma)
+        share_0 = self._share(hashprice_0, self._alive(current + 1))
         times, prices, installed, shares = [np.array([t0_s])], [hashprice_0], [], [share_0]
         if first == current:  # on the grid: step `first` is recomputed with the rest
             times, prices, shares = [], [], []
@@ -202,7 +216,7 @@ class HashrateSupply:
             chunk = int(min(max(guess + 2, 24), self.lag_steps))
             start, end = end, min(end + chunk, last_step)
             hashprice = self._advance(start, end, difficulty, subsidy_btc)
-            share = running_share(hashprice[:, None], self.breakeven, self.sigma)
+            share = self._share(hashprice, self._alive(end))
             level = self.installed[start:end]
             times.append(np.arange(start, end) * self.step_s)
             prices.append(hashprice)
@@ -212,6 +226,7 @@ class HashrateSupply:
         piece = tuple(np.concatenate(part) for part in (times, prices, installed, shares))
         self._truncate(t0_s)
         self._pieces.append(piece)  # type: ignore[arg-type]
+        self._joined_pieces = None
         return StepSeries(piece[0], np.einsum("kc,kc->k", piece[2], piece[3]))
 
     def _truncate(self, t0_s: float) -> None:
@@ -227,10 +242,13 @@ class HashrateSupply:
         return StepSeries(times, np.einsum("kc,kc->k", installed, shares))
 
     def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        times, prices, installed, shares = (
-            np.concatenate([piece[i] for piece in self._pieces]) for i in range(4)
-        )
-        return times, prices, installed, shares
+        """The pieces as one (times, hashprice, installed, share), joined once per draw."""
+        if self._joined_pieces is None:
+            times, prices, installed, shares = (
+                np.concatenate([piece[i] for piece in self._pieces]) for i in range(4)
+            )
+            self._joined_pieces = (times, prices, installed, shares)
+        return self._joined_pieces
 
     def paths(self) -> CohortPaths:
         """The cohorts' state over the run, up to the horizon."""

@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import csr_matrix
 
 from sim.record.columns import NETWORK_COLUMNS, check_columns
 from sim.record.tables import RunRecords
-from sim.steps import integrate_columns
 from sim.units import HASHES_PER_EHS
+
+
+def _day_integrals(times_s: np.ndarray, edges_s: np.ndarray) -> csr_matrix:
+    """Sparse (days × rows) matrix: seconds of each day during which row ``i`` holds.
+
+    ``M @ values`` integrates step series sharing ``times_s`` over each day exactly, reading
+    the (rows × cohorts) arrays once (``integrate_columns`` would copy them per piece).
+    """
+    grid = np.unique(
+        np.concatenate((times_s[(times_s > edges_s[0]) & (times_s < edges_s[-1])], edges_s))
+    )
+    rows = np.searchsorted(times_s, grid[:-1], side="right") - 1
+    days = np.searchsorted(edges_s, grid[:-1], side="right") - 1
+    shape = (edges_s.size - 1, times_s.size)
+    return csr_matrix((np.diff(grid), (days, rows)), shape=shape)
 
 
 def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.DataFrame:
@@ -19,11 +34,11 @@ def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.
         empty = {"date": dates.array[:0], "cohort": np.empty(0, dtype=object), **floats}
         return pd.DataFrame(empty)
     seconds = np.diff(edges_s)[:, None]
-    times = cohorts.times_s
-    installed = integrate_columns(times, cohorts.installed_hs, edges_s) / seconds
-    running = integrate_columns(times, cohorts.installed_hs * cohorts.share, edges_s) / seconds
-    share = integrate_columns(times, cohorts.share, edges_s) / seconds
-    hashprice = integrate_columns(times, cohorts.hashprice_usd_per_ph_day[:, None], edges_s)
+    daily = _day_integrals(cohorts.times_s, edges_s)
+    installed = daily @ cohorts.installed_hs / seconds
+    running = daily @ (cohorts.installed_hs * cohorts.share) / seconds
+    share = daily @ cohorts.share / seconds
+    hashprice = daily @ cohorts.hashprice_usd_per_ph_day[:, None]
     day, cohort = np.nonzero(cohorts.first_arrival_s[None, :] < edges_s[1:, None])  # row-major
     table = {
         "date": dates.array[day],

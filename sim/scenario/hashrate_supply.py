@@ -51,14 +51,14 @@ class EconomicNetworkSpec(Section):
         "their running hashrate matches start_ehs (or the start difficulty's).",
     )
     power_cost_median_usd_per_mwh: float = Field(
-        50.0,
+        48.4,
         gt=0,
         le=1_000,
         description="Median power cost of the world's miners (USD/MWh); costs are lognormal "
         "across miners and the same in every cohort.",
     )
     power_cost_sigma: float = Field(
-        0.35,
+        0.45,
         ge=0,
         le=3,
         description="Sigma of log power cost across miners (log units; 0 = every miner pays "
@@ -71,14 +71,14 @@ class EconomicNetworkSpec(Section):
         description="Price of one TH/s of new machines, installed (USD/TH).",
     )
     payback_days: float = Field(
-        300.0,
+        1_000.0,
         gt=0,
         le=3_650,
         description="Investors buy when today's margin of a new machine repays its price "
         "within this many days (d).",
     )
     entry_rate_per_year: float = Field(
-        0.5,
+        0.56,
         ge=0,
         le=100,
         description="Orders per year, as a fraction of the installed hashrate, per unit of "
