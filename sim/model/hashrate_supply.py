@@ -149,12 +149,6 @@ class HashrateSupply:
         """Cohorts that can hold machines at steps before ``end`` (later ones stay zero)."""
         return self.first_new + int(self.vintage_of_step[max(end - 1 - self.lag_steps, 0)]) + 1
 
-    def _share(self, hashprice: np.ndarray, alive: int) -> np.ndarray:
-        """Running share (steps × all cohorts), zero for cohorts not yet alive."""
-        share = np.zeros((hashprice.size, self.efficiency.size))
-        share[:, :alive] = running_share(hashprice[:, None], self.breakeven[:alive], self.sigma)
-        return share
-
     def _hashprice(self, t_s: np.ndarray, difficulty: float, subsidy_btc: float) -> np.ndarray:
         return hashprice_usd_per_ph_day(
             difficulty, subsidy_btc, self.fee_level.at(t_s), self.price.at(t_s)
@@ -199,62 +193,70 @@ class HashrateSupply:
         current = int(t0_s // self.step_s)
         first = current if current * self.step_s == t0_s else current + 1
         last_step = self.installed.shape[0]
-        hashprice_0 = self._hashprice(np.array([t0_s]), difficulty, subsidy_btc)
-        share_0 = self._share(hashprice_0, self._alive(current + 1))
-        times, prices, installed, shares = [np.array([t0_s])], [hashprice_0], [], [share_0]
-        if first == current:  # on the grid: step `first` is recomputed with the rest
-            times, prices, shares = [], [], []
-            work = 0.0
-        else:
-            installed.append(self.installed[current][None, :].copy())
-            rate = float(installed[0][0] @ share_0[0])
-            work = rate * (first * self.step_s - t0_s)
+        times: list[np.ndarray] = []
+        prices: list[np.ndarray] = []
+        rows: list[np.ndarray] = []  # the step whose installed hashrate holds
+        rates: list[np.ndarray] = []
+        work = 0.0
+        if first != current:  # off the grid: the step in force keeps its machines
+            hashprice_0 = self._hashprice(np.array([t0_s]), difficulty, subsidy_btc)
+            alive = self._alive(current + 1)
+            share_0 = running_share(hashprice_0[:, None], self.breakeven[:alive], self.sigma)
+            rate_0 = share_0 @ self.installed[current, :alive]
+            times, prices, rows, rates = (
+                [np.array([t0_s])],
+                [hashprice_0],
+                [np.array([current])],
+                [rate_0],
+            )
+            work = float(rate_0[0]) * (first * self.step_s - t0_s)
         end = first
         while work < work_hashes and end < last_step:
-            rate_now = (installed[-1][-1] @ shares[-1][-1]) if installed else 0.0
+            rate_now = float(rates[-1][-1]) if rates else 0.0
             guess = 1.25 * (work_hashes - work) / (rate_now * self.step_s) if rate_now > 0 else 0
             chunk = int(min(max(guess + 2, 24), self.lag_steps))
             start, end = end, min(end + chunk, last_step)
             hashprice = self._advance(start, end, difficulty, subsidy_btc)
-            share = self._share(hashprice, self._alive(end))
-            level = self.installed[start:end]
+            alive = self._alive(end)
+            share = running_share(hashprice[:, None], self.breakeven[:alive], self.sigma)
+            rate = np.einsum("kc,kc->k", self.installed[start:end, :alive], share)
             times.append(np.arange(start, end) * self.step_s)
             prices.append(hashprice)
-            installed.append(level)
-            shares.append(share)
-            work += float(np.einsum("kc,kc->", level, share)) * self.step_s
-        piece = tuple(np.concatenate(part) for part in (times, prices, installed, shares))
+            rows.append(np.arange(start, end))
+            rates.append(rate)
+            work += float(rate.sum()) * self.step_s
+        piece = tuple(np.concatenate(part) for part in (times, prices, rows, rates))
         self._truncate(t0_s)
         self._pieces.append(piece)  # type: ignore[arg-type]
         self._joined_pieces = None
-        return StepSeries(piece[0], np.einsum("kc,kc->k", piece[2], piece[3]))
+        return StepSeries(piece[0], piece[3])
 
     def _truncate(self, t0_s: float) -> None:
         """Drop what was decided from ``t0_s`` on: a new epoch or subsidy replaces it."""
         if self._pieces:
-            times, prices, installed, shares = self._pieces[-1]
-            keep = times < t0_s
-            self._pieces[-1] = (times[keep], prices[keep], installed[keep], shares[keep])
+            keep = self._pieces[-1][0] < t0_s
+            self._pieces[-1] = tuple(part[keep] for part in self._pieces[-1])  # type: ignore[assignment]
 
     def network_hs(self) -> StepSeries:
         """The network hashrate decided so far (H/s), from t = 0."""
-        times, _, installed, shares = self._joined()
-        return StepSeries(times, np.einsum("kc,kc->k", installed, shares))
+        times, _, _, rates = self._joined()
+        return StepSeries(times, rates)
 
     def _joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The pieces as one (times, hashprice, installed, share), joined once per draw."""
+        """The pieces as one (times, hashprice, installed row, hashrate), joined once a draw."""
         if self._joined_pieces is None:
-            times, prices, installed, shares = (
+            times, prices, rows, rates = (
                 np.concatenate([piece[i] for piece in self._pieces]) for i in range(4)
             )
-            self._joined_pieces = (times, prices, installed, shares)
+            self._joined_pieces = (times, prices, rows, rates)
         return self._joined_pieces
 
     def paths(self) -> CohortPaths:
-        """The cohorts' state over the run, up to the horizon."""
-        times, prices, installed, shares = self._joined()
+        """The cohorts' state over the run, up to the horizon (shares computed again here)."""
+        times, prices, rows, _ = self._joined()
         inside = times < self.horizon_s
-        arrived = installed[inside] > 0
+        installed = self.installed[rows[inside]]
+        arrived = installed > 0
         first = np.where(arrived.any(axis=0), times[inside][np.argmax(arrived, axis=0)], np.inf)
         return CohortPaths(
             names=self.names,
@@ -263,6 +265,6 @@ class HashrateSupply:
             first_arrival_s=first,
             times_s=times[inside],
             hashprice_usd_per_ph_day=prices[inside],
-            installed_hs=installed[inside],
-            share=shares[inside],
+            installed_hs=installed,
+            share=running_share(prices[inside][:, None], self.breakeven, self.sigma),
         )
