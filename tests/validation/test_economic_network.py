@@ -17,7 +17,7 @@ import simpy
 from helpers import SCENARIOS, make_scenario
 
 from sim import consensus as rules
-from sim import load_scenario
+from sim import load_scenario, run_one
 from sim.eventlog import EventLog
 from sim.model.hashrate_supply import MWH_PER_PH_DAY_PER_J_PER_TH
 from sim.model.markets import btc_price_path
@@ -272,7 +272,10 @@ def test_seeded_paths_reproduce_and_other_streams_do_not_move() -> None:
         "end_utc=2024-09-01T00:00:00Z",
     ]
     economic = load_scenario(SCENARIOS / "baseline.yaml", overrides)
-    gbm = load_scenario(SCENARIOS / "baseline.yaml", ["end_utc=2024-09-01T00:00:00Z"])
+    gbm = load_scenario(
+        SCENARIOS / "baseline.yaml",
+        ["bitcoin.network_hashrate.model=gbm", "end_utc=2024-09-01T00:00:00Z"],
+    )
     first, again, other = (run_network(economic, seed).hashrate for seed in (5, 5, 6))
     assert np.array_equal(first.times_s, again.times_s)
     assert np.array_equal(first.values, again.values)
@@ -280,3 +283,16 @@ def test_seeded_paths_reproduce_and_other_streams_do_not_move() -> None:
     site_economic, site_gbm = Site.build(economic, 5), Site.build(gbm, 5)
     assert "network_entry" in site_economic.streams.names
     assert np.array_equal(site_economic.btc_price_usd.values, site_gbm.btc_price_usd.values)
+
+
+def test_baseline_2028_hashprice_stays_above_the_best_cohorts_breakeven() -> None:
+    """After the 2028 halving the network sheds the cohorts it no longer pays, so the mean
+    2028 hashprice stays at or above the breakeven of the most efficient cohort with
+    machines (the fixed +44 %/year path drove it to ≈$2.7, below every cohort's). The run
+    ends on 2029-01-01, so 2028 is the whole 2028–2029 part of it."""
+    result = run_one(load_scenario(SCENARIOS / "baseline.yaml"))
+    days = result.daily[result.daily["date"].dt.year == 2028]
+    cohorts = result.network[result.network["date"].dt.year == 2028]
+    best = cohorts.groupby("date")["breakeven_hashprice_usd_per_ph_day"].min()
+    assert len(days) == 366 and len(best) == 366
+    assert days["hashprice_usd_per_ph_day"].mean() >= best.mean()
