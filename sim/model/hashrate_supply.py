@@ -4,12 +4,12 @@ A cohort ``c`` of efficiency ``e_c`` (J/TH) has installed hashrate ``I_c``; its 
 costs are lognormal (median ``m``, sigma ``σ``), so the share running at hashprice ``h``
 (USD per PH/s per day) is the share whose power cost is covered:
 ``s_c(h) = Φ((ln(h / (κ_E·e_c)) − ln m) / σ)``, ``κ_E = 0.024`` MWh per PH·day per J/TH.
-New machines (efficiency of their order time) are ordered at rate
-``O = a · I · max(h_margin · P / K − 1, 0)`` per year and hash ``L`` later; every cohort
-loses ``δ`` of its machines a year. All decisions are taken on the grid of
-``update_interval_s``; within an epoch the hashprice depends only on the epoch's difficulty
-and the exogenous price and fee paths, so a whole epoch is computed at once with numpy
-(steps × cohorts). Equations and calibration: docs/model.md §2.8.
+New machines (efficiency of their order time) are ordered at ``a · I · max(x − 1, 0)`` H/s
+per year, ``x = (h − b_new) · P / (1000 · K)`` the value of a new TH/s over its price, and
+hash ``L`` later; every cohort loses ``δ`` of its machines a year. All decisions are taken
+on the grid of ``update_interval_s``; within an epoch the hashprice depends only on the
+epoch's difficulty and the exogenous price and fee paths, so a whole epoch is computed at
+once with numpy (steps × cohorts). Equations and calibration: docs/model.md §2.8.
 """
 
 from __future__ import annotations

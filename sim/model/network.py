@@ -192,7 +192,7 @@ class BitcoinNetwork:
         return rules.difficulty_of(self.bits)
 
     def _time_of_work(self, work: np.ndarray) -> np.ndarray:
-        """Invert cumulative network work (hashes since t = 0) to time (s)."""
+        """Invert cumulative network work (hashes since the path's start) to time (s)."""
         idx = np.searchsorted(self._grid_work, work, side="right") - 1
         rate = self._path.values[idx]
         # a network that stopped hashing (economic, every cohort off) finds no more blocks
