@@ -4,26 +4,32 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_matrix
 
 from sim.record.columns import NETWORK_COLUMNS, check_columns
 from sim.record.tables import RunRecords
 from sim.units import HASHES_PER_EHS
 
 
-def _day_integrals(times_s: np.ndarray, edges_s: np.ndarray) -> csr_matrix:
-    """Sparse (days × rows) matrix: seconds of each day during which row ``i`` holds.
+def _day_integrals(
+    times_s: np.ndarray, edges_s: np.ndarray, *values: np.ndarray
+) -> list[np.ndarray]:
+    """Exact integrals over each day (days × C) of step series on ``times_s`` (rows × C).
 
-    ``M @ values`` integrates step series sharing ``times_s`` over each day exactly, reading
-    the (rows × cohorts) arrays once (``integrate_columns`` would copy them per piece).
+    The pieces between changes and midnights are laid out once; each column is then one
+    weighted bincount, without copying the (rows × cohorts) arrays piece by piece.
     """
-    grid = np.unique(
-        np.concatenate((times_s[(times_s > edges_s[0]) & (times_s < edges_s[-1])], edges_s))
-    )
+    inner = times_s[(times_s > edges_s[0]) & (times_s < edges_s[-1])]
+    grid = np.unique(np.concatenate((inner, edges_s)))
     rows = np.searchsorted(times_s, grid[:-1], side="right") - 1
     days = np.searchsorted(edges_s, grid[:-1], side="right") - 1
-    shape = (edges_s.size - 1, times_s.size)
-    return csr_matrix((np.diff(grid), (days, rows)), shape=shape)
+    widths = np.diff(grid)
+    n_days = edges_s.size - 1
+    return [
+        np.column_stack(
+            [np.bincount(days, widths * column[rows], minlength=n_days) for column in matrix.T]
+        )
+        for matrix in values
+    ]
 
 
 def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.DataFrame:
@@ -34,18 +40,24 @@ def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.
         empty = {"date": dates.array[:0], "cohort": np.empty(0, dtype=object), **floats}
         return pd.DataFrame(empty)
     seconds = np.diff(edges_s)[:, None]
-    daily = _day_integrals(cohorts.times_s, edges_s)
-    installed = daily @ cohorts.installed_hs / seconds
-    running = daily @ (cohorts.installed_hs * cohorts.share) / seconds
-    share = daily @ cohorts.share / seconds
-    hashprice = daily @ cohorts.hashprice_usd_per_ph_day[:, None]
+    installed, running, share, hashprice = (
+        integral / seconds
+        for integral in _day_integrals(
+            cohorts.times_s,
+            edges_s,
+            cohorts.installed_hs,
+            cohorts.installed_hs * cohorts.share,
+            cohorts.share,
+            cohorts.hashprice_usd_per_ph_day[:, None],
+        )
+    )
     day, cohort = np.nonzero(cohorts.first_arrival_s[None, :] < edges_s[1:, None])  # row-major
     table = {
         "date": dates.array[day],
         "cohort": np.array(cohorts.names, dtype=object)[cohort],
         "efficiency_j_per_th": cohorts.efficiency_j_per_th[cohort],
         "breakeven_hashprice_usd_per_ph_day": cohorts.breakeven_usd_per_ph_day[cohort],
-        "hashprice_usd_per_ph_day": (hashprice[:, 0] / seconds[:, 0])[day],
+        "hashprice_usd_per_ph_day": hashprice[day, 0],
         "installed_hashrate_ehs": installed[day, cohort] / HASHES_PER_EHS,
         "running_share": share[day, cohort],
         "running_hashrate_ehs": running[day, cohort] / HASHES_PER_EHS,

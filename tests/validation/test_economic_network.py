@@ -19,7 +19,7 @@ from helpers import SCENARIOS, make_scenario
 from sim import consensus as rules
 from sim import load_scenario, run_one
 from sim.eventlog import EventLog
-from sim.model.hashrate_supply import MWH_PER_PH_DAY_PER_J_PER_TH
+from sim.model.hashrate_supply import MWH_PER_PH_DAY_PER_J_PER_TH, normal_cdf
 from sim.model.markets import btc_price_path
 from sim.model.network import BitcoinNetwork
 from sim.model.site import Site
@@ -296,3 +296,12 @@ def test_baseline_2028_hashprice_stays_above_the_best_cohorts_breakeven() -> Non
     best = cohorts.groupby("date")["breakeven_hashprice_usd_per_ph_day"].min()
     assert len(days) == 366 and len(best) == 366
     assert days["hashprice_usd_per_ph_day"].mean() >= best.mean()
+
+
+def test_normal_cdf_is_within_its_stated_error_of_scipys() -> None:
+    """The running share's Φ (Abramowitz & Stegun 26.2.17, numpy only) against scipy."""
+    from scipy.special import ndtr
+
+    x = np.concatenate([np.linspace(-40, 40, 400_001), [np.inf, -np.inf, 0.0]])
+    assert np.max(np.abs(normal_cdf(x) - ndtr(x))) < 7.5e-8
+    assert normal_cdf(np.array([np.inf, -np.inf])).tolist() == [1.0, 0.0]
