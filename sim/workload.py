@@ -32,9 +32,10 @@ CSV_BYTES_PER_HALL_COLUMNS = 75
 BASE_MEMORY_BYTES = 200e6
 MEMORY_BYTES_PER_BLOCK = 520.0
 MEMORY_BYTES_PER_JOB = 1_400.0
-# the economic network holds each cohort's machines per decision step, and the tables
-# expand them once more (measured: +22 MB over 5 years, +137 MB over 15)
-MEMORY_BYTES_PER_COHORT_STEP = 20.0
+# the economic network holds each cohort's machines and running share per decision step,
+# and the tables expand them once more: +46 MB over 5 years, +338 MB over 15 against gbm,
+# whose runs also hold ≈15 % more blocks (≈40–47 B per cohort and step)
+MEMORY_BYTES_PER_COHORT_STEP = 48.0
 LARGE_OUTPUT_BYTES = 500e6  # estimates above these are printed before the run
 LARGE_MEMORY_BYTES = 2e9
 
