@@ -15,19 +15,18 @@ def _day_integrals(
 ) -> list[np.ndarray]:
     """Exact integrals over each day (days × C) of step series on ``times_s`` (rows × C).
 
-    The pieces between changes and midnights are laid out once; each column is then one
-    weighted bincount, without copying the (rows × cohorts) arrays piece by piece.
+    The pieces between changes and midnights are laid out once. When every midnight is
+    already a change time (an hourly decision grid from a whole hour), each piece is a row
+    and the arrays are summed as they are, without a copy per piece.
     """
     inner = times_s[(times_s > edges_s[0]) & (times_s < edges_s[-1])]
     grid = np.unique(np.concatenate((inner, edges_s)))
     rows = np.searchsorted(times_s, grid[:-1], side="right") - 1
-    days = np.searchsorted(edges_s, grid[:-1], side="right") - 1
-    widths = np.diff(grid)
-    n_days = edges_s.size - 1
+    starts = np.searchsorted(grid, edges_s[:-1])
+    widths = np.diff(grid)[:, None]
+    same = rows.size == times_s.size and bool(np.all(rows == np.arange(rows.size)))
     return [
-        np.column_stack(
-            [np.bincount(days, widths * column[rows], minlength=n_days) for column in matrix.T]
-        )
+        np.add.reduceat((matrix if same else matrix[rows]) * widths, starts, axis=0)
         for matrix in values
     ]
 

@@ -305,3 +305,21 @@ def test_normal_cdf_is_within_its_stated_error_of_scipys() -> None:
     x = np.concatenate([np.linspace(-40, 40, 400_001), [np.inf, -np.inf, 0.0]])
     assert np.max(np.abs(normal_cdf(x) - ndtr(x))) < 7.5e-8
     assert normal_cdf(np.array([np.inf, -np.inf])).tolist() == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("start", ["2024-03-01T00:00:00Z", "2024-03-01T00:30:00Z"])
+def test_network_csv_cohorts_add_up_to_the_network_hashrate_each_day(start: str) -> None:
+    """Both are exact daily integrals of the same step series (also when midnights fall
+    between decision steps), so they agree to float rounding."""
+    overrides = [
+        "bitcoin.network_hashrate.model=economic",
+        f"start_utc={start}",
+        "output.tables=[daily,network]",
+    ]
+    result = run_one(load_scenario(SCENARIOS / "quick.yaml", overrides))
+    by_day = result.network.groupby("date")["running_hashrate_ehs"].sum()
+    daily = result.daily.set_index("date")["network_hashrate_ehs"]
+    assert by_day.index.equals(daily.index)
+    np.testing.assert_allclose(by_day.to_numpy(), daily.to_numpy(), rtol=1e-9)
+    shares = result.network["running_share"]
+    assert shares.between(0, 1).all()
