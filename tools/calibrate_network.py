@@ -55,7 +55,8 @@ HALVING_DROP = 0.10  # ≈10 % of the hashrate left for weeks, ibid.
 DROP_AFTER_S = 21 * 86_400.0
 # (field, lower bound, upper bound). payback_days and power_cost_sigma are held at their
 # defaults: with payback free the entry rate and the payback horizon trade off exactly
-# (correlation −1.00), and sigma free comes out 1.2 ± 2.9 — the data do not see it
+# (correlation −1.00), and sigma free comes out 1.2 ± 2.9 — the data do not see it; its
+# default is set by the stability of the retarget loop (docs/model.md §2.8)
 FITTED = (
     ("entry_rate_per_year", 0.05, 20.0),
     ("power_cost_median_usd_per_mwh", 10.0, 200.0),

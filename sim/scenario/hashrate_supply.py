@@ -51,18 +51,19 @@ class EconomicNetworkSpec(Section):
         "their running hashrate matches start_ehs (or the start difficulty's).",
     )
     power_cost_median_usd_per_mwh: float = Field(
-        48.4,
+        37.7,
         gt=0,
         le=1_000,
         description="Median power cost of the world's miners (USD/MWh); costs are lognormal "
         "across miners and the same in every cohort.",
     )
     power_cost_sigma: float = Field(
-        0.45,
+        1.5,
         ge=0,
         le=3,
         description="Sigma of log power cost across miners (log units; 0 = every miner pays "
-        "the median, so a cohort runs wholly or not at all).",
+        "the median, so a cohort runs wholly or not at all; below ≈1.5 the retarget loop can "
+        "oscillate when most machines are under water, docs/model.md §2.8).",
     )
     capex_usd_per_th: float = Field(
         20.0,
@@ -78,7 +79,7 @@ class EconomicNetworkSpec(Section):
         "within this many days (d).",
     )
     entry_rate_per_year: float = Field(
-        0.56,
+        0.44,
         ge=0,
         le=100,
         description="Orders per year, as a fraction of the installed hashrate, per unit of "
