@@ -78,17 +78,27 @@ def price_csv(tmp_path: Path, rows: list[tuple[float, float]]) -> str:
     return str(path)
 
 
-def synthetic(days: float, price: dict[str, Any], **economic: Any) -> Scenario:
-    """A network from the first block of an epoch at D0, with a fixed fee level."""
+def synthetic(
+    days: float,
+    price: dict[str, Any],
+    difficulty: float = D0,
+    start_ehs: float | None = None,
+    **economic: Any,
+) -> Scenario:
+    """A network from the first block of an epoch at ``difficulty``, fixed fee level."""
     return make_scenario(
         start_utc=START.isoformat(),
         end_utc=(START + pd.Timedelta(days=days)).isoformat(),
         seed=3,
         bitcoin={
             "start_height": 840_672,
-            "start_difficulty": D0,
+            "start_difficulty": difficulty,
             "epoch_start_utc": START.isoformat(),
-            "network_hashrate": {"model": "economic", "economic": economic},
+            "network_hashrate": {
+                "model": "economic",
+                "start_ehs": start_ehs,
+                "economic": economic,
+            },
             "fees": {"btc_per_block": FEE, "noise_sigma": 0.0},
             "price": price,
         },
@@ -323,3 +333,41 @@ def test_network_csv_cohorts_add_up_to_the_network_hashrate_each_day(start: str)
     np.testing.assert_allclose(by_day.to_numpy(), daily.to_numpy(), rtol=1e-9)
     shares = result.network["running_share"]
     assert shares.between(0, 1).all()
+
+
+@pytest.mark.parametrize(("sigma", "stable"), [(1.5, True), (0.3, False)])
+def test_retarget_loop_is_stable_exactly_when_the_elasticity_is_below_one(
+    sigma: float, stable: bool
+) -> None:
+    """No entry or retirement, fixed price: at the fixed point D* half of one cohort runs
+    (h(D*) = its breakeven). An error e in ln D comes back as −ε·e, ε the running share's
+    elasticity φ(0)/(σ·Φ(0)) = 0.80/σ: 0.53 for σ = 1.5 (the default), 2.7 for σ = 0.3.
+    From e₀ = ln 1.2, the stable loop shrinks the first error and then stays within the
+    retarget noise of D*: stationary sd 2.2 %/√(1 − ε²) ≈ 2.6 %, 4 sd bounding the RMS of
+    epochs 10–20. The unstable one flips the error's sign and more than doubles it.
+    """
+    d_star, breakeven = 80e12, MWH_PER_PH_DAY_PER_J_PER_TH * 20.0 * 40.0
+    price = breakeven / hashprice(d_star, 1.0)  # h(D*) = breakeven
+    installed_hs = 2 * d_star * 2**32 * 2015 / 1_209_600  # half runs at D*: one block / 600.3 s
+    d0 = 1.2 * d_star
+    start_share = float(normal_cdf(np.array(np.log(d_star / d0) / sigma)))
+    scenario = synthetic(
+        400,
+        fixed_price(price),
+        difficulty=d0,
+        start_ehs=installed_hs * start_share / 1e18,
+        cohorts=ONE_CLASS,
+        power_cost_median_usd_per_mwh=40.0,
+        power_cost_sigma=sigma,
+        entry_rate_per_year=0.0,
+        retirement_per_year=0.0,
+    )
+    difficulty = run_network(scenario).chain_steps()["difficulty"].values
+    per_epoch = difficulty[np.r_[0, np.flatnonzero(np.diff(difficulty)) + 1]]
+    errors = np.log(per_epoch / d_star)
+    if stable:
+        assert abs(errors[1]) < abs(errors[0])
+        rms = np.sqrt(np.mean(errors[10:21] ** 2))
+        assert rms < 4 * EPOCH_SD / np.sqrt(1 - (0.8 / sigma) ** 2), errors.round(3)
+    else:
+        assert errors[1] * errors[0] < 0 and abs(errors[1]) > 2 * abs(errors[0]), errors
