@@ -54,7 +54,7 @@ class CohortPaths:
     times_s: np.ndarray  # (T,)
     hashprice_usd_per_ph_day: np.ndarray  # (T,) what the miners saw
     installed_hs: np.ndarray  # (T, C)
-    share: np.ndarray  # (T, C) running share
+    running_hs: np.ndarray  # (T, C) installed × running share
 
 
 @dataclass(frozen=True)

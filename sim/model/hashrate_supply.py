@@ -116,6 +116,10 @@ class HashrateSupply:
         self.sigma = econ.power_cost_sigma
         self.horizon_s = horizon_s
         steps = int(np.ceil(horizon_s / self.step_s)) + 1
+        # price and fee level at every decision step, read once: chunks slice them
+        grid_s = np.arange(steps) * self.step_s
+        self._price_at_step = btc_price_usd.at(grid_s)
+        self._fee_at_step = fee_level_btc.at(grid_s)
         self.lag_steps = max(int(round(econ.lag_days * SECONDS_PER_DAY / self.step_s)), 1)
         vintage_steps = max(int(round(econ.vintage_days * SECONDS_PER_DAY / self.step_s)), 1)
         step_years = self.step_s / SECONDS_PER_YEAR
@@ -173,7 +177,8 @@ class HashrateSupply:
             * self.installed[0].sum()
             * max(start_margin * self.value_per_usd_margin - 1.0, 0.0)
         )
-        # per draw: change times, hashprice, row of `installed` in force, hashrate, shares
+        # per draw: change times, hashprice, row of `installed` in force, hashrate, and the
+        # running hashrate by cohort
         self._pieces: list[tuple[np.ndarray, ...]] = []
         self._joined_pieces: tuple[np.ndarray, ...] | None = None
 
@@ -181,15 +186,27 @@ class HashrateSupply:
         """Cohorts that can hold machines at steps before ``end`` (later ones stay zero)."""
         return self.first_new + int(self.vintage_of_step[max(end - 1 - self.lag_steps, 0)]) + 1
 
-    def _share(self, hashprice: np.ndarray, alive: int) -> np.ndarray:
-        """Running shares (steps × all cohorts); zero for cohorts with no machines yet."""
-        share = np.zeros((hashprice.size, self.efficiency.size))
-        share[:, :alive] = running_share(hashprice[:, None], self.breakeven[:alive], self.sigma)
-        return share
+    def _running(self, hashprice: np.ndarray, installed: np.ndarray) -> np.ndarray:
+        """Running hashrate (steps × all cohorts) of ``installed`` (steps × cohorts alive)."""
+        alive = installed.shape[1]
+        running = np.zeros((hashprice.size, self.efficiency.size))
+        share = running_share(hashprice[:, None], self.breakeven[:alive], self.sigma)
+        np.multiply(installed, share, out=running[:, :alive])
+        return running
 
     def _hashprice(self, t_s: np.ndarray, difficulty: float, subsidy_btc: float) -> np.ndarray:
         return hashprice_usd_per_ph_day(
             difficulty, subsidy_btc, self.fee_level.at(t_s), self.price.at(t_s)
+        )
+
+    def _hashprice_of_steps(
+        self, first: int, end: int, difficulty: float, subsidy_btc: float
+    ) -> np.ndarray:
+        return hashprice_usd_per_ph_day(
+            difficulty,
+            subsidy_btc,
+            self._fee_at_step[first:end],
+            self._price_at_step[first:end],
         )
 
     def _advance(self, first: int, end: int, difficulty: float, subsidy_btc: float) -> np.ndarray:
@@ -197,21 +214,19 @@ class HashrateSupply:
 
         Needs ``end − first ≤ lag_steps``: what arrives in the chunk was ordered before it.
         """
-        steps = np.arange(first, end)
-        t_s = steps * self.step_s
-        if first == 0:  # the start state is given; step 0 only places orders
-            steps = steps[1:]
-        if steps.size:
+        lo = max(first, 1)  # the start state is given; step 0 only places orders
+        if end > lo:
             alive = self._alive(end)
-            vintage = self.vintage_of_step[np.maximum(steps - self.lag_steps, 0)]
-            arrived = np.zeros((steps.size, alive))
-            arrived[np.arange(steps.size), self.first_new + vintage] = self.arrivals_hs[steps]
-            # I[k] = d·I[k−1] + A[k], summed in closed form: d^j · (I[first−1] + Σ A[i] d^−i)
-            powers = self.decay ** np.arange(1, steps.size + 1)
-            cumulative = np.cumsum(arrived / powers[:, None], axis=0)
-            previous = self.installed[steps[0] - 1, :alive]
-            self.installed[steps, :alive] = powers[:, None] * (previous + cumulative)
-        hashprice = self._hashprice(t_s, difficulty, subsidy_btc)
+            # I[k] = d·I[k−1] + A[k], summed in closed form: d^j · (I[lo−1] + Σ A[i] d^−i);
+            # the arrivals of the chunk go to the one or two vintages ordered lag_steps before
+            powers = self.decay ** np.arange(1, end - lo + 1)
+            block = self.installed[lo:end, :alive]
+            block[:] = powers[:, None] * self.installed[lo - 1, :alive]
+            vintage = self.vintage_of_step[np.maximum(np.arange(lo, end) - self.lag_steps, 0)]
+            for v in np.unique(vintage):
+                arrived = np.where(vintage == v, self.arrivals_hs[lo:end], 0.0)
+                block[:, self.first_new + v] += powers * np.cumsum(arrived / powers)
+        hashprice = self._hashprice_of_steps(first, end, difficulty, subsidy_btc)
         margin = hashprice - self.breakeven[self.first_new + self.vintage_of_step[first:end]]
         excess = np.maximum(margin * self.value_per_usd_margin - 1.0, 0.0)
         total = self.installed[first:end].sum(axis=1)
@@ -235,18 +250,20 @@ class HashrateSupply:
         prices: list[np.ndarray] = []
         rows: list[np.ndarray] = []  # the step whose installed hashrate holds
         rates: list[np.ndarray] = []
-        shares: list[np.ndarray] = []
+        running: list[np.ndarray] = []
         work = 0.0
         if first != current:  # off the grid: the step in force keeps its machines
             hashprice_0 = self._hashprice(np.array([t0_s]), difficulty, subsidy_btc)
-            share_0 = self._share(hashprice_0, self._alive(current + 1))
-            rate_0 = share_0 @ self.installed[current]
-            times, prices, rows, rates, shares = (
+            running_0 = self._running(
+                hashprice_0, self.installed[current : current + 1, : self._alive(current + 1)]
+            )
+            rate_0 = running_0.sum(axis=1)
+            times, prices, rows, rates, running = (
                 [np.array([t0_s])],
                 [hashprice_0],
                 [np.array([current])],
                 [rate_0],
-                [share_0],
+                [running_0],
             )
             work = float(rate_0[0]) * (first * self.step_s - t0_s)
         end = first
@@ -257,15 +274,15 @@ class HashrateSupply:
             start, end = end, min(end + chunk, last_step)
             hashprice = self._advance(start, end, difficulty, subsidy_btc)
             alive = self._alive(end)
-            share = self._share(hashprice, alive)
-            rate = np.einsum("kc,kc->k", self.installed[start:end, :alive], share[:, :alive])
+            chunk_running = self._running(hashprice, self.installed[start:end, :alive])
+            rate = chunk_running.sum(axis=1)
             times.append(np.arange(start, end) * self.step_s)
             prices.append(hashprice)
             rows.append(np.arange(start, end))
             rates.append(rate)
-            shares.append(share)
+            running.append(chunk_running)
             work += float(rate.sum()) * self.step_s
-        piece = tuple(np.concatenate(part) for part in (times, prices, rows, rates, shares))
+        piece = tuple(np.concatenate(part) for part in (times, prices, rows, rates, running))
         self._truncate(t0_s)
         self._pieces.append(piece)
         self._joined_pieces = None
@@ -274,8 +291,8 @@ class HashrateSupply:
     def _truncate(self, t0_s: float) -> None:
         """Drop what was decided from ``t0_s`` on: a new epoch or subsidy replaces it."""
         if self._pieces:
-            keep = self._pieces[-1][0] < t0_s
-            self._pieces[-1] = tuple(part[keep] for part in self._pieces[-1])
+            keep = int(np.searchsorted(self._pieces[-1][0], t0_s))  # times are sorted
+            self._pieces[-1] = tuple(part[:keep] for part in self._pieces[-1])
 
     def network_hs(self) -> StepSeries:
         """The network hashrate decided so far (H/s), from t = 0."""
@@ -292,7 +309,7 @@ class HashrateSupply:
 
     def paths(self) -> CohortPaths:
         """The cohorts' state over the run, up to the horizon."""
-        times, prices, rows, _, shares = self._joined()
+        times, prices, rows, _, running = self._joined()
         inside = times < self.horizon_s
         installed = self.installed[rows[inside]]
         arrived = installed > 0
@@ -305,5 +322,5 @@ class HashrateSupply:
             times_s=times[inside],
             hashprice_usd_per_ph_day=prices[inside],
             installed_hs=installed,
-            share=shares[inside],
+            running_hs=running[inside],
         )

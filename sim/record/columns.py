@@ -250,8 +250,8 @@ NETWORK_COLUMNS: dict[str, str] = {
     "hashprice_usd_per_ph_day": "Hashprice the miners decide on, mean over the day: the "
     "epoch's difficulty, subsidy, fee level (without spikes) and price (USD per PH/s per day).",
     "installed_hashrate_ehs": "The cohort's installed hashrate, mean (EH/s).",
-    "running_share": "Share of the cohort's miners whose power cost the hashprice covers, "
-    "time-weighted mean (fraction).",
+    "running_share": "running_hashrate_ehs / installed_hashrate_ehs: the share of the "
+    "cohort's machines whose miners' power cost the hashprice covers, over the day (fraction).",
     "running_hashrate_ehs": "The cohort's running hashrate, mean (EH/s); the cohorts' sum is "
     "network_hashrate_ehs.",
 }

@@ -39,14 +39,13 @@ def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.
         empty = {"date": dates.array[:0], "cohort": np.empty(0, dtype=object), **floats}
         return pd.DataFrame(empty)
     seconds = np.diff(edges_s)[:, None]
-    installed, running, share, hashprice = (
+    installed, running, hashprice = (
         integral / seconds
         for integral in _day_integrals(
             cohorts.times_s,
             edges_s,
             cohorts.installed_hs,
-            cohorts.installed_hs * cohorts.share,
-            cohorts.share,
+            cohorts.running_hs,
             cohorts.hashprice_usd_per_ph_day[:, None],
         )
     )
@@ -58,7 +57,7 @@ def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.
         "breakeven_hashprice_usd_per_ph_day": cohorts.breakeven_usd_per_ph_day[cohort],
         "hashprice_usd_per_ph_day": hashprice[day, 0],
         "installed_hashrate_ehs": installed[day, cohort] / HASHES_PER_EHS,
-        "running_share": share[day, cohort],
+        "running_share": running[day, cohort] / installed[day, cohort],
         "running_hashrate_ehs": running[day, cohort] / HASHES_PER_EHS,
     }
     check_columns(

@@ -244,13 +244,14 @@ def test_cohort_below_breakeven_stops_within_a_tick_and_returns(tmp_path: Path) 
     )
     paths = run_network(scenario).cohorts()
     assert paths is not None
-    old = paths.share[:, 1]
+    share = paths.running_hs[:, :2] / paths.installed_hs[:, :2]  # the two start cohorts
+    old = share[:, 1]
     at = paths.times_s
     tick = np.ceil(drop_s / STEP_S) * STEP_S  # the first decision after the drop
     assert np.all(old[at < drop_s] == 1.0)
     assert np.all(old[(at >= tick) & (at < back_s)] == 0.0)
     assert np.all(old[at >= back_s] == 1.0)
-    assert np.all(paths.share[:, 0] == 1.0)  # 28 > 19.2: the efficient cohort runs on
+    assert np.all(share[:, 0] == 1.0)  # 28 > 19.2: the efficient cohort runs on
 
 
 def test_hashrate_never_negative_and_stops_and_restarts_with_the_price(tmp_path: Path) -> None:
