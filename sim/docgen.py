@@ -185,6 +185,10 @@ TABLE_INTROS = {
     "events.csv": "Discrete events in time order. At equal times, rows fixed before the run "
     "(demand-response events, 4CP alerts) come before the grants that answer them.",
     "summary.csv": "One row of KPIs for the run.",
+    "network.csv": "One row per UTC day and cohort of the economic network "
+    "(`bitcoin.network_hashrate.model: economic`) that has machines by that day, sorted by date "
+    "and cohort (start cohorts, then vintages); written only when `output.tables` lists "
+    "`network`, and empty for the gbm and csv models. Computed exactly over each day.",
 }
 
 

@@ -26,6 +26,7 @@ class RunResult:
     jobs: pd.DataFrame
     events: pd.DataFrame
     summary: pd.DataFrame
+    network: pd.DataFrame
     events_processed: int
     random_streams: list[str]
     wall_time_s: float
@@ -40,6 +41,7 @@ class RunResult:
             "jobs": self.jobs,
             "events": self.events,
             "summary": self.summary,
+            "network": self.network,
         }
 
     def write(self, out_dir: str | Path, command: list[str] | None = None) -> Path:

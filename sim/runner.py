@@ -17,6 +17,7 @@ from sim.model.records import ai_record, facility_record, fault_record, mining_r
 from sim.model.site import Site
 from sim.record.ai_tables import ai_series, jobs_table
 from sim.record.group_tables import groups_table
+from sim.record.network_tables import network_table
 from sim.record.tables import (
     RunRecords,
     blocks_table,
@@ -102,6 +103,7 @@ def run_one(
         jobs=jobs_table(ai, run.ai_money, scenario),
         events=events_table(run),
         summary=summary_table(run, daily),
+        network=network_table(run, daily["date"], day_edges(scenario)),
         events_processed=site.env.events_processed,
         random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,

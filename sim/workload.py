@@ -25,12 +25,17 @@ CSV_BYTES_PER_ROW = {
     "blocks": 132,
     "jobs": 150,
     "summary": 2_100,
+    "network": 75,
 }
 CSV_BYTES_PER_HALL_COLUMNS = 75
 # Peak resident memory: the interpreter and libraries, then per block and per job held.
 BASE_MEMORY_BYTES = 200e6
 MEMORY_BYTES_PER_BLOCK = 520.0
 MEMORY_BYTES_PER_JOB = 1_400.0
+# the economic network holds each cohort's machines and running share per decision step,
+# and the tables expand them once more: +46 MB over 5 years, +338 MB over 15 against gbm,
+# whose runs also hold ≈15 % more blocks (≈40–47 B per cohort and step)
+MEMORY_BYTES_PER_COHORT_STEP = 48.0
 LARGE_OUTPUT_BYTES = 500e6  # estimates above these are printed before the run
 LARGE_MEMORY_BYTES = 2e9
 
@@ -90,6 +95,7 @@ def estimate(scenario: Scenario) -> Workload:
     )
     days = math.ceil(horizon_s / SECONDS_PER_DAY)
     groups = len(scenario.mining.groups) + len(scenario.ai.groups)
+    cohort_steps, cohorts = _economic_network_size(scenario)
     rows = {
         "timeseries": math.ceil(horizon_s / scenario.output.sample_interval_s),
         "daily": days,
@@ -97,6 +103,7 @@ def estimate(scenario: Scenario) -> Workload:
         "blocks": blocks,
         "jobs": jobs,
         "summary": 1,
+        "network": days * cohorts,  # at most: a vintage appears when its machines arrive
     }
     hall_bytes = CSV_BYTES_PER_HALL_COLUMNS * len(scenario.site.halls)
     written = [name for name in scenario.output.tables if name in rows]
@@ -105,8 +112,24 @@ def estimate(scenario: Scenario) -> Workload:
         * (CSV_BYTES_PER_ROW[name] + (hall_bytes if name in ("timeseries", "daily") else 0))
         for name in written
     )
-    memory = BASE_MEMORY_BYTES + MEMORY_BYTES_PER_BLOCK * blocks + MEMORY_BYTES_PER_JOB * jobs
+    memory = (
+        BASE_MEMORY_BYTES
+        + MEMORY_BYTES_PER_BLOCK * blocks
+        + MEMORY_BYTES_PER_JOB * jobs
+        + MEMORY_BYTES_PER_COHORT_STEP * cohort_steps
+    )
     return Workload(blocks, jobs, {n: rows[n] for n in written}, output_bytes, memory)
+
+
+def _economic_network_size(scenario: Scenario) -> tuple[int, int]:
+    """(cohorts × decision steps held, cohorts) of an economic network; (0, 0) otherwise."""
+    spec = scenario.bitcoin.network_hashrate
+    if spec.model != "economic":
+        return 0, 0
+    steps = math.ceil(scenario.horizon_s / spec.update_interval_s) + 1
+    vintage_s = spec.economic.vintage_days * SECONDS_PER_DAY
+    cohorts = len(spec.economic.cohorts) + math.ceil(scenario.horizon_s / vintage_s)
+    return steps * cohorts, cohorts
 
 
 def machine_memory_bytes() -> float | None:

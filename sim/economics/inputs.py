@@ -44,6 +44,20 @@ class AsicGroups:
 
 
 @dataclass(frozen=True)
+class CohortPaths:
+    """The economic network's cohorts over the run, on the network hashrate's change times."""
+
+    names: list[str]
+    efficiency_j_per_th: np.ndarray  # (C,)
+    breakeven_usd_per_ph_day: np.ndarray  # (C,) at the median power cost
+    first_arrival_s: np.ndarray  # (C,) when the cohort first hashes (inf: not in the run)
+    times_s: np.ndarray  # (T,)
+    hashprice_usd_per_ph_day: np.ndarray  # (T,) what the miners saw
+    installed_hs: np.ndarray  # (T, C)
+    running_hs: np.ndarray  # (T, C) installed × running share
+
+
+@dataclass(frozen=True)
 class MiningRecord:
     """What the run produced on the mining side, and the market series it ran under."""
 
@@ -62,6 +76,7 @@ class MiningRecord:
     dr_credit_usd_per_mwh: StepSeries  # paid by the grid per MWh of ASIC load kept off
     # what a MWh costs the site: the energy price, or 0 in a grid outage (backups carry it)
     paid_energy_price_usd_per_mwh: StepSeries
+    network_cohorts: CohortPaths | None  # the economic network's; None for gbm and csv
 
 
 # --------------------------------------------------------------------------- AI hosting

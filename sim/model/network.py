@@ -6,7 +6,9 @@ rescaling, block ``k`` of an epoch is found when the network's cumulative work s
 epoch's draw reaches ``D · 2^32 · (E_1 + … + E_k)`` with ``E_i ~ Exp(1)``; inverting the
 piecewise-linear cumulative work gives arrival times that are exact for a piecewise-constant
 rate. A whole epoch (≤ 2016 blocks) is drawn at once with numpy, so the SimPy process wakes
-once per epoch to retarget, not once per block.
+once per epoch to retarget, not once per block. With ``model: economic`` the hashrate of each
+draw comes from :class:`~sim.model.hashrate_supply.HashrateSupply` at the draw's difficulty
+and subsidy, so it answers the hashprice epoch by epoch.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import numpy as np
 import simpy
 
 from sim import consensus as rules
+from sim.economics.inputs import CohortPaths
 from sim.eventlog import EventLog
 from sim.model.fees import FeeModel
+from sim.model.hashrate_supply import HashrateSupply
 from sim.model.paths import csv_series, csv_steps, gbm_steps
 from sim.rng import RandomStreams
 from sim.scenario.schema import BitcoinSpec, Scenario, input_files
@@ -28,9 +32,14 @@ from sim.steps import StepSeries
 from sim.units import HASHES_PER_EHS, SECONDS_PER_DAY, unix_seconds
 
 
-def network_hashrate_path(scenario: Scenario, streams: RandomStreams) -> StepSeries:
-    """Network hashrate (H/s) over the horizon (stream ``network_hashrate``)."""
+def network_hashrate_path(scenario: Scenario, streams: RandomStreams) -> StepSeries | None:
+    """Network hashrate (H/s) over the horizon (stream ``network_hashrate``).
+
+    None for ``model: economic``: the network's miners decide it as the run goes.
+    """
     spec = scenario.bitcoin.network_hashrate
+    if spec.model == "economic":
+        return None
     if spec.model == "csv":
         series = csv_series(
             input_files(scenario),
@@ -93,11 +102,14 @@ class BitcoinNetwork:
     horizon_s
         End of the run; blocks after it are not recorded.
     hashrate
-        Network hashrate step series (H/s).
+        Network hashrate step series (H/s); None: the economic model's miners decide it.
     streams
-        Source of the ``block_arrivals``, ``block_fees`` and ``solo_luck`` streams.
+        Source of the ``block_arrivals``, ``block_fees``, ``solo_luck`` and (economic)
+        ``network_entry`` streams.
     events
         Log for halvings and difficulty adjustments.
+    btc_price_usd
+        The BTC price path, which the economic model's miners answer.
     """
 
     def __init__(
@@ -106,15 +118,20 @@ class BitcoinNetwork:
         spec: BitcoinSpec,
         start_utc: datetime,
         horizon_s: float,
-        hashrate: StepSeries,
+        hashrate: StepSeries | None,
         streams: RandomStreams,
         events: EventLog,
+        btc_price_usd: StepSeries,
     ) -> None:
         self.env = env
-        self.hashrate = hashrate
         self.horizon_s = horizon_s
         self.start_unix_s = unix_seconds(start_utc)
         self.fees = FeeModel(spec.fees, self.start_unix_s, streams.get("block_fees"))
+        self._supply = (
+            None if hashrate is not None else self._economic(spec, btc_price_usd, streams)
+        )
+        # the path blocks are drawn on: the whole run's, or (economic) the current draw's
+        self._path = hashrate if hashrate is not None else StepSeries.constant(0.0)
         self.blocks = BlockLog.empty()
         self.height = spec.start_height  # the next block to be found
         self.bits = rules.bits_for_difficulty(spec.start_difficulty)
@@ -131,7 +148,43 @@ class BitcoinNetwork:
         self._arrivals = streams.get("block_arrivals")
         self._luck = streams.get("solo_luck")
         self._events = events
-        self._grid_work = hashrate.cumulative_at(hashrate.times_s)
+        self._grid_work = self._path.cumulative_at(self._path.times_s)
+
+    def _economic(
+        self, spec: BitcoinSpec, btc_price_usd: StepSeries, streams: RandomStreams
+    ) -> HashrateSupply:
+        """The economic model's miners, sized to run the start hashrate at the start state."""
+        start_ehs = spec.network_hashrate.start_ehs
+        start_hs = (
+            start_ehs * HASHES_PER_EHS
+            if start_ehs is not None
+            else rules.implied_hashrate_hs(spec.start_difficulty)
+        )
+        hashprice = rules.hashprice_usd_per_ph_day(
+            spec.start_difficulty,
+            rules.subsidy_sat(spec.start_height) / 1e8,
+            self.fees.level.at(0.0),
+            btc_price_usd.at(0.0),
+        )
+        return HashrateSupply(
+            spec.network_hashrate,
+            start_hs,
+            float(hashprice),
+            btc_price_usd,
+            self.fees.level,
+            self.start_unix_s,
+            self.horizon_s,
+            streams.get("network_entry"),
+        )
+
+    @property
+    def hashrate(self) -> StepSeries:
+        """Network hashrate over the run so far (H/s)."""
+        return self._path if self._supply is None else self._supply.network_hs()
+
+    def cohorts(self) -> CohortPaths | None:
+        """The economic model's cohorts over the run (None for other models)."""
+        return None if self._supply is None else self._supply.paths()
 
     @property
     def difficulty(self) -> float:
@@ -139,18 +192,31 @@ class BitcoinNetwork:
         return rules.difficulty_of(self.bits)
 
     def _time_of_work(self, work: np.ndarray) -> np.ndarray:
-        """Invert cumulative network work (hashes since t = 0) to time (s)."""
+        """Invert cumulative network work (hashes since the path's start) to time (s)."""
         idx = np.searchsorted(self._grid_work, work, side="right") - 1
-        rate = self.hashrate.values[idx]
-        return self.hashrate.times_s[idx] + (work - self._grid_work[idx]) / rate
+        rate = self._path.values[idx]
+        # a network that stopped hashing (economic, every cohort off) finds no more blocks
+        late = np.divide(
+            work - self._grid_work[idx], rate, out=np.full(work.shape, np.inf), where=rate > 0
+        )
+        return self._path.times_s[idx] + late
 
     def _draw_epoch(self) -> np.ndarray:
         """Arrival times of the rest of the current epoch's blocks, found from now on."""
         n = rules.RETARGET_INTERVAL_BLOCKS - self.height % rules.RETARGET_INTERVAL_BLOCKS
         work_per_block = self.difficulty * rules.HASHES_PER_DIFFICULTY
-        start_work = self.hashrate.cumulative_at(np.array([self.env.now]))[0]
         cumulative = np.cumsum(self._arrivals.standard_exponential(n))
+        if self._supply is not None:
+            self._follow_supply(work_per_block * float(cumulative[-1]))
+        start_work = self._path.cumulative_at(np.array([self.env.now]))[0]
         return self._time_of_work(start_work + work_per_block * cumulative)
+
+    def _follow_supply(self, work_hashes: float) -> None:
+        """Ask the miners for the hashrate from now on, at this epoch's difficulty and subsidy."""
+        self._path = self._supply.path_from(  # type: ignore[union-attr]
+            self.env.now, work_hashes, self.difficulty, float(rules.subsidy_sat(self.height)) / 1e8
+        )
+        self._grid_work = self._path.cumulative_at(self._path.times_s)
 
     def _record(self, times_s: np.ndarray) -> None:
         heights = self.height + np.arange(times_s.size, dtype=np.int64)
@@ -161,7 +227,7 @@ class BitcoinNetwork:
         log.bits.append(np.full(times_s.size, self.bits, dtype=np.int64))
         log.fees_btc.append(fees)
         log.expected_fees_btc.append(expected)
-        log.network_hashrate_hs.append(self.hashrate.at(times_s))
+        log.network_hashrate_hs.append(self._path.at(times_s))
         log.luck.append(self._luck.random(times_s.size))
         epoch_firsts = heights % rules.RETARGET_INTERVAL_BLOCKS == 0
         if epoch_firsts.any():
@@ -194,7 +260,7 @@ class BitcoinNetwork:
 
     def _next_halving_index(self, count: int) -> int | None:
         """Index, among the next ``count`` blocks, of the first halving block (if it responds)."""
-        if self._halving_drop == 0.0:
+        if self._halving_drop == 0.0 and self._supply is None:
             return None
         to_halving = -self.height % rules.HALVING_INTERVAL_BLOCKS
         return to_halving if to_halving < count else None
@@ -206,19 +272,20 @@ class BitcoinNetwork:
         the hashrate grid from ``t_s`` on; draws after this point use the new path, which is
         exact for a Poisson process because it is memoryless.
         """
-        times = self.hashrate.times_s
+        times = self._path.times_s
         times = np.unique(np.append(times[times < self.horizon_s], t_s))
-        values = self.hashrate.at(times)
+        values = self._path.at(times)
         tau = np.maximum(times - t_s, 0.0)
         dip = self._halving_drop * np.exp(-tau / self._halving_recovery_s)
-        self.hashrate = StepSeries(times, values * np.where(times >= t_s, 1.0 - dip, 1.0))
-        self._grid_work = self.hashrate.cumulative_at(self.hashrate.times_s)
+        self._path = StepSeries(times, values * np.where(times >= t_s, 1.0 - dip, 1.0))
+        self._grid_work = self._path.cumulative_at(self._path.times_s)
 
     def find_blocks(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: find blocks epoch by epoch and retarget, until the horizon.
 
-        A draw stops early at a halving block when the network responds to halvings, so the
-        rest of the epoch is drawn on the changed hashrate path.
+        A draw stops early at a halving block when the network responds to halvings (a
+        scheduled drop, or economic miners facing the new subsidy), so the rest of the epoch
+        is drawn on the changed hashrate path.
         """
         while True:
             times_s = self._draw_epoch()
@@ -235,7 +302,7 @@ class BitcoinNetwork:
             yield self.env.timeout(times_s[-1] - self.env.now)
             if self.height % rules.RETARGET_INTERVAL_BLOCKS == 0:
                 self._retarget()
-            if halving is not None:
+            if halving is not None and self._supply is None:
                 self._respond_to_halving(self._last_block_s)
 
     def _announce(self, until_s: float) -> None:

@@ -151,6 +151,7 @@ class Site:
         env = CountingEnvironment()
         streams = RandomStreams(seed)
         events = EventLog()
+        btc_price = btc_price_path(scenario, streams)
         network = BitcoinNetwork(
             env,
             scenario.bitcoin,
@@ -159,8 +160,8 @@ class Site:
             network_hashrate_path(scenario, streams),
             streams,
             events,
+            btc_price,
         )
-        btc_price = btc_price_path(scenario, streams)
         energy_price = energy_price_path(scenario, streams)
         site = scenario.site
         scheduled = scheduled_spans(site.demand_response, scenario.start_utc, scenario.horizon_s)

@@ -257,6 +257,24 @@ GROUP_COLUMNS: dict[str, str] = {
     "margin_usd": "revenue_usd − energy_cost_usd (USD).",
 }
 
+NETWORK_COLUMNS: dict[str, str] = {
+    "date": DAY_DOC,
+    "cohort": "Cohort of the economic network: a start cohort "
+    "(bitcoin.network_hashrate.economic.cohorts) or new-<date>, the machines ordered in the "
+    "vintage window that began on that date.",
+    "efficiency_j_per_th": "Energy per terahash of the cohort's machines (J/TH).",
+    "breakeven_hashprice_usd_per_ph_day": "Hashprice that pays the power of the cohort's "
+    "median-cost miner: 0.024 MWh/(PH·day·J/TH) × efficiency × median power cost (USD per "
+    "PH/s per day); half the cohort runs there.",
+    "hashprice_usd_per_ph_day": "Hashprice the miners decide on, mean over the day: the "
+    "epoch's difficulty, subsidy, fee level (without spikes) and price (USD per PH/s per day).",
+    "installed_hashrate_ehs": "The cohort's installed hashrate, mean (EH/s).",
+    "running_share": "running_hashrate_ehs / installed_hashrate_ehs: the share of the "
+    "cohort's machines whose miners' power cost the hashprice covers, over the day (fraction).",
+    "running_hashrate_ehs": "The cohort's running hashrate, mean (EH/s); the cohorts' sum is "
+    "network_hashrate_ehs.",
+}
+
 TABLES: dict[str, dict[str, str]] = {
     "timeseries.csv": INTERVAL_COLUMNS,
     "daily.csv": DAILY_COLUMNS,
@@ -265,6 +283,7 @@ TABLES: dict[str, dict[str, str]] = {
     "jobs.csv": JOB_COLUMNS,
     "events.csv": EVENT_COLUMNS,
     "summary.csv": SUMMARY_COLUMNS,
+    "network.csv": NETWORK_COLUMNS,
 }
 
 
@@ -328,6 +347,8 @@ _KIND_OF_COLUMN: dict[str, str] = {
     "pue": "ratio",
     "mean_pue": "ratio",
     "fleet_efficiency_j_per_th": "ratio",
+    "efficiency_j_per_th": "ratio",
+    "running_share": "ratio",
     "value": "value",
 }
 

@@ -92,7 +92,7 @@ def _power_and_hashrate(parts: Parts) -> list[Issue]:
                 f"ASICs {power_kw:,.0f} kW + GPU nodes {gpu_kw:,.0f} kW",
             )
         )
-    if btc is not None and btc.network_hashrate.model == "gbm":  # csv: see _series_files
+    if btc is not None and btc.network_hashrate.model != "csv":  # csv: see _series_files
         network_ehs = (
             btc.network_hashrate.start_ehs
             or implied_hashrate_hs(btc.start_difficulty) / HASHES_PER_EHS
@@ -105,6 +105,33 @@ def _power_and_hashrate(parts: Parts) -> list[Issue]:
                     f"{network_ehs:,.2f} EH/s at start_utc",
                 )
             )
+    return issues
+
+
+ECONOMIC_INTERVAL_S = 3_600  # an hourly decision grid keeps a 5-year run's cohort arrays small
+
+
+def _economic_network(parts: Parts) -> list[Issue]:
+    """The economic network makes its own halving response, on an hourly grid."""
+    btc: BitcoinSpec | None = parts.get("bitcoin")
+    if btc is None or btc.network_hashrate.model != "economic":
+        return []
+    spec, issues = btc.network_hashrate, []
+    if spec.halving_drop_fraction != 0.0:
+        issues.append(
+            Issue(
+                "bitcoin.network_hashrate.halving_drop_fraction",
+                f"must be 0 with model economic, whose miners leave at a halving when it no "
+                f"longer pays (got {spec.halving_drop_fraction:g})",
+            )
+        )
+    if spec.update_interval_s != ECONOMIC_INTERVAL_S:
+        issues.append(
+            Issue(
+                "bitcoin.network_hashrate.update_interval_s",
+                f"must be {ECONOMIC_INTERVAL_S} with model economic (got {spec.update_interval_s})",
+            )
+        )
     return issues
 
 
@@ -268,6 +295,7 @@ CHECKS: tuple[Check, ...] = (
     _power_and_hashrate,
     _fee_schedule,
     _series_files,
+    _economic_network,
     _energy_price,
     _demand_response,
     _four_cp_months,

@@ -26,14 +26,19 @@ from sim.scenario.faults import (
 )
 from sim.scenario.fields import INT64_MAX, Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
+from sim.scenario.hashrate_supply import EconomicNetworkSpec
 from sim.scenario.inputs import InputFiles
 
 # Far beyond the last halving (height 6,930,000), yet heights plus any run's blocks stay
 # well inside 64-bit integers.
 MAX_HEIGHT = 1_000_000_000
 
-TableName = Literal["timeseries", "daily", "groups", "blocks", "jobs", "events", "summary"]
+TableName = Literal[
+    "timeseries", "daily", "groups", "blocks", "jobs", "events", "summary", "network"
+]
 TABLE_NAMES: tuple[TableName, ...] = typing.get_args(TableName)
+# network.csv is asked for by name: only an economic network fills it
+DEFAULT_TABLES: tuple[TableName, ...] = TABLE_NAMES[:-1]
 
 
 class OutputSpec(Section):
@@ -43,10 +48,11 @@ class OutputSpec(Section):
         3_600, ge=60, le=86_400, description="Length of one timeseries.csv row (s)."
     )
     tables: list[TableName] = Field(
-        list(TABLE_NAMES),
+        list(DEFAULT_TABLES),
         min_length=1,
         description="Tables written to the output folder, each at most once (blocks is about "
-        "two thirds of a baseline run's bytes); manifest.json is always written.",
+        "two thirds of a baseline run's bytes); manifest.json is always written. network "
+        "(the economic network's cohorts) is written only when listed.",
     )
     format: Literal["csv", "parquet"] = Field(
         "csv",
@@ -64,10 +70,12 @@ class OutputSpec(Section):
 
 
 class NetworkHashrateSpec(Section):
-    """Exogenous path of the whole network's hashrate (the site's hashrate is part of it)."""
+    """The whole network's hashrate (the site's hashrate is part of it)."""
 
-    model: Literal["gbm", "csv"] = Field(
-        "gbm", description="'gbm': growth plus volatility; 'csv': replay a file."
+    model: Literal["gbm", "csv", "economic"] = Field(
+        "gbm",
+        description="'gbm': growth plus volatility; 'csv': replay a file; 'economic': miners "
+        "run while hashprice covers their power and buy machines when it pays (see economic).",
     )
     start_ehs: float | None = Field(
         None,
@@ -85,7 +93,8 @@ class NetworkHashrateSpec(Section):
         3_600,
         ge=60,
         le=3_600,
-        description="Hashrate path is piecewise constant over this step (s).",
+        description="Hashrate path is piecewise constant over this step (s); economic: "
+        "miners decide once a step.",
     )
     csv_path: str | None = Field(
         None,
@@ -97,11 +106,12 @@ class NetworkHashrateSpec(Section):
         ge=0,
         lt=1,
         description="Fraction of the network's hashrate unplugged at each halving block "
-        "(0 = no response).",
+        "(0 = no response; gbm and csv only: economic miners respond by themselves).",
     )
     halving_recovery_days: float = Field(
         30.0, gt=0, description="Time constant of the exponential recovery after the drop (days)."
     )
+    economic: EconomicNetworkSpec = Field(default_factory=EconomicNetworkSpec)
 
 
 class FeeLevelSpec(Section):

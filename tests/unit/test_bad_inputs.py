@@ -12,7 +12,7 @@ import pytest
 import yaml
 from helpers import REPO, SCENARIOS
 
-from sim.errors import Issue, ScenarioError
+from sim.errors import Issue, ScenarioError, SimulationError
 from sim.runner import run_one
 from sim.scenario import load_scenario, scenario_from_mapping
 from sim.scenario.fields import INT64_MAX
@@ -501,6 +501,113 @@ def test_relative_csv_path_with_a_nul_byte(tmp_path: Path) -> None:
     )
     issue = one_issue(issues(quick_file(tmp_path, text)), "bitcoin.price.csv_path")
     assert issue.message == f"cannot read '{tmp_path}/a\\x00b.csv': embedded null byte"
+
+
+# --------------------------------------------------------------------------- 11. economic network
+
+ECONOMIC = "bitcoin.network_hashrate.model=economic"
+ECON = "bitcoin.network_hashrate.economic"
+# the cohorts list written out, so that its items can be overridden
+ONE_COHORT = f"{ECON}.cohorts=[{{name: a, efficiency_j_per_th: 20, hashrate_fraction: 1}}]"
+# every number of the economic section: (field, a value above its range)
+ECONOMIC_NUMBERS = [
+    ("power_cost_median_usd_per_mwh", "1e6"),
+    ("power_cost_sigma", "1e6"),
+    ("capex_usd_per_th", "1e9"),
+    ("payback_days", "1e9"),
+    ("entry_rate_per_year", "1e9"),
+    ("lag_days", "1e9"),
+    ("best_efficiency_j_per_th", "1e9"),
+    ("efficiency_gain_per_year", "1"),
+    ("retirement_per_year", "1e9"),
+    ("vintage_days", "1e9"),
+    ("entry_noise_sigma", "1e6"),
+    ("cohorts[0].efficiency_j_per_th", "1e9"),
+    ("cohorts[0].hashrate_fraction", "2"),
+]
+
+
+@pytest.mark.parametrize("field", [field for field, _ in ECONOMIC_NUMBERS])
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (".inf", "finite number"),
+        (".nan", "finite number"),
+        ("-1", "greater than"),
+        ("true", "not a boolean"),
+        ("''", "valid number"),
+        ("[1]", "valid number"),
+    ],
+)
+def test_economic_network_numbers_must_be_finite_numbers_in_range(
+    field: str, value: str, fragment: str
+) -> None:
+    found = issues(QUICK, ECONOMIC, ONE_COHORT, f"{ECON}.{field}={value}")
+    issue = one_issue(found, f"{ECON}.{field}")
+    assert fragment in issue.message, issue.message
+
+
+@pytest.mark.parametrize(("field", "huge"), ECONOMIC_NUMBERS)
+def test_economic_network_numbers_have_upper_bounds(field: str, huge: str) -> None:
+    issue = one_issue(
+        issues(QUICK, ECONOMIC, ONE_COHORT, f"{ECON}.{field}={huge}"), f"{ECON}.{field}"
+    )
+    assert "less than" in issue.message, issue.message
+
+
+@pytest.mark.parametrize(
+    ("assignment", "path", "fragment"),
+    [
+        (f"{ECON}.cohorts=[]", f"{ECON}.cohorts", "at least 1 item"),
+        (
+            f"{ECON}.cohorts=[{{name: a, efficiency_j_per_th: 20, hashrate_fraction: 0.5}}]",
+            f"{ECON}.cohorts",
+            "must add up to 1 (got 0.5)",
+        ),
+        (
+            f"{ECON}.cohorts=[{{name: a, efficiency_j_per_th: 20, hashrate_fraction: 0.5}}, "
+            "{name: a, efficiency_j_per_th: 30, hashrate_fraction: 0.5}]",
+            f"{ECON}.cohorts",
+            "names a more than once",
+        ),
+        (f"{ECON}.cohorts[0].name=''", f"{ECON}.cohorts[0].name", "should match pattern"),
+        (f"{ECON}.cohorts[0].color=red", f"{ECON}.cohorts[0].color", "allowed: name, eff"),
+        (f"{ECON}.power_cost_sigma=''", f"{ECON}.power_cost_sigma", "valid number"),
+        ("bitcoin.network_hashrate.model=market", "bitcoin.network_hashrate.model", "economic"),
+        (
+            "bitcoin.network_hashrate.halving_drop_fraction=0.1",
+            "bitcoin.network_hashrate.halving_drop_fraction",
+            "must be 0 with model economic",
+        ),
+        (
+            "bitcoin.network_hashrate.update_interval_s=600",
+            "bitcoin.network_hashrate.update_interval_s",
+            "must be 3600 with model economic (got 600)",
+        ),
+    ],
+)
+def test_economic_network_structure_and_cross_checks(
+    assignment: str, path: str, fragment: str
+) -> None:
+    issue = one_issue(issues(QUICK, ECONOMIC, ONE_COHORT, assignment), path)
+    assert fragment in issue.message, issue.message
+
+
+def test_economic_network_bad_field_is_exit_2(tmp_path: Path) -> None:
+    result = dcsim(
+        "run", QUICK, "--set", ECONOMIC, "--set", f"{ECON}.lag_days=.nan",
+        "--out", tmp_path / "o", cwd=tmp_path,
+    )  # fmt: skip
+    assert_bad_input(result, f"{ECON}.lag_days: Input should be a finite number")
+
+
+def test_economic_network_that_cannot_run_at_start_names_the_cohorts() -> None:
+    """Every miner's power cost above the start hashprice (σ = 0): a clear model error."""
+    scenario = load_scenario(
+        QUICK, [ECONOMIC, f"{ECON}.power_cost_sigma=0", f"{ECON}.power_cost_median_usd_per_mwh=900"]
+    )
+    with pytest.raises(SimulationError, match="no cohort of bitcoin.network_hashrate.economic"):
+        run_one(scenario)
 
 
 # --------------------------------------------------------------------------- faults

@@ -39,9 +39,15 @@ def test_growth_of_arrivals_is_averaged_over_the_horizon() -> None:
 
 
 def test_memory_of_a_forty_year_run_and_a_run_of_thousands_of_years_refused() -> None:
-    long = load_scenario(SCENARIOS / "baseline.yaml", ["end_utc=2064-01-01T00:00:00Z"])
+    forty = ["end_utc=2064-01-01T00:00:00Z", "bitcoin.network_hashrate.model=gbm"]
+    long = load_scenario(SCENARIOS / "baseline.yaml", forty)
     # peak RSS measured 1.27 GB (docs/performance.md, "Work estimate")
     assert 1.0e9 < estimate(long).memory_bytes < 1.6e9
+    # the economic network's cohorts add 48 B per cohort and hourly step: 350,641 steps ×
+    # (4 + 161) cohorts ≈ 2.8 GB more
+    economic = load_scenario(SCENARIOS / "baseline.yaml", forty[:1])
+    extra = estimate(economic).memory_bytes - estimate(long).memory_bytes
+    assert extra == 48.0 * 350_641 * (4 + 161)
     assert not estimate(load_scenario(SCENARIOS / "baseline.yaml")).large
     began = time.perf_counter()
     proc = subprocess.run(
