@@ -110,6 +110,7 @@ def record(mining: MiningSpec) -> MiningRecord:
         btc_price_usd=const(1_000.0),
         energy_price_usd_per_mwh=const(36.0),
         dr_credit_usd_per_mwh=const(0.0),
+        paid_energy_price_usd_per_mwh=const(36.0),  # no grid outages
         network_cohorts=None,
     )
 
