@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import given, settings
@@ -21,7 +22,7 @@ from sim.model.faults import Outages, draw_failures, draw_outages
 from sim.model.site import Site
 from sim.rng import RandomStreams
 from sim.runner import run_one
-from sim.scenario import Scenario, scenario_from_mapping
+from sim.scenario import Scenario, load_scenario, scenario_from_mapping
 from sim.scenario.faults import (
     BackupSpec,
     FaultDurationSpec,
@@ -419,3 +420,22 @@ def test_with_spares_and_lead_times_units_down_match_the_exact_markov_chain() ->
     assert abs(batches.mean() - expected) < 4 * se
     # parts are the bottleneck: far more down than with parts always at hand
     assert batches.mean() > units * mttr_d / (mtbf_d + mttr_d) + 10 * se
+
+
+def test_faults_switched_off_reproduce_the_fault_free_run_exactly() -> None:
+    """Zero rates, a crew and backup that never act: every table equals the plain run's."""
+    plain = run_one(load_scenario(SCENARIOS / "quick.yaml"))
+    off = run_one(
+        load_scenario(
+            SCENARIOS / "quick.yaml",
+            [
+                "site.grid_outages={rate_per_year: 0}",
+                "site.repair_crew.technicians=1",
+                "mining.groups[0].annual_failure_rate=0",
+                "mining.groups[0].spares={stock: 0}",
+                "ai.groups[0].annual_failure_rate=0",
+            ],
+        )
+    )
+    for name, table in plain.tables().items():
+        pd.testing.assert_frame_equal(table, off.tables()[name], check_exact=True, obj=name)
