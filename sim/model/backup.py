@@ -104,28 +104,40 @@ class SiteSupply:
         return out
 
     def instants(self) -> np.ndarray:
-        """Every change of a hall's supply: control decides there."""
-        return np.unique(
-            np.concatenate([hall.power_kw.times_s[1:] for hall in self.halls] + [np.zeros(0)])
-        )
+        """Every change of a hall's supply or the site's budget: control decides there."""
+        changes = [hall.power_kw.times_s[1:] for hall in self.halls] + [self.grid_kw.times_s[1:]]
+        return np.unique(np.concatenate(changes))
 
 
 def site_supply(
     grid_capacity_kw: float,
     outages: Outages,
     halls: list[tuple[str, BackupSpec | None]],
+    orders: Outages,
+    order_share: np.ndarray,
     streams: RandomStreams,
 ) -> SiteSupply | None:
-    """The site's supply through ``outages`` ((name, backup) per hall); None without any."""
-    if not outages.count:
+    """The site's supply through outages and utility curtailment orders; None without any.
+
+    ``halls`` gives each hall's (name, backup); ``order_share`` the share of the
+    interconnect each order allows.
+    """
+    if not outages.count and not orders.count:
         return None
     supplies = [hall_supply(outages, backup, name, streams) for name, backup in halls]
+    grid = orders.down()  # 1 during an order
     times = np.unique(
-        np.concatenate([outages.down().times_s] + [s.power_kw.times_s for s in supplies])
+        np.concatenate(
+            [outages.down().times_s, grid.times_s] + [s.power_kw.times_s for s in supplies]
+        )
     )
     backups = np.zeros(times.size)
     for supply in supplies:
         power = supply.power_kw.at(times)
         backups += np.where(np.isfinite(power), power, 0.0)
+    order = np.searchsorted(orders.start_s, times, side="right") - 1
+    ordered = grid.at(times) > 0
+    share = np.where(ordered, order_share[np.maximum(order, 0)] if order_share.size else 1.0, 1.0)
     down = outages.down().at(times) > 0
-    return SiteSupply(supplies, StepSeries(times, np.where(down, backups, grid_capacity_kw)))
+    budget = np.where(down, backups, grid_capacity_kw * share)
+    return SiteSupply(supplies, StepSeries(times, budget))

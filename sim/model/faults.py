@@ -18,8 +18,9 @@ streams, and reaches the site as step series and windows that are known in advan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import simpy
@@ -27,13 +28,15 @@ import simpy
 from sim.rng import RandomStreams
 from sim.scenario.faults import (
     CoolingFailuresSpec,
+    CurtailmentOrderSpec,
     FaultDurationSpec,
     GridOutagesSpec,
+    MaintenanceWindowSpec,
     RepairCrewSpec,
     SparesSpec,
 )
 from sim.steps import StepSeries
-from sim.units import SECONDS_PER_YEAR
+from sim.units import SECONDS_PER_YEAR, unix_seconds
 
 
 def duration_sampler(
@@ -69,6 +72,22 @@ class Outages:
 
 
 NO_OUTAGES = Outages(np.zeros(0), np.zeros(0))
+
+
+def union(*windows: Outages) -> Outages:
+    """The windows covered by any of ``windows``, merged, in time order."""
+    starts = np.concatenate([w.start_s for w in windows])
+    ends = np.concatenate([w.end_s for w in windows])
+    order = np.argsort(starts, kind="stable")
+    merged_start: list[float] = []
+    merged_end: list[float] = []
+    for start, end in zip(starts[order].tolist(), ends[order].tolist(), strict=True):
+        if merged_end and start <= merged_end[-1]:
+            merged_end[-1] = max(merged_end[-1], end)
+        else:
+            merged_start.append(start)
+            merged_end.append(end)
+    return Outages(np.array(merged_start), np.array(merged_end))
 
 
 def draw_outages(spec: GridOutagesSpec, horizon_s: float, rng: np.random.Generator) -> Outages:
@@ -216,6 +235,9 @@ class SiteFaults:
     failures: FailureHistory  # groups: the ASIC groups, then the GPU groups
     cooling: list[Outages]  # per hall: failures of its cooling plant
     cooling_lost: list[float]  # per hall: the share of its capacity a failure takes
+    maintenance: list[Outages] = field(default_factory=list)  # per hall, planned
+    orders: Outages = NO_OUTAGES  # utility curtailment orders …
+    order_share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # … grid share each
 
     def capacity_factor(self, hall: int) -> StepSeries:
         """The share of a hall's heat-rejection capacity working over the run."""
@@ -223,8 +245,8 @@ class SiteFaults:
         return StepSeries(down.times_s, 1.0 - self.cooling_lost[hall] * down.values)
 
     def instants(self) -> np.ndarray:
-        """Every start and end of an outage or a cooling failure: control decides there."""
-        windows = [self.outages, *self.cooling]
+        """Every start and end of a fault or planned window: control decides there."""
+        windows = [self.outages, *self.cooling, *self.maintenance, self.orders]
         return np.unique(np.concatenate([np.concatenate((w.start_s, w.end_s)) for w in windows]))
 
     def event_rows(
@@ -232,6 +254,20 @@ class SiteFaults:
     ) -> list[tuple[float, str, str, float, str, str]]:
         """Rows for the event log: outages, cooling failures, their ends; unit failures, repairs."""
         rows = []
+        for hall, windows in zip(halls, self.maintenance, strict=False):
+            for start, end in zip(windows.start_s.tolist(), windows.end_s.tolist(), strict=True):
+                hours = (end - start) / 3_600.0
+                rows.append((start, "maintenance", hall, hours, "h", "hall off"))
+                rows.append((end, "maintenance_end", hall, hours, "h", ""))
+        orders = zip(
+            self.orders.start_s.tolist(),
+            self.orders.end_s.tolist(),
+            self.order_share.tolist(),
+            strict=True,
+        )
+        for start, end, share in orders:
+            rows.append((start, "curtailment_order", "grid", share, "grid share", ""))
+            rows.append((end, "curtailment_order_end", "grid", share, "grid share", ""))
         for hall, windows, lost in zip(halls, self.cooling, self.cooling_lost, strict=True):
             for start, end in zip(windows.start_s.tolist(), windows.end_s.tolist(), strict=True):
                 detail = f"for {(end - start) / 3_600.0:.2f} h"
@@ -255,6 +291,25 @@ class SiteFaults:
                 hours = (repaired - failed) / 3_600.0
                 rows.append((repaired, "repair_done", names[group], hours, "h", "down for"))
         return rows
+
+
+def planned_windows(
+    windows: Sequence[MaintenanceWindowSpec | CurtailmentOrderSpec],
+    start_utc: datetime,
+    horizon_s: float,
+) -> tuple[Outages, np.ndarray]:
+    """Scheduled windows in run seconds, cut to the run; and which were kept (in the run)."""
+    start = unix_seconds(start_utc)
+    spans = [
+        (
+            max(unix_seconds(w.start_utc) - start, 0.0),
+            min(unix_seconds(w.end_utc) - start, horizon_s),
+        )
+        for w in windows
+    ]
+    inside = np.array([end > begin for begin, end in spans], dtype=bool)
+    kept = np.array(spans, dtype=float).reshape(-1, 2)[inside]
+    return Outages(kept[:, 0], kept[:, 1]), inside
 
 
 def draw_site_faults(

@@ -27,7 +27,7 @@ from sim.economics.inputs import (
 from sim.model.cluster import GpuCluster, JobRecord
 from sim.model.hosting import AiHosting
 from sim.model.loads import ASIC, GPU
-from sim.model.site import Site
+from sim.model.site import Site, off_windows
 from sim.steps import StepSeries, product, total, total_from_zero
 
 ZERO = StepSeries.constant(0.0)
@@ -187,18 +187,19 @@ def _paid(site: Site) -> StepSeries:
 def fault_record(site: Site) -> FaultRecord:
     """Outages, failures and each group's units in service over the finished run.
 
-    A unit is in service while it is installed, not failed and its hall has power (the
-    grid, or backup left in an outage).
+    A unit is in service while it is installed, not failed, not shut for maintenance and
+    its hall has power (the grid, or backup left in an outage).
     """
     faults, scenario, supply = site.faults, site.scenario, site.supply
     installed = [g.count for g in scenario.mining.groups] + [g.nodes for g in scenario.ai.groups]
-    dark = [hall.dark for hall in supply.halls] + [faults.outages] if supply is not None else []
+    off = off_windows(faults, supply)  # per hall, then outside halls
     in_service = []
     for g, (units, out) in enumerate(zip(installed, faults.failures.out, strict=True)):
         working = StepSeries(out.times_s, units - out.values)
-        if dark:
-            off = dark[int(site.loads.hall[g])].down()
-            working = product(working, StepSeries(off.times_s, 1.0 - off.values))
+        windows = off[int(site.loads.hall[g])]
+        if windows.count:
+            down = windows.down()
+            working = product(working, StepSeries(down.times_s, 1.0 - down.values))
         in_service.append(working)
     halls = supply.halls if supply is not None else []
     on_generator = [

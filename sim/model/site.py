@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
@@ -16,7 +16,14 @@ from sim.model.backup import SiteSupply, site_supply
 from sim.model.control import SiteControl
 from sim.model.drivers import ScheduledChanges
 from sim.model.facility import Facility
-from sim.model.faults import SiteFaults, draw_site_faults
+from sim.model.faults import (
+    NO_OUTAGES,
+    Outages,
+    SiteFaults,
+    draw_site_faults,
+    planned_windows,
+    union,
+)
 from sim.model.fleet import AsicFleet
 from sim.model.grid_programs import (
     GridPlan,
@@ -57,9 +64,11 @@ class CountingEnvironment(simpy.Environment):
 
 
 def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
-    """The run's grid outages and hardware failures, ASIC groups first, then GPU groups."""
+    """The run's faults and planned windows (groups: the ASIC groups, then the GPU groups)."""
     asics, gpus = scenario.mining.groups, scenario.ai.groups
-    return draw_site_faults(
+    start, horizon, site = scenario.start_utc, scenario.horizon_s, scenario.site
+    orders, kept = planned_windows(site.curtailment_orders, start, horizon)
+    drawn = draw_site_faults(
         scenario.site.grid_outages,
         [(hall.name, hall.cooling_failures) for hall in scenario.site.halls],
         scenario.site.repair_crew,
@@ -71,6 +80,12 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
         [g.spares for g in asics] + [g.spares for g in gpus],
         scenario.horizon_s,
         streams,
+    )
+    return replace(
+        drawn,
+        maintenance=[planned_windows(hall.maintenance, start, horizon)[0] for hall in site.halls],
+        orders=orders,
+        order_share=np.array([o.grid_share for o in site.curtailment_orders], dtype=float)[kept],
     )
 
 
@@ -106,13 +121,24 @@ def site_loads(
         power_kw = cluster.node.peak_power_w / 1_000.0
         loads.append(Load(cluster.name, GPU, cluster.spec.hall, power_kw, available))
     built = Loads(loads, [hall.name for hall in scenario.site.halls])
-    if supply is not None:
-        darkness = [hall.dark for hall in supply.halls] + [faults.outages]  # last: no hall
-        for h, dark in enumerate(darkness):
-            mine = np.flatnonzero(built.hall == h)
-            for begin, end in zip(dark.start_s.tolist(), dark.end_s.tolist(), strict=True):
-                built.limit(begin, end, mine, 0.0)
+    for h, off in enumerate(off_windows(faults, supply)):
+        mine = np.flatnonzero(built.hall == h)
+        for begin, end in zip(off.start_s.tolist(), off.end_s.tolist(), strict=True):
+            built.limit(begin, end, mine, 0.0)
     return built
+
+
+def off_windows(faults: SiteFaults, supply: SiteSupply | None) -> list[Outages]:
+    """When each hall (and, last, the hardware outside halls) is off.
+
+    Off: dark in a grid outage (no backup, or none left) or shut for maintenance.
+    """
+    halls = len(faults.cooling)
+    dark = [hall.dark for hall in supply.halls] if supply is not None else [NO_OUTAGES] * halls
+    return [
+        *(union(d, m) for d, m in zip(dark, faults.maintenance, strict=True)),
+        faults.outages,
+    ]
 
 
 def _less(available: StepSeries, failed: StepSeries) -> StepSeries:
@@ -177,6 +203,8 @@ class Site:
             site.grid_capacity_kw,
             faults.outages,
             [(hall.name, hall.backup) for hall in site.halls],
+            faults.orders,
+            faults.order_share,
             streams,
         )
         loads = site_loads(scenario, hosting, faults, supply)

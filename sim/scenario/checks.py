@@ -8,7 +8,7 @@ such a list are not checked (see :func:`sim.scenario.refs.complete`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ from sim.scenario.ai_checks import AI_CHECKS, gpu_peak_power_kw
 from sim.scenario.ambient import AMBIENT_CSV_COLUMN, AMBIENT_LIMITS_C
 from sim.scenario.catalog import BUILTIN_ASICS, known_asics
 from sim.scenario.facility_checks import FACILITY_CHECKS
+from sim.scenario.faults import CurtailmentOrderSpec, MaintenanceWindowSpec
 from sim.scenario.four_cp import partial_four_cp_months
 from sim.scenario.refs import INPUT_FILES, complete, group_refs, user_names
 from sim.scenario.schema import AsicModelSpec, BitcoinSpec, MiningSpec, SiteSpec
@@ -266,6 +267,32 @@ def _demand_response(parts: Parts) -> list[Issue]:
     return issues
 
 
+def _windows_in_order(
+    path: str, windows: Sequence[CurtailmentOrderSpec | MaintenanceWindowSpec]
+) -> list[Issue]:
+    """Each window ends after it starts; windows are in time order and do not overlap."""
+    issues, previous_end = [], None
+    for i, window in enumerate(windows):
+        if window.end_utc <= window.start_utc:
+            issues.append(Issue(f"{path}[{i}].end_utc", "must be after start_utc"))
+        if previous_end is not None and window.start_utc < previous_end:
+            issues.append(
+                Issue(f"{path}[{i}].start_utc", "windows must be in time order and not overlap")
+            )
+        previous_end = window.end_utc
+    return issues
+
+
+def _fault_windows(parts: Parts) -> list[Issue]:
+    site: SiteSpec | None = parts.get("site")
+    if site is None:
+        return []
+    issues = _windows_in_order("site.curtailment_orders", site.curtailment_orders)
+    for h, hall in enumerate(site.halls):
+        issues += _windows_in_order(f"site.halls[{h}].maintenance", hall.maintenance)
+    return issues
+
+
 def _four_cp_months(parts: Parts) -> list[Issue]:
     """A 4CP month only partly inside the run would silently carry no peak and no charge."""
     site: SiteSpec | None = parts.get("site")
@@ -298,6 +325,7 @@ CHECKS: tuple[Check, ...] = (
     _economic_network,
     _energy_price,
     _demand_response,
+    _fault_windows,
     _four_cp_months,
     *AI_CHECKS,
     *FACILITY_CHECKS,

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from sim.scenario.catalog import CoolingType
-from sim.scenario.faults import BackupSpec, CoolingFailuresSpec
+from sim.scenario.faults import BackupSpec, CoolingFailuresSpec, MaintenanceWindowSpec
 from sim.scenario.fields import Name, Section
 
 # Defaults per (cooling type, chilled). Sources: PUE ranges of docs/sources.md#pue (air-cooled
@@ -137,6 +137,11 @@ class HallSpec(Section):
     gpu_shutdown_temp_c: float = _default("Inlet at which GPU nodes trip (°C).")
     cooling_failures: CoolingFailuresSpec | None = Field(
         None, description="Failures of the hall's cooling plant; null = it never fails."
+    )
+    maintenance: list[MaintenanceWindowSpec] = Field(
+        default_factory=list,
+        description="Planned shutdowns of the hall (time order, no overlap): its hardware is "
+        "off and out of service.",
     )
     backup: BackupSpec | None = Field(
         None,

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from sim.scenario.fields import Section
+from sim.scenario.fields import Section, UtcDatetime
 
 # A fault longer than a year is a decommissioning, not an outage or a repair.
 MAX_FAULT_S = 366 * 86_400.0
@@ -113,6 +113,23 @@ def spares_field() -> SparesSpec | None:
         "before a technician. null = a part is always at hand.",
     )
     return result
+
+
+class MaintenanceWindowSpec(Section):
+    """A planned shutdown of a hall: its hardware is off and out of service."""
+
+    start_utc: UtcDatetime = Field(description="Start of the window (UTC).")
+    end_utc: UtcDatetime = Field(description="End of the window (UTC).")
+
+
+class CurtailmentOrderSpec(Section):
+    """A utility order to draw at most a share of the interconnect for a period."""
+
+    start_utc: UtcDatetime = Field(description="Start of the order (UTC).")
+    end_utc: UtcDatetime = Field(description="End of the order (UTC).")
+    grid_share: float = Field(
+        ge=0, le=1, description="Share of site.grid_capacity_kw the site may draw meanwhile."
+    )
 
 
 class RepairCrewSpec(Section):

@@ -18,6 +18,7 @@ from sim.scenario.ambient import AmbientSpec
 from sim.scenario.catalog import CoolingType
 from sim.scenario.facility import HallSpec
 from sim.scenario.faults import (
+    CurtailmentOrderSpec,
     GridOutagesSpec,
     RepairCrewSpec,
     SparesSpec,
@@ -400,6 +401,11 @@ class SiteSpec(Section):
     grid_programs: GridProgramsSpec = Field(default_factory=GridProgramsSpec)
     grid_outages: GridOutagesSpec | None = Field(
         None, description="Utility outages; null = the grid never fails."
+    )
+    curtailment_orders: list[CurtailmentOrderSpec] = Field(
+        default_factory=list,
+        description="Utility orders to draw at most a share of the interconnect (time order, "
+        "no overlap).",
     )
     repair_crew: RepairCrewSpec = Field(
         default_factory=RepairCrewSpec,

@@ -741,3 +741,48 @@ def test_bad_fault_field_is_exit_2_without_a_traceback(tmp_path: Path) -> None:
     )
     assert_bad_input(result, "site.repair_crew.technicians")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("assignment", "path", "fragment"),
+    [
+        (
+            "site.curtailment_orders=[{start_utc: 2024-03-02T00:00:00Z, "
+            "end_utc: 2024-03-01T00:00:00Z, grid_share: 0.5}]",
+            "site.curtailment_orders[0].end_utc",
+            "must be after start_utc",
+        ),
+        (
+            "site.curtailment_orders=[{start_utc: 2024-03-02T00:00:00Z, "
+            "end_utc: 2024-03-03T00:00:00Z, grid_share: 0.5}, {start_utc: "
+            "2024-03-02T12:00:00Z, end_utc: 2024-03-04T00:00:00Z, grid_share: 0.2}]",
+            "site.curtailment_orders[1].start_utc",
+            "time order and not overlap",
+        ),
+        (
+            "site.curtailment_orders=[{start_utc: 2024-03-02T00:00:00Z, "
+            "end_utc: 2024-03-03T00:00:00Z, grid_share: 1.5}]",
+            "site.curtailment_orders[0].grid_share",
+            "less than or equal to 1",
+        ),
+        (
+            "site.curtailment_orders=[{start_utc: 2024-02-30T00:00:00Z, "
+            "end_utc: 2024-03-03T00:00:00Z, grid_share: 0.5}]",
+            "site.curtailment_orders[0].start_utc",
+            "day",
+        ),
+    ],
+)
+def test_bad_curtailment_orders_name_the_field(assignment: str, path: str, fragment: str) -> None:
+    issue = one_issue(issues(QUICK, assignment), path)
+    assert fragment in issue.message, issue
+
+
+def test_a_maintenance_window_that_ends_before_it_starts_names_the_hall_field() -> None:
+    raw = quick_raw()
+    window = {"start_utc": "2024-03-05T00:00:00Z", "end_utc": "2024-03-04T00:00:00Z"}
+    raw["site"]["halls"] = [{"name": "A", "heat_rejection_kw": 20_000, "maintenance": [window]}]
+    raw["mining"]["groups"][0]["hall"] = "A"
+    raw["ai"]["groups"][0]["hall"] = "A"
+    issue = one_issue(issues_of_mapping(raw), "site.halls[0].maintenance[0].end_utc")
+    assert issue.message == "must be after start_utc"

@@ -439,3 +439,45 @@ def test_faults_switched_off_reproduce_the_fault_free_run_exactly() -> None:
     )
     for name, table in plain.tables().items():
         pd.testing.assert_frame_equal(table, off.tables()[name], check_exact=True, obj=name)
+
+
+def test_maintenance_and_a_curtailment_order_act_exactly_over_their_windows() -> None:
+    raw = yaml.safe_load((SCENARIOS / "quick.yaml").read_text())
+    raw["site"]["halls"] = [
+        {
+            "name": "a",
+            "heat_rejection_kw": 20_000,
+            "maintenance": [
+                {"start_utc": "2024-03-05T10:07:00Z", "end_utc": "2024-03-06T02:53:00Z"}
+            ],
+        },
+        {"name": "b", "chilled": True, "heat_rejection_kw": 400},
+    ]
+    raw["site"]["curtailment_orders"] = [
+        {"start_utc": "2024-03-10T17:10:00Z", "end_utc": "2024-03-10T21:40:00Z", "grid_share": 0.5}
+    ]
+    raw["mining"]["groups"][0]["hall"] = "a"
+    raw["ai"]["groups"][0]["hall"] = "b"
+    scenario = scenario_from_mapping(raw, source="<test>")
+    site = Site.build(scenario, 7)
+    site.run()
+    start, end = site.faults.maintenance[0].start_s[0], site.faults.maintenance[0].end_s[0]
+    o_start, o_end = site.faults.orders.start_s[0], site.faults.orders.end_s[0]
+    assert start % 900 and end % 900  # between control ticks
+    asics = site.fleet.power_kw()
+    assert asics.integrate(np.array([start, end]))[0] == 0.0
+    assert asics.at(start - 1.0) > 0.0 and asics.at(end + 600.0) > 0.0  # back after the ramp
+    gpus = site.hosting.clusters[0].power_kw()
+    assert gpus.integrate(np.array([start, end]))[0] > 0.0  # the other hall runs on
+    # in the order the site draws at most half its interconnect, IT and cooling together
+    site_kw = site.fleet.power_kw().at(np.linspace(o_start, o_end, 50, endpoint=False))
+    site_kw = site_kw + gpus.at(np.linspace(o_start, o_end, 50, endpoint=False))
+    assert site_kw.max() <= 0.5 * scenario.site.grid_capacity_kw + 1e-6
+    assert asics.at(o_start - 1.0) > 0.5 * scenario.site.grid_capacity_kw  # it had to shed
+    result = run_one(scenario)
+    a = result.groups[result.groups["group"] == "Antminer S21"].set_index("date")
+    off_s = 13 * 3_600.0 + 53 * 60.0  # 10:07 to midnight on 2024-03-05
+    day = pd.Timestamp("2024-03-05", tz="UTC")
+    assert a.loc[day, "units_in_service"] == pytest.approx(3_000 * (1 - off_s / 86_400.0))
+    kinds = set(result.events["event"])
+    assert {"maintenance", "maintenance_end", "curtailment_order", "curtailment_order_end"} <= kinds
