@@ -231,3 +231,4 @@ class FaultRecord:
     generator_hall: np.ndarray  # … its hall (index into the facility's halls)
     fuel_cost_usd_per_mwh: np.ndarray  # per hall
     failed_generator_starts: int
+    gpu_fault_s: np.ndarray  # instants a fault took GPU nodes away (failures, halls going off)

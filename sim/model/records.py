@@ -210,6 +210,14 @@ def fault_record(site: Site) -> FaultRecord:
         )
     ]
     generator = np.array(on_generator, dtype=float).reshape(-1, 3)
+    gpu_halls = {int(site.loads.hall[i]) for i in site.loads.of_kind(GPU)}
+    gpu_groups = np.flatnonzero(site.loads.serves_tenants)
+    gpu_fault_s = np.unique(
+        np.concatenate(
+            [faults.failures.failed_s[np.isin(faults.failures.group, gpu_groups)]]
+            + [off[h].start_s for h in sorted(gpu_halls)]
+        )
+    )
     return FaultRecord(
         outage_start_s=faults.outages.start_s,
         outage_end_s=faults.outages.end_s,
@@ -228,6 +236,7 @@ def fault_record(site: Site) -> FaultRecord:
         generator_hall=generator[:, 0].astype(int),
         fuel_cost_usd_per_mwh=np.array([hall.fuel_cost_usd_per_mwh for hall in halls]),
         failed_generator_starts=sum(hall.failed_starts for hall in halls),
+        gpu_fault_s=gpu_fault_s,
     )
 
 

@@ -212,6 +212,9 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "generator_fuel_cost_usd": "Their fuel cost (USD; not in energy_cost_usd, which is the "
     "grid's).",
     "failed_generator_starts": "Outages in which a hall's generator failed to start.",
+    "jobs_interrupted_by_faults": "Preemptions at the instant a fault took GPU nodes away (a "
+    "node failing, its hall going dark or shut); each loses its work since the last "
+    "checkpoint and requeues.",
     "energy_cost_usd": "All energy cost (USD).",
 }
 

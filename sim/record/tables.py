@@ -216,7 +216,7 @@ def _facility_summary(run: RunRecords, daily: pd.DataFrame) -> dict[str, float |
 
 
 def _fault_summary(
-    faults: FaultRecord, halls: list[HallRecord], horizon_s: float
+    faults: FaultRecord, halls: list[HallRecord], preempt_t: np.ndarray, horizon_s: float
 ) -> dict[str, float | int]:
     """Outages, failures, and the share of each kind's installed units in service."""
     ends = np.array([0.0, horizon_s])
@@ -239,6 +239,8 @@ def _fault_summary(
         "generator_energy_mwh": generator_mwh,
         "generator_fuel_cost_usd": fuel_usd,
         "failed_generator_starts": faults.failed_generator_starts,
+        # a node taken away preempts the jobs on it at that very instant
+        "jobs_interrupted_by_faults": int(np.isin(preempt_t, faults.gpu_fault_s).sum()),
     }
 
 
@@ -304,7 +306,7 @@ def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
         "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
         **ai_summary(run.ai_series, daily, years),
         **_facility_summary(run, daily),
-        **_fault_summary(run.faults, run.facility.halls, horizon),
+        **_fault_summary(run.faults, run.facility.halls, run.ai_series.preempt_t, horizon),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(scenario))
