@@ -161,6 +161,7 @@ class GpuCluster:
         # this instant's changes that wait for its end: arrivals and node caps, in call order
         self._arrivals: list[JobRecord] = []
         self._caps: list[int] = []
+        self._failed: list[int] = []  # nodes that failed this instant
         self._pass_due = False  # an EndOfInstant is scheduled for now
 
     @property
@@ -246,6 +247,13 @@ class GpuCluster:
         self._pass_due = False
         now = self.env.now
         scheduler = self.scheduler
+        for node in self._failed:  # before the caps: the failure frees its node first
+            preempted = scheduler.vacate_node(node, now, self._preempt, defer=True)[0]
+            if preempted:
+                self._events.add(
+                    now, "node_failure", self.name, node, "node", f"{len(preempted)} jobs preempted"
+                )
+        self._failed.clear()
         if self._caps:
             for nodes in self._caps:
                 preempted = scheduler.set_node_cap(nodes, now, self._preempt, defer=True)[0]
@@ -403,6 +411,16 @@ class GpuCluster:
         self.log.cap_t.append(now)
         self.log.cap_nodes.append(nodes)
         self._caps.append(nodes)
+        if not self._pass_due:
+            self._pass_at_end()
+
+    def fail_node(self, node: int) -> None:
+        """Node ``node`` fails now: the jobs on it are preempted at the end of the instant.
+
+        What the cluster may still power is its node cap, which the site lowers at the same
+        instant; this only says which jobs the failure hits (those on the failed node).
+        """
+        self._failed.append(node)
         if not self._pass_due:
             self._pass_at_end()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import simpy
@@ -13,6 +14,7 @@ from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
 from sim.model.backup import SiteSupply, site_supply
+from sim.model.cluster import GpuCluster
 from sim.model.control import SiteControl
 from sim.model.drivers import ScheduledChanges
 from sim.model.facility import Facility
@@ -87,6 +89,37 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
         orders=orders,
         order_share=np.array([o.grid_share for o in site.curtailment_orders], dtype=float)[kept],
     )
+
+
+def _fail_gpu_nodes(
+    env: simpy.Environment,
+    faults: SiteFaults,
+    loads: Loads,
+    hosting: AiHosting,
+    streams: RandomStreams,
+) -> None:
+    """Tell each GPU cluster which node fails at each of its failures (stream failed_nodes).
+
+    The failed node is drawn uniformly among the installed ones, so a failure stops the jobs
+    on a busy node with probability busy / installed; the cluster's cap falls at the same
+    instant through the loads' availability.
+    """
+    history = faults.failures
+    gpu_loads = loads.of_kind(GPU).tolist()
+    hits = np.isin(history.group, gpu_loads)
+    if not hits.any():
+        return
+    draws = streams.get("failed_nodes").random(int(hits.sum()))
+    for t_s, group, u in zip(
+        history.failed_s[hits].tolist(), history.group[hits].tolist(), draws.tolist(), strict=True
+    ):
+        cluster = hosting.clusters[gpu_loads.index(group)]
+        event = env.timeout(t_s)
+        event.callbacks.append(partial(_node_fails, cluster, int(u * cluster.spec.nodes)))
+
+
+def _node_fails(cluster: GpuCluster, node: int, _: simpy.Event) -> None:
+    cluster.fail_node(node)
 
 
 def site_loads(
@@ -239,6 +272,7 @@ class Site:
             instants = np.union1d(instants, supply.instants())
         if instants.size:  # control decides as each outage or cooling failure starts and ends
             control.add_driver(ScheduledChanges(env, "outages and cooling failures", instants))
+        _fail_gpu_nodes(env, faults, loads, hosting, streams)
         return cls(
             scenario=scenario,
             seed=seed,

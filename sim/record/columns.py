@@ -125,7 +125,8 @@ EVENT_COLUMNS: dict[str, str] = {
     "fails; value = the share of capacity lost), cooling_restored, hardware_failure (a unit "
     "of the group named in entity fails), repair_done (it is back; value = hours it was "
     "down), maintenance and maintenance_end (a hall's planned shutdown; value = hours), "
-    "curtailment_order and curtailment_order_end (value = the grid share allowed).",
+    "curtailment_order and curtailment_order_end (value = the grid share allowed), "
+    "node_failure (a failed GPU node stopped jobs; value = the node).",
     "entity": "What the event happened to (e.g. bitcoin).",
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",

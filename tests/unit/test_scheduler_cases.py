@@ -270,3 +270,21 @@ def test_impossible_and_inconsistent_requests_are_rejected() -> None:
         s.set_node_cap(3, 1.0)
     with pytest.raises(ValueError):
         Scheduler(0, 8)
+
+
+def test_a_failed_node_stops_exactly_the_jobs_on_it_and_a_gangs_other_nodes_free() -> None:
+    s = Scheduler(4, 8)
+    s.submit(Job(1, 4, 100.0), 0.0)  # node 0
+    s.submit(Job(2, 4, 100.0), 1.0)  # node 0, shared
+    s.submit(Job(3, 16, 100.0), 2.0)  # nodes 1 and 2
+    s.submit(Job(4, 8, 100.0), 3.0)  # node 3
+    stopped, started = s.vacate_node(0, 5.0)
+    assert sorted(p.job.job_id for p in stopped) == [1, 2] and started == []
+    assert s.running(3) is not None and s.running(4) is not None
+    stopped, _ = s.vacate_node(2, 6.0)  # one node of the gang stops it all
+    assert [p.job.job_id for p in stopped] == [3]
+    assert s.busy_nodes == 1 and s.node_cap == 4  # the cap is the site's to lower
+    assert s.vacate_node(1, 7.0)[0] == []  # an idle node: nothing to stop
+    with pytest.raises(SimulationError, match="node must be in 0..3"):
+        s.vacate_node(4, 8.0)
+    s.check_invariants()

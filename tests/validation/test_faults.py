@@ -180,6 +180,9 @@ def test_failed_units_never_run_and_gpu_caps_follow_failures_between_ticks(
     gpu_failures = faulty_site.faults.failures.failed_s[faulty_site.faults.failures.group == 1]
     between = gpu_failures[gpu_failures % 900.0 != 0.0]
     assert np.intersect1d(between, cap_t).size > 0
+    # a failure on a busy node stops its jobs at that instant
+    hits = [row.time_s for row in faulty_site.events.of_kind("node_failure")]
+    assert hits and set(hits) <= set(gpu_failures.tolist())
 
 
 def test_each_fault_kind_has_its_own_streams() -> None:

@@ -166,6 +166,13 @@ class RunningJobs(NodePool):
                 self._shed_busy(excess, preempted)
         self._cap = cap
 
+    def _vacate(self, node: int, preempted: list[Preempted]) -> None:
+        """Stop every job with GPUs on ``node`` (it failed), appending them, latest first."""
+        on_node = [job_id for job_id, run in self._running.items() if node in run.placement.nodes]
+        for job_id in reversed(on_node):
+            run = self._release(job_id)
+            preempted.append(Preempted(run.job, run.placement))
+
     def _shed_busy(self, excess: int, preempted: list[Preempted]) -> None:
         """Power off ``excess`` busy nodes, preempting all their jobs (rule in class notes)."""
         # larger = preempted first: larger priority number, then later start

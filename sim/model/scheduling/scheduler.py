@@ -208,6 +208,35 @@ class Scheduler(EasyBackfill):
                 self._enqueue(requeue(stopped), now_s)
         return preempted, [] if defer else self._schedule(now_s)
 
+    def vacate_node(
+        self,
+        node: int,
+        now_s: float,
+        requeue: Callable[[Preempted], Job] | None = None,
+        defer: bool = False,
+    ) -> tuple[list[Preempted], list[Placement]]:
+        """Stop the jobs on ``node`` (it failed); they queue again like preempted jobs.
+
+        The node stays powered and idle: what the site can still power is the node cap's
+        business (a failure lowers it at the same instant). ``requeue`` and ``defer`` as in
+        :meth:`set_node_cap`.
+
+        Raises
+        ------
+        SimulationError
+            If ``node`` does not exist, or time went backwards.
+        """
+        self._tick(now_s)
+        if not 0 <= node < self._node_count:
+            raise self._error(now_s, f"node must be in 0..{self._node_count - 1} (got {node})")
+        self._shadow_kept = None
+        preempted: list[Preempted] = []
+        self._vacate(node, preempted)
+        if requeue is not None:
+            for stopped in preempted:
+                self._enqueue(requeue(stopped), now_s)
+        return preempted, [] if defer else self._schedule(now_s)
+
     def set_speed(
         self, speed: float, now_s: float, defer: bool = False
     ) -> tuple[list[Placement], list[Placement]]:
