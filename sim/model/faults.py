@@ -18,6 +18,7 @@ streams, and reaches the site as step series and windows that are known in advan
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from datetime import datetime
 import numpy as np
 import simpy
 
+from sim.errors import SimulationError
 from sim.rng import RandomStreams
 from sim.scenario.faults import (
     CoolingFailuresSpec,
@@ -155,6 +157,12 @@ class _Crew:
     ``Λ = Σ units × rate``, and one is a failure of group g with probability
     ``working_g × rate_g / Λ`` (one uniform decides both), which is exact for a rate that
     changes only at failures and repairs and never needs a draw to be taken back.
+
+    A group with a Weibull shape ``k ≠ 1`` ages instead: its units are new at the start, so
+    with ``m`` of them still on their first life at age ``a`` the next of them fails at the
+    age ``b`` that solves ``m·(H(b) − H(a)) = E``, ``H(x) = (x/η)^k``, ``E ~ Exp(1)``: one draw
+    per failure. A repaired unit starts a new life, drawn when it is back (``η·E^(1/k)``).
+    The scale ``η = MTTF / Γ(1 + 1/k)`` keeps the mean life at 1 / ``annual_failure_rate``.
     """
 
     def __init__(
@@ -166,10 +174,21 @@ class _Crew:
         repairs_rng: np.random.Generator,
         spares: list[SparesSpec | None],
         lead_rng: np.random.Generator | None,
+        weibull_shape: list[float],
+        aging_rng: np.random.Generator | None,
     ) -> None:
         self.env = simpy.Environment()
         self.units = units.tolist()
-        self.rate_per_s = rate_per_s.tolist()
+        self.shape = weibull_shape
+        # the thinned superposition is for exponential lives; Weibull groups age on their own
+        self.rate_per_s = [
+            r if k == 1.0 else 0.0 for r, k in zip(rate_per_s.tolist(), weibull_shape, strict=True)
+        ]
+        self.scale_s = [
+            1.0 / r / math.gamma(1.0 + 1.0 / k) if r > 0 else math.inf
+            for r, k in zip(rate_per_s.tolist(), weibull_shape, strict=True)
+        ]
+        self.lives = _Draws(aging_rng.standard_exponential) if aging_rng is not None else None
         self.out = [0] * len(self.units)
         self.technicians = simpy.Resource(self.env, capacity=crew.technicians)
         self.gaps = _Draws(failures_rng.standard_exponential)
@@ -189,6 +208,16 @@ class _Crew:
         self.changes: list[tuple[float, int, int]] = []
         self.failures: list[list[float]] = []  # [failed_s, group, repaired_s]
 
+    def start(self) -> None:
+        """Start the failure processes: the thinned one, and one per aging group."""
+        if any(n * r > 0 for n, r in zip(self.units, self.rate_per_s, strict=True)):
+            self.env.process(self.failures_process())
+        for group, (n, k, scale) in enumerate(
+            zip(self.units, self.shape, self.scale_s, strict=True)
+        ):
+            if k != 1.0 and n > 0 and scale < math.inf:
+                self.env.process(self._first_lives(group))
+
     def failures_process(self) -> Generator[simpy.Event, None, None]:
         """Candidate failures at the rate of every installed unit, thinned to the working."""
         ceiling = sum(n * r for n, r in zip(self.units, self.rate_per_s, strict=True))
@@ -200,6 +229,26 @@ class _Crew:
                 if pick < 0.0:
                     self._fail(group)
                     break
+
+    def _first_lives(self, group: int) -> Generator[simpy.Event, None, None]:
+        """The units of an aging group on their first life, failing one by one."""
+        k, scale = self.shape[group], self.scale_s[group]
+        hazard = 0.0  # H(age) of the units still on their first life
+        for left in range(self.units[group], 0, -1):
+            hazard += self._life() / left
+            yield self.env.timeout(scale * hazard ** (1.0 / k) - self.env.now)
+            self._fail(group)
+
+    def _next_life(self, group: int) -> Generator[simpy.Event, None, None]:
+        """A repaired unit of an aging group: new again, it fails after a fresh life."""
+        yield self.env.timeout(self.scale_s[group] * self._life() ** (1.0 / self.shape[group]))
+        self._fail(group)
+
+    def _life(self) -> float:
+        """An Exp(1) draw of the aging stream (stream ``failure_lives``)."""
+        if self.lives is None:
+            raise SimulationError("failures", self.env.now, "an aging group needs its stream")
+        return self.lives.next()
 
     def _fail(self, group: int) -> None:
         self.out[group] += 1
@@ -221,6 +270,8 @@ class _Crew:
         self.out[group] -= 1
         self.changes.append((self.env.now, group, self.out[group]))
         record[2] = self.env.now
+        if self.shape[group] != 1.0:
+            self.env.process(self._next_life(group))
 
     def _reorder(self, stock: simpy.Container, lead_s: float) -> Generator[simpy.Event, None, None]:
         yield self.env.timeout(lead_s)
@@ -319,13 +370,15 @@ def draw_site_faults(
     units: np.ndarray,
     annual_failure_rate: np.ndarray,
     spares: list[SparesSpec | None],
+    weibull_shape: list[float],
     horizon_s: float,
     streams: RandomStreams,
 ) -> SiteFaults:
     """The faults of a run: grid outages, each hall's cooling failures and unit failures.
 
     Streams: ``grid_outages``; ``cooling_failures <hall>`` for each hall of ``cooling``
-    ((name, spec) pairs); ``failures``, ``repairs`` and ``spares`` (lead times). A stream
+    ((name, spec) pairs); ``failures``, ``repairs``, ``spares`` (lead times) and
+    ``failure_lives`` (groups with a Weibull shape). A stream
     is made only for a fault that is on, so a run without faults has the streams (and the
     manifest) it had before faults existed.
     """
@@ -340,6 +393,8 @@ def draw_site_faults(
             streams.get("repairs"),
             spares,
             streams.get("spares") if any(s is not None for s in spares) else None,
+            weibull_shape,
+            streams.get("failure_lives") if any(k != 1.0 for k in weibull_shape) else None,
         )
     drawn = NO_OUTAGES
     if outages is not None and outages.rate_per_year > 0:
@@ -365,6 +420,8 @@ def draw_failures(
     repairs_rng: np.random.Generator,
     spares: list[SparesSpec | None] | None = None,
     lead_rng: np.random.Generator | None = None,
+    weibull_shape: list[float] | None = None,
+    aging_rng: np.random.Generator | None = None,
 ) -> FailureHistory:
     """The failures and repairs of groups of ``units`` over the horizon.
 
@@ -381,9 +438,11 @@ def draw_failures(
         repairs_rng,
         spares if spares is not None else [None] * groups,
         lead_rng,
+        weibull_shape if weibull_shape is not None else [1.0] * groups,
+        aging_rng,
     )
     if np.any(rate * units > 0):
-        crew_sim.env.process(crew_sim.failures_process())
+        crew_sim.start()
         crew_sim.env.run(until=horizon_s)
     changes = np.array(crew_sim.changes, dtype=float).reshape(-1, 3)
     out = []

@@ -80,6 +80,7 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
             dtype=float,
         ),
         [g.spares for g in asics] + [g.spares for g in gpus],
+        [g.weibull_shape for g in asics] + [g.weibull_shape for g in gpus],
         scenario.horizon_s,
         streams,
     )

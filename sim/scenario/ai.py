@@ -7,7 +7,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from sim.scenario.catalog import CoolingType
-from sim.scenario.faults import SparesSpec, annual_failure_rate_field, spares_field
+from sim.scenario.faults import (
+    SparesSpec,
+    annual_failure_rate_field,
+    spares_field,
+    weibull_shape_field,
+)
 from sim.scenario.fields import Name, Section, UtcDatetime
 
 # Each node is tracked on its own; a million 8-GPU nodes is beyond any cluster built so far.
@@ -55,6 +60,7 @@ class GpuGroupSpec(Section):
         "are preempted.",
     )
     annual_failure_rate: float = annual_failure_rate_field("node")
+    weibull_shape: float = weibull_shape_field()
     spares: SparesSpec | None = spares_field()
 
     @property

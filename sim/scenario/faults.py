@@ -105,6 +105,19 @@ class SparesSpec(Section):
     )
 
 
+def weibull_shape_field() -> float:
+    """The shape of a hardware group's times to failure."""
+    result: float = Field(
+        1.0,
+        ge=0.2,
+        le=10,
+        description="Weibull shape k of the time to failure (1 = exponential; > 1 wear-out, "
+        "< 1 infant mortality; units are new at the start); the mean life stays "
+        "1 / annual_failure_rate.",
+    )
+    return result
+
+
 def spares_field() -> SparesSpec | None:
     """The spares field of a hardware group."""
     result: SparesSpec | None = Field(

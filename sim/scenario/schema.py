@@ -24,6 +24,7 @@ from sim.scenario.faults import (
     SparesSpec,
     annual_failure_rate_field,
     spares_field,
+    weibull_shape_field,
 )
 from sim.scenario.fields import INT64_MAX, Name, Section, UtcDatetime
 from sim.scenario.grid import GridProgramsSpec
@@ -208,6 +209,7 @@ class AsicGroupSpec(Section):
         None, description="Hall the units stand in (site.halls); null when the site has none."
     )
     annual_failure_rate: float = annual_failure_rate_field("unit")
+    weibull_shape: float = weibull_shape_field()
     spares: SparesSpec | None = spares_field()
 
     @property

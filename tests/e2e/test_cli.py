@@ -462,6 +462,7 @@ def test_manifest_records_seed_versions_events_and_resolved_scenario(quick_runs)
             "count": 3000,
             "hall": None,
             "annual_failure_rate": 0.0,
+            "weibull_shape": 1.0,
             "spares": None,
         }
     ]

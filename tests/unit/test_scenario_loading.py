@@ -235,7 +235,8 @@ def test_unknown_key_in_a_list_element(tmp_path) -> None:
     (issue,) = issues_of(TINY.replace("count: 100}", "count: 100, colour: red}"), tmp_path)
     assert issue == Issue(
         "mining.groups[0].colour",
-        "unknown field; allowed: name, model, count, hall, annual_failure_rate, spares",
+        "unknown field; allowed: name, model, count, hall, annual_failure_rate, weibull_shape, "
+        "spares",
     )
 
 

@@ -484,3 +484,47 @@ def test_maintenance_and_a_curtailment_order_act_exactly_over_their_windows() ->
     assert a.loc[day, "units_in_service"] == pytest.approx(3_000 * (1 - off_s / 86_400.0))
     kinds = set(result.events["event"])
     assert {"maintenance", "maintenance_end", "curtailment_order", "curtailment_order_end"} <= kinds
+
+
+def test_weibull_first_lives_fail_as_the_weibull_law_says() -> None:
+    # no repair comes back within the run, so failures by t count the first lives that
+    # ended: Binomial(N, F(t)) with F(t) = 1 − exp(−(t/η)^k), η = MTTF / Γ(1 + 1/k)
+    units, mttf_d, shape = 2_000, 60.0, 2.5
+    never = RepairCrewSpec(
+        technicians=1, repair_time=FaultDurationSpec(distribution="constant", mean_s=3e7)
+    )
+    history = draw_failures(
+        np.array([units]),
+        np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
+        never,
+        200 * DAY,
+        np.random.default_rng(51),
+        np.random.default_rng(52),
+        weibull_shape=[shape],
+        aging_rng=np.random.default_rng(53),
+    )
+    scale_d = mttf_d / math.gamma(1 + 1 / shape)
+    for t_d in (20.0, 45.0, 60.0, 90.0):
+        p = 1 - math.exp(-((t_d / scale_d) ** shape))
+        failed = int(np.sum(history.failed_s <= t_d * DAY))
+        assert abs(failed - units * p) < 4 * math.sqrt(units * p * (1 - p)), t_d
+
+
+def test_with_weibull_lives_availability_is_still_mttf_over_mttf_plus_mttr() -> None:
+    # renewal-reward: the long-run share up is E[life] / (E[life] + E[repair]) whatever the
+    # life's law; batch means over one-year batches after a year of warm-up give the SE
+    units, mttf_d, mttr_d, years, shape = 100, 30.0, 3.0, 31.0, 3.0
+    horizon = years * SECONDS_PER_YEAR
+    history = draw_failures(
+        np.array([units]),
+        np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
+        _crew(units, mttr_d * DAY),
+        horizon,
+        np.random.default_rng(61),
+        np.random.default_rng(62),
+        weibull_shape=[shape],
+        aging_rng=np.random.default_rng(63),
+    )
+    batches = history.out[0].mean(np.linspace(SECONDS_PER_YEAR, horizon, 31)) / units
+    se = batches.std(ddof=1) / math.sqrt(batches.size)
+    assert abs(batches.mean() - mttr_d / (mttf_d + mttr_d)) < 4 * se
