@@ -29,15 +29,21 @@ import numpy as np
 import pandas as pd
 
 from sim.record.outdir import MANIFEST, OutputFolder
+from sim.record.tables import day_edges
 from sim.record.writer import package_versions
-from sim.scenario.schema import input_files
+from sim.scenario.schema import Scenario, input_files
 from sim.sweep.outcome import OK, RunOutcome
 from sim.sweep.plan import SweepPlan
 from sim.sweep.spec import BASE_VARIANT
+from sim.units import as_utc
 
 RUNS, AGGREGATE, PAIRED = "runs.csv", "aggregate.csv", "paired.csv"
-SWEEP_FILES = [RUNS, AGGREGATE, PAIRED, MANIFEST]
-RUN_COLUMNS = ("variant", "replication", "seed", "status", "error")
+BANDS, SENSITIVITY, FAILURES = "bands.csv", "sensitivity.csv", "failures.log"
+SWEEP_FILES = [RUNS, AGGREGATE, PAIRED, BANDS, SENSITIVITY, FAILURES, MANIFEST]
+# runs.csv: these, the parameter columns, these, the KPIs
+RUN_ID_COLUMNS = ("run_id", "variant")
+RUN_STATUS_COLUMNS = ("replication", "seed", "status", "error", "wall_s")
+BAND_PERCENTILES = (5, 25, 50, 75, 95)
 AGGREGATE_STATS = ("n", "mean", "std", "se", "p5", "p50", "p95", "min", "max")
 PAIRED_STATS = (
     "n",
@@ -54,18 +60,26 @@ PAIRED_STATS = (
 def runs_table(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> pd.DataFrame:
     """One row per run, in plan order; integer KPIs stay integers (empty when failed)."""
     kpis = plan.spec.kpis
+    parameters = {
+        v.name: {path: v.parameter(path) for path in plan.parameters} for v in plan.variants
+    }
     rows = [
         {
+            "run_id": run.index,
             "variant": run.variant,
+            **parameters[run.variant],
             "replication": run.replication,
             "seed": run.seed,
             "status": outcome.status,
             "error": outcome.error,
+            "wall_s": round(outcome.wall_time_s, 3),
             **{name: outcome.kpis.get(name) for name in kpis},
         }
         for run, outcome in zip(plan.runs, outcomes, strict=True)
     ]
-    frame = pd.DataFrame(rows, columns=[*RUN_COLUMNS, *kpis])
+    columns = [*RUN_ID_COLUMNS, *plan.parameters, *RUN_STATUS_COLUMNS, *kpis]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["run_id"] = frame["run_id"].astype("int64")
     frame["replication"] = frame["replication"].astype("int64")
     frame["seed"] = frame["seed"].astype("int64")
     frame["variant"] = frame["variant"].astype(object)
@@ -153,6 +167,48 @@ def paired_table(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"n": "int64"})
 
 
+def day_starts(scenario: Scenario) -> pd.DatetimeIndex:
+    """The UTC day of each row of the scenario's daily table."""
+    start = pd.Timestamp(as_utc(scenario.start_utc))
+    edges = pd.to_timedelta(day_edges(scenario)[:-1], unit="s")
+    return (start + edges).floor("D")
+
+
+def bands_table(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> pd.DataFrame:
+    """Per variant, band series and day: n and the percentiles across successful runs."""
+    names = [f"p{q}" for q in BAND_PERCENTILES]
+    frames = []
+    for variant in plan.variants:
+        done = [
+            o
+            for run, o in zip(plan.runs, outcomes, strict=True)
+            if run.variant == variant.name and o.status == OK
+        ]
+        days = day_starts(variant.scenario).strftime("%Y-%m-%d")
+        for series in plan.spec.bands:
+            frame = pd.DataFrame({"variant": variant.name, "series": series, "date": days})
+            frame["n"] = len(done)
+            stacked = np.vstack([o.series[series] for o in done]) if done else None
+            for name, q in zip(names, BAND_PERCENTILES, strict=True):
+                frame[name] = (
+                    np.nan if stacked is None else np.nanpercentile(stacked, q, axis=0)
+                )
+            frames.append(frame)
+    columns = ["variant", "series", "date", "n", *names]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def failures_log(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> str:
+    """Each failed run's identity and traceback, in plan order."""
+    entries = [
+        f"run {run.index}: variant {run.variant!r}, replication {run.replication}, "
+        f"seed {run.seed}\n{o.traceback or o.error}\n"
+        for run, o in zip(plan.runs, outcomes, strict=True)
+        if o.status != OK
+    ]
+    return "\n".join(entries)
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> None:
     """CSV with every float as the shortest text that reads back as the same double."""
     frame.to_csv(path, index=False, lineterminator="\n")
@@ -161,15 +217,16 @@ def write_table(frame: pd.DataFrame, path: Path) -> None:
 def sweep_manifest(
     plan: SweepPlan,
     runs: pd.DataFrame,
-    outcomes: Sequence[RunOutcome],
     files: dict[str, int],
     command: list[str],
     workers: int,
+    executor: str,
     wall_time_s: float,
+    resumed: int,
 ) -> dict[str, Any]:
     """What was swept, with what, and how it went."""
     spec = plan.spec
-    base = plan.scenario(plan.variants[0].name)
+    base = plan.variants[0].scenario
     failed = runs[runs["status"] != OK]
     return {
         "sweep_name": spec.name,
@@ -184,15 +241,18 @@ def sweep_manifest(
         ],
         "seed_derivation": "seed_r = SeedSequence(root_seed, spawn_key=(r,))"
         ".generate_state(1, uint64)[0] >> 1",
+        "parameters": list(plan.parameters),
         "variants": [{"name": v.name, "set": list(v.overrides)} for v in plan.variants],
         "reference_variant": reference_variant(plan),
         "counts": {
             "runs": len(runs),
             "ok": int((runs["status"] == OK).sum()),
             "failed": len(failed),
+            "resumed": resumed,
         },
         "failures": [
             {
+                "run_id": int(r.run_id),
                 "variant": r.variant,
                 "replication": int(r.replication),
                 "seed": int(r.seed),
@@ -200,9 +260,9 @@ def sweep_manifest(
             }
             for r in failed.itertuples()
         ],
+        "executor": executor,
         "workers": workers,
         "wall_time_s": round(wall_time_s, 3),
-        "run_wall_time_s": [round(o.wall_time_s, 3) for o in outcomes],
         "complete": True,
         "files": files,
         "inputs": input_files(base).digests(),
@@ -214,9 +274,12 @@ def write_sweep(
     folder: OutputFolder,
     tables: dict[str, pd.DataFrame],
     manifest: dict[str, Any],
+    texts: dict[str, str],
 ) -> Path:
-    """Stage the tables, then move them and ``manifest`` into the folder."""
+    """Stage the tables and text files, then move them and ``manifest`` into the folder."""
     staging = folder.staging()
     for name, frame in tables.items():
         write_table(frame, staging / name)
+    for name, text in texts.items():
+        (staging / name).write_text(text, encoding="utf-8")
     return folder.commit(manifest)

@@ -8,6 +8,7 @@ its statistics those that pandas computes from runs.csv.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -64,6 +65,25 @@ def write_sweep(folder: Path, **fields: Any) -> Path:
     return path
 
 
+def csv_without_wall_times(path: Path) -> list[list[str]]:
+    """The CSV file's cells as written, its wall_s column (a measured time) left out."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    keep = [i for i, name in enumerate(rows[0]) if name != "wall_s"]
+    return [[row[i] for i in keep] for row in rows]
+
+
+def assert_same_sweep_files(one: Path, other: Path) -> None:
+    """Both folders hold the same files, byte for byte; runs.csv but for its wall times."""
+    names = sorted(p.name for p in one.iterdir())
+    assert sorted(p.name for p in other.iterdir()) == names
+    for name in names:
+        if name == "runs.csv":
+            assert csv_without_wall_times(one / name) == csv_without_wall_times(other / name)
+        elif name != "manifest.json":  # it records timings, the executor and the command
+            assert (one / name).read_bytes() == (other / name).read_bytes(), name
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The same sweep twice: out folder 'a' with 2 workers, 'b' with 1."""
@@ -83,7 +103,7 @@ def test_sweep_writes_its_files(swept: dict[str, Path]) -> None:
     out = swept["a"]
     assert sorted(p.name for p in out.iterdir()) == sorted([*CSV_FILES, "manifest.json"])
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"] == {"runs": 9, "ok": 9, "failed": 0}
+    assert manifest["counts"] == {"runs": 9, "ok": 9, "failed": 0, "resumed": 0}
     assert manifest["files"] == {"runs.csv": 9, "aggregate.csv": 15, "paired.csv": 10}
     assert manifest["root_seed"] == ROOT_SEED
     assert [v["name"] for v in manifest["variants"]] == [
@@ -92,8 +112,23 @@ def test_sweep_writes_its_files(swept: dict[str, Path]) -> None:
         "site.energy.price_usd_per_mwh=50",
     ]
     runs = pd.read_csv(out / "runs.csv")
-    assert list(runs.columns) == ["variant", "replication", "seed", "status", "error", *KPIS]
+    price = "site.energy.price_usd_per_mwh"
+    assert list(runs.columns) == [
+        "run_id",
+        "variant",
+        price,  # the swept path: the value each run had, the base's too
+        "replication",
+        "seed",
+        "status",
+        "error",
+        "wall_s",
+        *KPIS,
+    ]
+    assert runs["run_id"].tolist() == list(range(9))
+    assert runs[price].tolist() == [40.0] * 3 + [30.0] * 3 + [50.0] * 3
     assert (runs["status"] == "ok").all()
+    assert (runs["wall_s"] > 0).all()
+    assert manifest["parameters"] == [price]
 
 
 def test_common_random_numbers(swept: dict[str, Path]) -> None:
@@ -123,9 +158,7 @@ def test_seed_derivation() -> None:
 
 
 def test_same_sweep_same_bytes_with_any_workers(swept: dict[str, Path]) -> None:
-    for name in CSV_FILES:
-        first = (swept["a"] / name).read_bytes()
-        assert (swept["b"] / name).read_bytes() == first, name  # --workers 1
+    assert_same_sweep_files(swept["a"], swept["b"])  # --workers 2 and 1
 
 
 def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
@@ -210,8 +243,14 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
     assert broken["error"].str.contains("cannot read").all()
     assert broken[KPIS[:2]].isna().all().all()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["counts"] == {"runs": 4, "ok": 2, "failed": 2}
+    assert manifest["counts"] == {"runs": 4, "ok": 2, "failed": 2, "resumed": 0}
     assert [f["variant"] for f in manifest["failures"]] == ["broken", "broken"]
+    log = (tmp_path / "out" / "failures.log").read_text()
+    heads = [line for line in log.splitlines() if line.startswith("run ")]
+    assert [h.split(",")[0] for h in heads] == [f"run {i}: variant 'broken'" for i in (2, 3)]
+    assert log.count("Traceback (most recent call last)") >= 2
+    assert "FileNotFoundError" in log  # the traceback's cause, which runs.csv leaves out
+    assert manifest["files"]["failures.log"] == log.count("\n")
     aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv")
     assert aggregate.groupby("variant")["n"].max().to_dict() == {"base": 2, "broken": 0}
     assert (pd.read_csv(tmp_path / "out" / "paired.csv")["n"] == 0).all()

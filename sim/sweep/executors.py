@@ -1,0 +1,128 @@
+"""Where a sweep's runs execute: local worker processes, or a Dask distributed cluster.
+
+Both are :class:`concurrent.futures.Executor` objects (Dask's through
+``Client.get_executor``), so :func:`sim.sweep.run.execute` drives them the same way, and a
+run's result does not depend on which one ran it.
+
+- Local: a :class:`~concurrent.futures.ProcessPoolExecutor` (``forkserver`` where
+  available, else ``spawn``: no worker inherits the parent's state).
+- ``--dask ADDRESS``: a client of the scheduler at ADDRESS (``tcp://host:port``); its
+  workers must be able to import this version of ``sim``. ``--dask local``: a
+  ``LocalCluster`` of single-threaded worker processes on this machine. Runs travel with
+  their scenario (input data included), so the workers need no shared filesystem.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from sim.errors import Issue, ScenarioError
+from sim.sweep.outcome import worker_init
+
+LOCAL_DASK = "local"
+CONNECT_TIMEOUT_S = 10
+
+
+@dataclass
+class Pool:
+    """An executor, how many runs it runs at once, and how to stop it at once."""
+
+    executor: Executor
+    workers: int
+    where: str  # "processes" or the Dask scheduler's address
+
+    def stop_now(self) -> None:
+        """Cancel what has not started and stop what is running (Ctrl-C, SIGTERM)."""
+        if isinstance(self.executor, ProcessPoolExecutor):
+            # ProcessPoolExecutor has no public way to stop its workers before Python 3.14
+            for process in list((getattr(self.executor, "_processes", None) or {}).values()):
+                process.terminate()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _context() -> Any:
+    """``forkserver`` (its server imports the model once; workers fork from it), else spawn."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sim.runner", "sim.sweep.outcome"])  # once per server
+    return context
+
+
+@contextlib.contextmanager
+def local_pool(workers: int) -> Iterator[Pool]:
+    """``workers`` local processes."""
+    executor = ProcessPoolExecutor(workers, mp_context=_context(), initializer=worker_init)
+    try:
+        yield Pool(executor, workers, "processes")
+    finally:
+        executor.shutdown(wait=True)
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError as exc:
+        raise ScenarioError(
+            "command line",
+            [
+                Issue(
+                    "--dask",
+                    "needs Dask distributed, which is not installed: pip install "
+                    "'dcsim[sweep]' (or pip install 'dask[distributed]')",
+                )
+            ],
+        ) from exc
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_pool(address: str, workers: int | None) -> Iterator[Pool]:
+    """A client of the Dask scheduler at ``address``, or of a new LocalCluster (``local``).
+
+    Raises
+    ------
+    ScenarioError
+        Dask is not installed, or no scheduler answers at ``address``.
+    """
+    distributed = _distributed()
+    with contextlib.ExitStack() as stack:
+        if address == LOCAL_DASK:
+            cluster = stack.enter_context(
+                distributed.LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
+            )
+            client = stack.enter_context(distributed.Client(cluster))
+        else:
+            try:
+                client = stack.enter_context(
+                    distributed.Client(address, timeout=CONNECT_TIMEOUT_S)
+                )
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                raise ScenarioError(
+                    "command line",
+                    [
+                        Issue(
+                            "--dask",
+                            f"no Dask scheduler answered at {address!r} within "
+                            f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc}); give "
+                            "tcp://HOST:PORT of a running scheduler, or 'local'",
+                        )
+                    ],
+                ) from exc
+        threads = sum(client.nthreads().values())
+        executor = client.get_executor(pure=False)  # every run is its own task
+        try:
+            yield Pool(executor, max(threads, 1), client.scheduler.address)
+        finally:
+            executor.shutdown(wait=False)
