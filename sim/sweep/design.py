@@ -17,6 +17,8 @@ runs, and changing it leaves the replications' seeds alone.
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -24,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy import stats
 from scipy.stats import qmc
 
+from sim.errors import Issue, ScenarioError
 from sim.rng import stable_name_key
 
 # a dotted scenario path as --set takes it: mining.groups[0].count
@@ -217,6 +220,32 @@ class SensitivitySpec(_Strict):
         }
 
 
+def salib(part: str) -> ModuleType:
+    """``SALib.sample`` or ``SALib.analyze`` with its sobol and morris modules loaded.
+
+    Raises
+    ------
+    ScenarioError
+        SALib is not installed (the optional ``sweep`` extra).
+    """
+    try:
+        module = importlib.import_module(f"SALib.{part}")
+        importlib.import_module(f"SALib.{part}.sobol")
+        importlib.import_module(f"SALib.{part}.morris")
+    except ImportError as exc:
+        raise ScenarioError(
+            "sweep",
+            [
+                Issue(
+                    "variants.sensitivity",
+                    "needs SALib, which is not installed: pip install 'dcsim[sweep]' "
+                    "(or pip install SALib)",
+                )
+            ],
+        ) from exc
+    return module
+
+
 def design_seed(root_seed: int, stream: str = DESIGN_STREAM) -> int:
     """A seed in 1 … 2^32 for the design, from the root seed and the stream's name.
 
@@ -249,8 +278,6 @@ def draw_samples(spec: SamplesSpec, root_seed: int) -> list[dict[str, Any]]:
 
 def sensitivity_matrix(spec: SensitivitySpec, root_seed: int) -> np.ndarray:
     """The design's rows (variants × parameters) from the SALib sampler that matches."""
-    from sim.sweep.sensitivity import salib
-
     sample = salib("sample")
     seed = design_seed(root_seed)
     if spec.method == "sobol":

@@ -15,47 +15,17 @@ morris' mu and sigma, for which SALib gives none).
 
 from __future__ import annotations
 
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from sim.errors import Issue, ScenarioError
-from sim.sweep.design import SensitivitySpec, design_seed
+from sim.sweep.design import SensitivitySpec, design_seed, salib
 
 SENSITIVITY_STREAM = "sweep.sensitivity"
 CONF_LEVEL = 0.95
 RESAMPLES = 1_000
 SENSITIVITY_COLUMNS = ("method", "kpi", "parameter", "index", "value", "conf_95")
-
-
-def salib(part: str) -> ModuleType:
-    """``SALib.sample`` or ``SALib.analyze`` with its sobol and morris modules loaded.
-
-    Raises
-    ------
-    ScenarioError
-        SALib is not installed (the optional ``sweep`` extra).
-    """
-    try:
-        import importlib
-
-        module = importlib.import_module(f"SALib.{part}")
-        importlib.import_module(f"SALib.{part}.sobol")
-        importlib.import_module(f"SALib.{part}.morris")
-    except ImportError as exc:
-        raise ScenarioError(
-            "sweep",
-            [
-                Issue(
-                    "variants.sensitivity",
-                    "needs SALib, which is not installed: pip install 'dcsim[sweep]' "
-                    "(or pip install SALib)",
-                )
-            ],
-        ) from exc
-    return module
 
 
 def indices(
