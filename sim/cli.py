@@ -195,7 +195,8 @@ def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
         first = result.runs[result.runs["status"] != "ok"].iloc[0]
         print(
             f"dcsim: {result.failed} of {total} runs failed (runs.csv, manifest.json); first: "
-            f"{first['variant']} replication {first['replication']}: {first['error']}",
+            f"{first['variant']} replication {first['replication']}: {first['error']}; "
+            "--resume runs the failed runs again",
             file=sys.stderr,
         )
         return EXIT_FAILED

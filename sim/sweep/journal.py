@@ -9,7 +9,8 @@ that reads back as the same double, so a run read back is the run that finished.
 
 ``--resume`` reads the journal of the same plan, keeps its successful runs and runs the
 rest (failed runs again); a line cut short by a kill is ignored (that run runs again).
-Once the sweep's files are in the folder the journal is deleted.
+Once the sweep's files are in the folder the journal is deleted, unless some run failed:
+then ``--resume`` runs just those again.
 """
 
 from __future__ import annotations
@@ -121,8 +122,8 @@ class Journal:
         exists = path.exists()
         if exists and not resume:
             raise JournalError(
-                f"{path} holds the finished runs of an interrupted sweep: add --resume to "
-                "continue it, or delete it to start over"
+                f"{path} holds the finished runs of a sweep that was interrupted or had "
+                "failed runs: add --resume to run only the others, or delete it to start over"
             )
         self._file: IO[str] = path.open("a" if exists else "w", encoding="utf-8")
         if not exists:
@@ -142,5 +143,4 @@ class Journal:
 
     def remove(self) -> None:
         """Delete the journal: the sweep's files now hold every run."""
-        self.close()
         self.path.unlink(missing_ok=True)

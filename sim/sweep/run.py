@@ -200,7 +200,8 @@ def run_plan(
             result = run.finish(folder, journal, done)
         finally:
             journal.close()
-        journal.remove()
+        if not result.failed:  # else kept: --resume runs the failed runs again
+            journal.remove()
         return result
 
 
