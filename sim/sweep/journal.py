@@ -115,31 +115,32 @@ def read_journal(path: Path, digest: str) -> dict[int, RunOutcome]:
 
 
 class Journal:
-    """The journal, open for appending while the sweep runs."""
+    """The journal, appended to while the sweep runs (created with the first finished run)."""
 
     def __init__(self, path: Path, digest: str, resume: bool) -> None:
-        self.path = path
-        exists = path.exists()
-        if exists and not resume:
+        if path.exists() and not resume:
             raise JournalError(
                 f"{path} holds the finished runs of a sweep that was interrupted or had "
                 "failed runs: add --resume to run only the others, or delete it to start over"
             )
-        self._file: IO[str] = path.open("a" if exists else "w", encoding="utf-8")
-        if not exists:
-            self._write(json.dumps({"kind": KIND, "plan": digest}) + "\n")
-
-    def _write(self, text: str) -> None:
-        self._file.write(text)
-        self._file.flush()  # in the OS's hands: a killed sweep keeps it
+        self.path = path
+        self._digest = digest
+        self._file: IO[str] | None = None
 
     def append(self, run_id: int, outcome: RunOutcome) -> None:
-        """Record one finished run."""
-        self._write(_line(run_id, outcome))
+        """Record one finished run; in the OS's hands on return, so a killed sweep keeps it."""
+        if self._file is None:
+            exists = self.path.exists()
+            self._file = self.path.open("a" if exists else "w", encoding="utf-8")
+            if not exists:
+                self._file.write(json.dumps({"kind": KIND, "plan": self._digest}) + "\n")
+        self._file.write(_line(run_id, outcome))
+        self._file.flush()
 
     def close(self) -> None:
         """Stop appending (the file stays)."""
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def remove(self) -> None:
         """Delete the journal: the sweep's files now hold every run."""
