@@ -43,7 +43,9 @@ class Pool:
             # ProcessPoolExecutor has no public way to stop its workers before Python 3.14
             for process in list((getattr(self.executor, "_processes", None) or {}).values()):
                 process.terminate()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        else:  # Dask's executor cancels its tasks on shutdown(wait=False)
+            self.executor.shutdown(wait=False)
 
 
 def _context() -> Any:
@@ -114,9 +116,9 @@ def dask_pool(address: str, workers: int | None) -> Iterator[Pool]:
                     [
                         Issue(
                             "--dask",
-                            f"no Dask scheduler answered at {address!r} within "
-                            f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}: {exc}); give "
-                            "tcp://HOST:PORT of a running scheduler, or 'local'",
+                            f"cannot connect to a Dask scheduler at {address!r} "
+                            f"({type(exc).__name__}: {exc}); give tcp://HOST:PORT of a "
+                            "running scheduler, or 'local'",
                         )
                     ],
                 ) from exc
