@@ -163,7 +163,7 @@ class SamplesSpec(_Strict):
     )
 
 
-class Range(_Strict):
+class Range(_Numeric):
     """A uniform range of a sensitivity parameter."""
 
     low: Finite
@@ -290,10 +290,17 @@ def sensitivity_matrix(spec: SensitivitySpec, root_seed: int) -> np.ndarray:
 
 
 def sensitivity_values(spec: SensitivitySpec, root_seed: int) -> list[dict[str, Any]]:
-    """The design's variants' values, path → float, in the sampler's row order."""
+    """The design's variants' values, path → number, in the sampler's row order.
+
+    An ``integer`` parameter's value is rounded for the scenario; the analysis uses the
+    design's own values (rounding a count of thousands moves it by at most 0.5).
+    """
     matrix = sensitivity_matrix(spec, root_seed)
-    paths = list(spec.parameters)
-    return [{p: float(v) for p, v in zip(paths, row, strict=True)} for row in matrix]
+    ranges = list(spec.parameters.items())
+    return [
+        {path: _number(v, r.integer) for (path, r), v in zip(ranges, row, strict=True)}
+        for row in matrix
+    ]
 
 
 def index_width(count: int) -> int:

@@ -319,9 +319,33 @@ def test_bad_workers_and_out_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert [p.name for p in taken.iterdir()] == ["notes.txt"]
 
 
-def test_shipped_example_plans() -> None:
-    spec = read_sweep(SCENARIOS / "sweeps" / "energy_price.yaml")
-    plan = plan_sweep(spec)
-    assert [v.name for v in plan.variants][0] == "base"
-    assert len(plan.variants) == 3 and len(plan.runs) == 3 * spec.replications
+SHIPPED = sorted((SCENARIOS / "sweeps").glob("*.yaml"))
+# file → (variants, runs); each shipped sweep loads and plans (every variant validated)
+SHIPPED_SIZES = {
+    "energy_price.yaml": (3, 12),
+    "halving_risk.yaml": (13, 2600),
+    "lhs_site_economics.yaml": (33, 132),
+    "pivot_split.yaml": (5, 50),
+    "smoke.yaml": (3, 9),
+    "sobol_mining.yaml": (64 * (4 + 2), 64 * (4 + 2)),
+}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_sweep_files_plan(path: Path) -> None:
+    plan = plan_sweep(read_sweep(path), str(path))
+    assert (len(plan.variants), len(plan.runs)) == SHIPPED_SIZES[path.name]
     assert sim.run_sweep is sim.sweep.run_sweep
+
+
+def test_every_shipped_sweep_file_is_listed() -> None:
+    assert [p.name for p in SHIPPED] == sorted(SHIPPED_SIZES)
+
+
+def test_the_smoke_sweep_runs(tmp_path: Path) -> None:
+    sweep = SCENARIOS / "sweeps" / "smoke.yaml"
+    out = tmp_path / "smoke"
+    assert main(["sweep", str(sweep), "--out", str(out), "--workers", "2"]) == EXIT_OK
+    assert sorted(p.name for p in out.iterdir()) == sorted([*CSV_FILES, "bands.csv",
+                                                            "manifest.json"])
+    assert (pd.read_csv(out / "runs.csv")["status"] == "ok").all()
