@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.record.outdir import MANIFEST, OutputFolder
 from sim.record.tables import day_edges
@@ -44,11 +45,25 @@ SWEEP_FILES = [RUNS, AGGREGATE, PAIRED, BANDS, SENSITIVITY, FAILURES, MANIFEST]
 RUN_ID_COLUMNS = ("run_id", "variant")
 RUN_STATUS_COLUMNS = ("replication", "seed", "status", "error", "wall_s")
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
-AGGREGATE_STATS = ("n", "mean", "std", "se", "p5", "p50", "p95", "min", "max")
+AGGREGATE_STATS = (
+    "n",
+    "mean",
+    "std",
+    "se",
+    "ci95_low",
+    "ci95_high",
+    "p5",
+    "p50",
+    "p95",
+    "min",
+    "max",
+)
 PAIRED_STATS = (
     "n",
     "mean_diff",
     "se_diff",
+    "ci95_low_diff",
+    "ci95_high_diff",
     "p5_diff",
     "p50_diff",
     "p95_diff",
@@ -97,13 +112,19 @@ def _stats(values: np.ndarray) -> dict[str, float]:
     n = len(values)
     if n == 0:
         return {"n": 0, **{k: math.nan for k in AGGREGATE_STATS[1:]}}
+    mean = float(np.mean(values))
     std = float(np.std(values, ddof=1)) if n > 1 else math.nan
+    se = std / math.sqrt(n)
+    # Student's t: the 95 % interval of the mean is honest for few replications too
+    half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
     p5, p50, p95 = (float(v) for v in np.percentile(values, [5, 50, 95]))
     return {
         "n": n,
-        "mean": float(np.mean(values)),
+        "mean": mean,
         "std": std,
-        "se": std / math.sqrt(n),
+        "se": se,
+        "ci95_low": mean - half,
+        "ci95_high": mean + half,
         "p5": p5,
         "p50": p50,
         "p95": p95,
@@ -146,7 +167,7 @@ def paired_table(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
                 join="inner",
             )
             diff = (pairs.iloc[:, 0] - pairs.iloc[:, 1]).to_numpy()
-            stats = _stats(diff)
+            summary = _stats(diff)
             n = len(diff)
             rows.append(
                 {
@@ -154,11 +175,13 @@ def paired_table(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
                     "reference": reference,
                     "kpi": kpi,
                     "n": n,
-                    "mean_diff": stats["mean"],
-                    "se_diff": stats["se"],
-                    "p5_diff": stats["p5"],
-                    "p50_diff": stats["p50"],
-                    "p95_diff": stats["p95"],
+                    "mean_diff": summary["mean"],
+                    "se_diff": summary["se"],
+                    "ci95_low_diff": summary["ci95_low"],
+                    "ci95_high_diff": summary["ci95_high"],
+                    "p5_diff": summary["p5"],
+                    "p50_diff": summary["p50"],
+                    "p95_diff": summary["p95"],
                     "share_above": float(np.mean(diff > 0)) if n else math.nan,
                     "share_below": float(np.mean(diff < 0)) if n else math.nan,
                 }

@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import SCENARIOS
+from scipy.stats import t as student_t
 
 import sim
 from sim.cli import EXIT_BAD_INPUT, EXIT_OK, main
@@ -179,6 +180,9 @@ def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
         }
     )
     expected["se"] = expected["std"] / np.sqrt(expected["n"])
+    half = student_t.ppf(0.975, expected["n"] - 1) * expected["se"]
+    expected["ci95_low"] = expected["mean"] - half
+    expected["ci95_high"] = expected["mean"] + half
     got = aggregate.loc[expected.index, expected.columns]
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-12)
 
@@ -196,10 +200,36 @@ def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
             )
             for q in (5, 50, 95):
                 assert row[f"p{q}_diff"] == pytest.approx(diff.quantile(q / 100), abs=1e-6)
+            half = student_t.ppf(0.975, REPLICATIONS - 1) * diff.std() / np.sqrt(len(diff))
+            assert row["ci95_low_diff"] == pytest.approx(diff.mean() - half, rel=1e-9, abs=1e-9)
+            assert row["ci95_high_diff"] == pytest.approx(diff.mean() + half, rel=1e-9, abs=1e-9)
             assert row["share_above"] == pytest.approx((diff > 0).mean())
             assert row["share_below"] == pytest.approx((diff < 0).mean())
     cheaper = paired.loc[("site.energy.price_usd_per_mwh=30", "energy_cost_usd")]
     assert cheaper["share_below"] == 1.0 and cheaper["mean_diff"] < 0
+
+
+def test_the_paired_interval_is_narrower_than_the_unpaired_one(swept: dict[str, Path]) -> None:
+    """Common random numbers: the same seeds make the variants' noise cancel in the pairs."""
+    aggregate = pd.read_csv(swept["a"] / "aggregate.csv").set_index(["variant", "kpi"])
+    paired = pd.read_csv(swept["a"] / "paired.csv").set_index(["variant", "kpi"])
+    for variant in ("site.energy.price_usd_per_mwh=30", "site.energy.price_usd_per_mwh=50"):
+        for kpi in ("energy_cost_usd", "mining_margin_usd"):
+            one, base = aggregate.loc[(variant, kpi)], aggregate.loc[("base", kpi)]
+            # the unpaired (independent samples) 95 % half-width of the difference
+            unpaired = student_t.ppf(0.975, 2 * REPLICATIONS - 2) * np.hypot(one["se"], base["se"])
+            row = paired.loc[(variant, kpi)]
+            paired_half = (row["ci95_high_diff"] - row["ci95_low_diff"]) / 2
+            assert paired_half < unpaired, (variant, kpi, paired_half, unpaired)
+            if kpi == "energy_cost_usd":
+                # the same energy E in every variant: cost = price·E, so the paired spread is
+                # |Δprice|·sd(E), the unpaired hypot(price, 40)·sd(E); t quantiles of n−1
+                # and 2n−2 degrees of freedom
+                price = float(variant.rsplit("=", 1)[1])
+                ratio = abs(price - 40) / np.hypot(price, 40)
+                ratio *= student_t.ppf(0.975, REPLICATIONS - 1)
+                ratio /= student_t.ppf(0.975, 2 * REPLICATIONS - 2)
+                assert paired_half / unpaired == pytest.approx(ratio, rel=1e-6)
 
 
 def lazy_scenario(folder: Path) -> Scenario:
