@@ -1,21 +1,25 @@
-"""A sweep's tables and manifest, and writing them into an output folder.
+"""A sweep's tables and manifest, and writing them into an output folder (docs/sweeps.md).
 
-- ``runs.csv``: one row per run, in plan order (variant, then replication): ``variant``,
-  ``replication``, ``seed``, ``status`` (ok or failed), ``error`` and the KPI columns
-  (empty for a failed run).
+- ``runs.csv``: one row per run, in plan order (variant, then replication): ``run_id``,
+  ``variant``, one column per swept dotted path (the value the run had), ``replication``,
+  ``seed``, ``status`` (ok or failed), ``error``, ``wall_s`` and the KPI columns (empty
+  for a failed run).
 - ``aggregate.csv``: one row per variant and KPI over its successful runs: ``n``, ``mean``,
-  ``std`` (sample, ddof = 1), ``se`` (std/√n), ``p5``, ``p50``, ``p95`` (linear
-  interpolation, numpy's default), ``min``, ``max``.
+  ``std`` (sample, ddof = 1), ``se`` (std/√n), ``ci95_low``/``ci95_high`` (mean ± Student's
+  t·se), ``p5``, ``p50``, ``p95`` (linear interpolation, numpy's default), ``min``, ``max``.
 - ``paired.csv``: one row per variant other than the reference (``base``, else the first
   variant) and KPI, over the replications where both ran: the paired difference
-  variant − reference: ``n``, ``mean_diff``, ``se_diff``, ``p5_diff``, ``p50_diff``,
-  ``p95_diff``, and ``share_above`` / ``share_below``, the share of those replications
-  where the variant's value is above / below the reference's.
-- ``manifest.json``: the resolved sweep, the seeds, package versions, counts, failures and
-  wall times.
+  variant − reference: ``n``, ``mean_diff``, ``se_diff``, its 95 % interval, ``p5_diff``,
+  ``p50_diff``, ``p95_diff``, and ``share_above`` / ``share_below``.
+- ``bands.csv`` (with ``bands``): per variant, series and day, P5 … P95 across runs.
+- ``sensitivity.csv`` (with ``variants.sensitivity``): :mod:`sim.sweep.sensitivity`.
+- ``failures.log`` (when a run failed): each failed run and its traceback.
+- ``manifest.json``: the resolved sweep, the seeds, package versions, counts, failures,
+  the executor and the sweep's wall time.
 
-The CSV files hold no wall times, so the same sweep gives byte-identical CSV files however
-many workers ran it and in whatever order its runs finished.
+Apart from runs.csv's ``wall_s`` (measured) and the manifest, the same sweep gives
+byte-identical files however many workers or which executor ran it, in whatever order its
+runs finished, and whether or not it was interrupted and resumed.
 """
 
 from __future__ import annotations
