@@ -15,6 +15,7 @@ a policy) see the same blocks, prices and job arrivals.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,17 +49,24 @@ class Variant:
     overrides: tuple[str, ...]
     scenario: Scenario
 
-    def parameter(self, path: str) -> Any:
-        """The scenario's value at dotted ``path`` (a list or mapping as flow YAML text)."""
-        node: Any = self.scenario.model_dump(mode="json", by_alias=True)
-        for key in path_keys(path):
-            try:
-                node = node[key]
-            except (KeyError, IndexError, TypeError):
-                return None
-        if isinstance(node, (list, dict)):
-            return override_text("", node).removeprefix("=")
-        return node
+    def parameters(self, paths: Sequence[str]) -> dict[str, Any]:
+        """The scenario's value at each dotted path (a list or mapping as flow YAML text)."""
+        if not paths:
+            return {}
+        dumped = self.scenario.model_dump(mode="json", by_alias=True)
+        return {path: _value_at(dumped, path) for path in paths}
+
+
+def _value_at(dumped: Any, path: str) -> Any:
+    node = dumped
+    for key in path_keys(path):
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if isinstance(node, (list, dict)):
+        return override_text("", node).removeprefix("=")
+    return node
 
 
 def path_keys(path: str) -> list[str | int]:

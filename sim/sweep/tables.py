@@ -79,9 +79,7 @@ PAIRED_STATS = (
 def runs_table(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> pd.DataFrame:
     """One row per run, in plan order; integer KPIs stay integers (empty when failed)."""
     kpis = plan.spec.kpis
-    parameters = {
-        v.name: {path: v.parameter(path) for path in plan.parameters} for v in plan.variants
-    }
+    parameters = {v.name: v.parameters(plan.parameters) for v in plan.variants}
     rows = [
         {
             "run_id": run.index,

@@ -360,3 +360,27 @@ def test_bad_bands_exit_2(
     assert main(["sweep", str(sweep), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert any(ln.startswith("  - bands") and message in ln for ln in err.splitlines()), err
+
+
+def test_parameter_columns_hold_each_variants_value(tmp_path: Path) -> None:
+    """A path a variant does not set shows the base's value; a list shows as flow YAML."""
+    sweep = write(
+        tmp_path,
+        variants={
+            "list": [
+                {"name": "cheap", "set": {PRICE: 30}},
+                {"name": "solo", "set": {"mining.payout": "solo"}},
+                {"name": "flat", "set": {"bitcoin.fees.spikes": []}},
+            ]
+        },
+    )
+    plan = plan_sweep(read_sweep(sweep))
+    assert plan.parameters == (PRICE, "mining.payout", "bitcoin.fees.spikes")
+    values = {v.name: v.parameters(plan.parameters) for v in plan.variants}
+    spikes = "[{blocks: 1, btc_per_block: 37.626, start_height: 840000}]"  # keys sorted
+    assert values == {
+        "base": {PRICE: 40.0, "mining.payout": "fpps", "bitcoin.fees.spikes": spikes},
+        "cheap": {PRICE: 30.0, "mining.payout": "fpps", "bitcoin.fees.spikes": spikes},
+        "solo": {PRICE: 40.0, "mining.payout": "solo", "bitcoin.fees.spikes": spikes},
+        "flat": {PRICE: 40.0, "mining.payout": "fpps", "bitcoin.fees.spikes": "[]"},
+    }
