@@ -227,9 +227,9 @@ class _Run:
     ) -> SweepResult:
         plan = self.plan
         scenarios = {v.name: v.scenario for v in plan.variants}
-        kpis, bands = tuple(plan.spec.kpis), tuple(plan.spec.bands)
+        kpis, series = tuple(plan.spec.kpis), tuple(plan.spec.bands)
         tasks = [
-            (run.index, RunTask(scenarios[run.variant], run.seed, kpis, bands))
+            (run.index, RunTask(scenarios[run.variant], run.seed, kpis, series))
             for run in plan.runs
             if run.index not in done
         ]
@@ -241,14 +241,13 @@ class _Run:
         wall_time_s = time.perf_counter() - started
         outcomes = [done.get(run.index) or new[run.index] for run in plan.runs]
         runs = runs_table(plan, outcomes)
-        tables = {
-            RUNS: runs,
-            AGGREGATE: aggregate_table(plan, runs),
-            PAIRED: paired_table(plan, runs),
-        }
-        if plan.spec.bands:
-            tables[BANDS] = bands_table(plan, outcomes)
+        aggregate, paired = aggregate_table(plan, runs), paired_table(plan, runs)
+        bands = bands_table(plan, outcomes) if plan.spec.bands else None
         sensitivity = _sensitivity(plan, runs)
+        fmt = plan.spec.format
+        tables = {f"{RUNS}.{fmt}": runs, AGGREGATE: aggregate, PAIRED: paired}
+        if bands is not None:
+            tables[f"{BANDS}.{fmt}"] = bands
         if sensitivity is not None:
             tables[SENSITIVITY] = sensitivity
         written = None
@@ -264,9 +263,9 @@ class _Run:
         return SweepResult(
             plan,
             runs,
-            tables[AGGREGATE],
-            tables[PAIRED],
-            tables.get(BANDS),
+            aggregate,
+            paired,
+            bands,
             sensitivity,
             tuple(outcomes),
             workers,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -22,6 +22,7 @@ from sim.scenario.loader import format_path, read_yaml_mapping
 from sim.sweep.design import DottedPath, SamplesSpec, SensitivitySpec
 
 BASE_VARIANT = "base"
+FORMATS = ("csv", "parquet")
 MAX_VARIANTS, MAX_RUNS = 100_000, 10_000_000  # each variant is loaded and validated first
 # summary columns that are not numbers (or are the run's identity), so nothing to average
 NON_KPI_COLUMNS = frozenset(
@@ -181,6 +182,11 @@ class SweepSpec(_Strict):
             raise ValueError(f"given twice: {', '.join(twice)}")
         return value
 
+    format: Literal["csv", "parquet"] = Field(
+        "csv",
+        description="File format of runs and bands (aggregate, paired and sensitivity are "
+        "always CSV).",
+    )
     bands: list[str] = Field(
         default_factory=list,
         description="Daily series whose P5…P95 across replications bands.csv gives per day.",

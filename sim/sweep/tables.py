@@ -1,5 +1,7 @@
 """A sweep's tables and manifest, and writing them into an output folder (docs/sweeps.md).
 
+``runs`` and ``bands`` are CSV or Parquet (the sweep file's ``format``); the others CSV.
+
 - ``runs.csv``: one row per run, in plan order (variant, then replication): ``run_id``,
   ``variant``, one column per swept dotted path (the value the run had), ``replication``,
   ``seed``, ``status`` (ok or failed), ``error``, ``wall_s`` and the KPI columns (empty
@@ -35,16 +37,24 @@ from scipy import stats
 
 from sim.record.outdir import MANIFEST, OutputFolder
 from sim.record.tables import day_edges
-from sim.record.writer import package_versions
+from sim.record.writer import package_versions, write_parquet
 from sim.scenario.schema import Scenario, input_files
 from sim.sweep.outcome import OK, RunOutcome
 from sim.sweep.plan import SweepPlan
-from sim.sweep.spec import BASE_VARIANT
+from sim.sweep.spec import BASE_VARIANT, FORMATS
 from sim.units import as_utc
 
-RUNS, AGGREGATE, PAIRED = "runs.csv", "aggregate.csv", "paired.csv"
-BANDS, SENSITIVITY, FAILURES = "bands.csv", "sensitivity.csv", "failures.log"
-SWEEP_FILES = [RUNS, AGGREGATE, PAIRED, BANDS, SENSITIVITY, FAILURES, MANIFEST]
+AGGREGATE, PAIRED = "aggregate.csv", "paired.csv"
+SENSITIVITY, FAILURES = "sensitivity.csv", "failures.log"
+RUNS, BANDS = "runs", "bands"  # .csv or .parquet: the sweep file's format
+SWEEP_FILES = [
+    *(f"{table}.{fmt}" for table in (RUNS, BANDS) for fmt in FORMATS),
+    AGGREGATE,
+    PAIRED,
+    SENSITIVITY,
+    FAILURES,
+    MANIFEST,
+]
 # runs.csv: these, the parameter columns, these, the KPIs
 RUN_ID_COLUMNS = ("run_id", "variant")
 RUN_STATUS_COLUMNS = ("replication", "seed", "status", "error", "wall_s")
@@ -235,8 +245,11 @@ def failures_log(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> str:
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with every float as the shortest text that reads back as the same double."""
-    frame.to_csv(path, index=False, lineterminator="\n")
+    """CSV (every float as the shortest text that reads back as the same double) or Parquet."""
+    if path.suffix == ".parquet":
+        write_parquet(frame, path)
+    else:
+        frame.to_csv(path, index=False, lineterminator="\n")
 
 
 def sweep_manifest(

@@ -8,6 +8,7 @@ on a real sweep where one parameter provably changes nothing.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import timedelta
 from pathlib import Path
@@ -384,3 +385,36 @@ def test_parameter_columns_hold_each_variants_value(tmp_path: Path) -> None:
         "solo": {PRICE: 40.0, "mining.payout": "solo", "bitcoin.fees.spikes": spikes},
         "flat": {PRICE: 40.0, "mining.payout": "fpps", "bitcoin.fees.spikes": "[]"},
     }
+
+
+def test_parquet_runs_and_bands(tmp_path: Path) -> None:
+    """format: parquet writes runs and bands as Parquet with the CSV files' values."""
+    grid = {"variants": {"grid": {PRICE: [30]}}, "kpis": ["btc_mined", "blocks_found"],
+            "bands": ["btc_mined"], "replications": 2}
+    outs = {}
+    for fmt in ("csv", "parquet"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        sweep = write(folder, format=fmt, **grid)
+        outs[fmt] = folder / "out"
+        assert main(["sweep", str(sweep), "--out", str(outs[fmt]), "--workers", "2"]) == EXIT_OK
+    assert sorted(p.name for p in outs["parquet"].iterdir()) == [
+        "aggregate.csv", "bands.parquet", "manifest.json", "paired.csv", "runs.parquet"]
+    for table in ("runs", "bands"):
+        got = pd.read_parquet(outs["parquet"] / f"{table}.parquet")
+        want = pd.read_csv(outs["csv"] / f"{table}.csv", keep_default_na=False)
+        columns = [c for c in want.columns if c != "wall_s"]
+        pd.testing.assert_frame_equal(got[columns], want[columns], check_dtype=False)
+    runs = pd.read_parquet(outs["parquet"] / "runs.parquet")
+    assert str(runs["blocks_found"].dtype) == "Int64"  # integer KPIs stay integers
+    for name in ("aggregate.csv", "paired.csv"):
+        assert (outs["csv"] / name).read_bytes() == (outs["parquet"] / name).read_bytes()
+    manifest = json.loads((outs["parquet"] / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"runs.parquet", "bands.parquet", "aggregate.csv",
+                                      "paired.csv"}
+
+
+def test_a_bad_format_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sweep = write(tmp_path, format="xlsx")
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert "- format: Input should be 'csv' or 'parquet'" in capsys.readouterr().err
