@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -102,8 +101,8 @@ def _default_malloc() -> Any:
 
 
 @contextlib.contextmanager
-def dask_pool(address: str, workers: int | None) -> Iterator[Pool]:
-    """A client of the Dask scheduler at ``address``, or of a new LocalCluster (``local``).
+def dask_pool(address: str, workers: int) -> Iterator[Pool]:
+    """A client of the Dask scheduler at ``address``, or of a LocalCluster of ``workers``.
 
     Raises
     ------
@@ -116,7 +115,7 @@ def dask_pool(address: str, workers: int | None) -> Iterator[Pool]:
             stack.enter_context(_default_malloc())
             cluster = stack.enter_context(
                 distributed.LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
+                    n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,

@@ -215,11 +215,9 @@ class _Run:
 
     @contextlib.contextmanager
     def _pool(self, runs: int) -> Iterator[Pool]:
-        if self.dask is not None:
-            with dask_pool(self.dask, self.workers) as pool:
-                yield pool
-            return
-        with local_pool(min(self.workers or os.cpu_count() or 1, max(runs, 1))) as pool:
+        # no more local processes than runs (--workers may be large)
+        local = min(self.workers or os.cpu_count() or 1, max(runs, 1))
+        with dask_pool(self.dask, local) if self.dask is not None else local_pool(local) as pool:
             yield pool
 
     def finish(
