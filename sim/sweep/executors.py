@@ -118,7 +118,9 @@ def dask_pool(address: str, workers: int) -> Iterator[Pool]:
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    # its HTTP server (health, and the dashboard if bokeh is installed)
+                    # on a free local port: the default 8787 may be taken
+                    dashboard_address="127.0.0.1:0",
                 )
             )
             client = stack.enter_context(distributed.Client(cluster))
