@@ -320,6 +320,35 @@ BAD_FIELDS: list[tuple[dict[str, Any], str, str]] = [
     ({"sensitivity": {"method": "sobol", "n": 2**16, "parameters": {
         f"a{i}": {"low": 0, "high": 1} for i in range(3)}}},
      "", "variants; at most 100,000"),
+    ({"samples": {}}, "variants.samples.n", "is required"),
+    ({"samples": None}, "variants", "exactly one"),
+    ({"samples": {"n": 2, "parameters": {PRICE: {"distribution": "uniform", "low": 1,
+                                                  "high": 2, "integer": "often"}}}},
+     f"variants.samples.parameters.{PRICE}.uniform.integer", "valid boolean"),
+    ({"samples": {"n": 2, "parameters": {PRICE: {"distribution": "uniform", "low": 1,
+                                                  "high": 2, "spread": 3}}}},
+     f"variants.samples.parameters.{PRICE}.uniform.spread", "unknown field"),
+    ({"samples": {"n": 2, "parameters": {PRICE: {"distribution": "uniform", "low": 1e308,
+                                                  "high": 1e309}}}},
+     f"variants.samples.parameters.{PRICE}.uniform.high", "finite"),
+    ({"sensitivity": {"method": "sobol", "n": -4, "parameters": {
+        PRICE: {"low": 1, "high": 2}, FEES: {"low": 0, "high": 1}}}},
+     "variants.sensitivity.n", "greater than or equal to 2"),
+    ({"sensitivity": {"method": "sobol", "n": 2**40, "parameters": {
+        PRICE: {"low": 1, "high": 2}, FEES: {"low": 0, "high": 1}}}},
+     "variants.sensitivity.n", "less than or equal to 65536"),
+    ({"sensitivity": {"method": "morris", "n": 4, "levels": 10**9, "parameters": {
+        PRICE: {"low": 1, "high": 2}, FEES: {"low": 0, "high": 1}}}},
+     "variants.sensitivity.levels", "less than or equal to 1000"),
+    ({"sensitivity": {"method": "sobol", "n": 4, "second_order": "maybe", "parameters": {
+        PRICE: {"low": 1, "high": 2}, FEES: {"low": 0, "high": 1}}}},
+     "variants.sensitivity.second_order", "valid boolean"),
+    ({"sensitivity": {"method": "sobol", "n": 4, "kpis": [], "parameters": {
+        PRICE: {"low": 1, "high": 2}, FEES: {"low": 0, "high": 1}}}},
+     "variants.sensitivity.kpis", "at least 1"),
+    ({"sensitivity": {"method": "sobol", "n": 4, "parameters": {
+        PRICE: {"low": 2, "high": 2}, FEES: {"low": 0, "high": 1}}}},
+     f"variants.sensitivity.parameters.{PRICE}", "low must be below high"),
     ({"sensitivity": {"method": "sobol", "n": 4, "kpis": ["ai_revenue_usd"], "parameters": {
         PRICE: {"low": 1, "high": 2}, FEES: {"low": 0, "high": 1}}}},
      "", "ai_revenue_usd not in the sweep's kpis"),
@@ -343,6 +372,35 @@ def test_bad_designs_exit_2(
     line = next((ln for ln in err.splitlines() if ln.startswith(f"  - {path}")), None)
     assert line is not None and message in line, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message"),
+    [
+        ({"format": ""}, "format", "'csv' or 'parquet'"),
+        ({"format": 3}, "format", "'csv' or 'parquet'"),
+        (
+            {"replications": 10**6, "variants": {"grid": {PRICE: list(range(10, 30))}}},
+            "",
+            "21 variants × 1,000,000 replications = 21,000,000 runs; at most 10,000,000",
+        ),
+        ({"replications": 2**70}, "replications", "less than or equal to 1000000"),
+        ({"bands": None}, "bands", "valid list"),
+    ],
+)
+def test_bad_top_level_fields_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fields: dict[str, Any],
+    path: str,
+    message: str,
+) -> None:
+    sweep = write(tmp_path, **{"variants": {"grid": {PRICE: [30, 50]}}, **fields})
+    assert main(["sweep", str(sweep), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert any(ln.startswith(f"  - {path}") and message in ln for ln in err.splitlines()), err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize(
