@@ -144,6 +144,7 @@ class Choice(_Strict):
         return [self.values[i] for i in index]
 
 
+DISTRIBUTIONS = ("uniform", "normal", "lognormal", "triangular", "choice")
 Distribution = Annotated[
     Uniform | Normal | Lognormal | Triangular | Choice, Field(discriminator="distribution")
 ]

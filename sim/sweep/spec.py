@@ -19,7 +19,7 @@ from sim.errors import Issue, ScenarioError
 from sim.record.columns import DAILY_COLUMNS, SUMMARY_COLUMNS
 from sim.scenario.fields import INT64_MAX, Name
 from sim.scenario.loader import format_path, read_yaml_mapping
-from sim.sweep.design import DottedPath, SamplesSpec, SensitivitySpec
+from sim.sweep.design import DISTRIBUTIONS, DottedPath, SamplesSpec, SensitivitySpec
 
 BASE_VARIANT = "base"
 FORMATS = ("csv", "parquet")
@@ -248,6 +248,8 @@ def _issues(error: ValidationError) -> list[Issue]:
             message = "unknown field"
         elif err["type"] == "missing":
             message = "is required"
+        elif err["type"] == "union_tag_not_found":
+            message = f"needs 'distribution': one of {', '.join(DISTRIBUTIONS)}"
         else:
             message = err["msg"].removeprefix("Value error, ")
             if loc and loc[-1] != "kpis" and err["type"] != "value_error":

@@ -321,6 +321,8 @@ BAD_FIELDS: list[tuple[dict[str, Any], str, str]] = [
         f"a{i}": {"low": 0, "high": 1} for i in range(3)}}},
      "", "variants; at most 100,000"),
     ({"samples": {}}, "variants.samples.n", "is required"),
+    ({"samples": {"n": 2, "parameters": {PRICE: {"low": 1, "high": 2}}}},
+     f"variants.samples.parameters.{PRICE}", "needs 'distribution': one of uniform, normal"),
     ({"samples": None}, "variants", "exactly one"),
     ({"samples": {"n": 2, "parameters": {PRICE: {"distribution": "uniform", "low": 1,
                                                   "high": 2, "integer": "often"}}}},
