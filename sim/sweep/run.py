@@ -13,6 +13,7 @@ interrupted and resumed.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +51,7 @@ from sim.sweep.tables import (
     write_sweep,
 )
 
+IN_FLIGHT_PER_WORKER = 4
 # progress(runs done, runs in all, runs failed so far)
 SweepProgress = Callable[[int, int, int], None]
 # record(run_id, outcome): called in the parent as each run finishes
@@ -97,12 +99,25 @@ def execute(
     failed = 0
     if progress is not None:
         progress(already, total, 0)
+    queue = iter(tasks)
+    pending: dict[Future[RunOutcome], int] = {}
+
+    def submit(count: int) -> None:
+        for run_id, task in itertools.islice(queue, count):
+            try:
+                future = pool.executor.submit(run_task, task)
+            except Exception as exc:  # noqa: BLE001 - a broken pool takes no more runs
+                future = Future()
+                future.set_exception(exc)
+            pending[future] = run_id
+
     try:
-        pending: dict[Future[RunOutcome], int] = {
-            pool.executor.submit(run_task, task): run_id for run_id, task in tasks
-        }
+        # a few runs per worker in flight, not all: a million-run sweep would otherwise
+        # hold a million futures (and, on Dask, a million pickled scenarios) at once
+        submit(IN_FLIGHT_PER_WORKER * pool.workers)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            submit(len(done))
             for future in sorted(done, key=pending.__getitem__):
                 run_id = pending.pop(future)
                 try:
