@@ -66,7 +66,21 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("sweep", type=Path, help="sweep YAML file (docs/sweeps.md)")
     _add_out(sweep, "sweep")
     sweep.add_argument(
-        "--workers", type=int, help="runs at once, one process each (default: CPU count)"
+        "--workers",
+        type=int,
+        help="runs at once, one process each (default: CPU count; with --dask local, the "
+        "LocalCluster's workers)",
+    )
+    sweep.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on the Dask scheduler at ADDRESS (tcp://HOST:PORT), or 'local' for a new "
+        "LocalCluster (needs the sweep extra: pip install 'dcsim[sweep]')",
+    )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted sweep into the same --out: keep its finished runs",
     )
 
     validate = commands.add_parser("validate", help="check scenario files, list every problem")
@@ -163,18 +177,27 @@ def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
     out = args.out or Path("outputs") / spec.name
     with _output_errors(out), _SweepBar() as bar:
         result = run_plan(
-            plan, out, workers=args.workers, progress=bar.update, command=["dcsim", *argv]
+            plan,
+            out,
+            workers=args.workers,
+            progress=bar.update,
+            command=["dcsim", *argv],
+            dask=args.dask,
+            resume=args.resume,
         )
     total = len(result.runs)
+    resumed = f", {result.resumed} taken from the journal" if result.resumed else ""
     print(
         f"dcsim: wrote {result.out_dir} ({total} runs of {len(result.plan.variants)} "
-        f"variant(s) × {spec.replications} replication(s), {result.wall_time_s:.1f} s)"
+        f"variant(s) × {spec.replications} replication(s){resumed}, "
+        f"{result.wall_time_s:.1f} s)"
     )
     if result.failed:
         first = result.runs[result.runs["status"] != "ok"].iloc[0]
         print(
             f"dcsim: {result.failed} of {total} runs failed (runs.csv, manifest.json); first: "
-            f"{first['variant']} replication {first['replication']}: {first['error']}",
+            f"{first['variant']} replication {first['replication']}: {first['error']}; "
+            "--resume runs the failed runs again",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -1,8 +1,11 @@
 """Monte Carlo sweeps: one base scenario, its variants, replications under common seeds.
 
-``dcsim sweep SWEEP.yaml`` or :func:`run_sweep`; the sweep file is :mod:`sim.sweep.spec`,
-the seeds and variants :mod:`sim.sweep.plan`, the worker processes :mod:`sim.sweep.run`,
-the output tables :mod:`sim.sweep.tables` (docs/sweeps.md).
+``dcsim sweep SWEEP.yaml`` or :func:`run_sweep`; the sweep file is :mod:`sim.sweep.spec`
+(sampled and sensitivity designs :mod:`sim.sweep.design`), the seeds and variants
+:mod:`sim.sweep.plan`, one run in a worker :mod:`sim.sweep.outcome`, local processes or
+Dask :mod:`sim.sweep.executors`, the sweep's loop :mod:`sim.sweep.run`, the journal behind
+``--resume`` :mod:`sim.sweep.journal`, the output tables :mod:`sim.sweep.tables` and the
+SALib analysis :mod:`sim.sweep.sensitivity` (docs/sweeps.md).
 """
 
 from __future__ import annotations

@@ -1,18 +1,23 @@
-"""One run of a sweep as a worker process sees it: the task it receives, what it returns.
+"""One run of a sweep as a worker sees it: the task it receives, what it returns.
 
 A worker loads nothing from disk: it receives the variant's scenario, already loaded and
 validated by the parent (a :class:`~sim.scenario.Scenario` carries its input files and
-pickles), and the replication's seed; it returns the run's KPI row, a few hundred bytes,
-never its tables. An exception inside the run is caught here and returned as a failure,
-so one bad run never stops a sweep.
+pickles), and the replication's seed; it returns the run's KPI values and, if asked, a few
+daily series for the bands — kilobytes, never the run's tables. It builds only the daily
+and summary tables those need, not the timeseries, groups, blocks, jobs or events tables a
+full :func:`sim.runner.run_one` builds. An exception inside the run is caught here and
+returned as a failure with its traceback, so one bad run never stops a sweep.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from sim.scenario import Scenario
 
@@ -21,21 +26,24 @@ OK, FAILED = "ok", "failed"
 
 @dataclass(frozen=True)
 class RunTask:
-    """What a worker receives: the scenario to run, the seed and the KPIs to return."""
+    """What a worker receives: the scenario, the seed, the KPIs and daily series to return."""
 
     scenario: Scenario
     seed: int
     kpis: tuple[str, ...]
+    series: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """What a worker returns: ``ok`` and the KPI values, or ``failed`` and why."""
+    """What a worker returns: ``ok`` with KPI values and daily series, or ``failed`` and why."""
 
     status: str
     error: str
     kpis: dict[str, Any]
     wall_time_s: float
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # daily, one value per day
+    traceback: str = ""
 
 
 def _plain(value: Any) -> Any:
@@ -43,18 +51,65 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def kpi_tables(scenario: Scenario) -> tuple[Any, Any]:
+    """(daily, summary) of one run of ``scenario`` with its own seed; no other table.
+
+    The same steps as :func:`sim.runner.run_one` up to these two tables (a test checks
+    that the summary is identical to run_one's), without the four tables a sweep never
+    returns, which are about a third of a run's time.
+    """
+    from sim.economics.ai import ai_money
+    from sim.economics.facility import facility_money
+    from sim.economics.mining import mining_money
+    from sim.model.grid_programs import four_cp_peak_rows
+    from sim.model.records import ai_record, facility_record, mining_record
+    from sim.model.site import Site
+    from sim.record.ai_tables import ai_series
+    from sim.record.tables import RunRecords, daily_table, summary_table
+
+    site = Site.build(scenario, scenario.seed)
+    site.run(None)
+    mining = mining_record(site)
+    ai = ai_record(site.hosting)
+    facility = facility_record(site, mining, ai)
+    energy_price = mining.energy_price_usd_per_mwh
+    run = RunRecords(
+        scenario=scenario,
+        events=site.events,
+        mining=mining,
+        mining_money=mining_money(mining),
+        ai=ai,
+        ai_series=ai_series(ai),
+        ai_money=ai_money(ai, energy_price),
+        facility=facility,
+        facility_money=facility_money(facility, energy_price),
+    )
+    for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
+        site.events.add(*row)
+    daily = daily_table(run)
+    return daily, summary_table(run, daily)
+
+
 def run_task(task: RunTask) -> RunOutcome:
     """Run ``task`` and return its KPIs; any exception becomes a ``failed`` outcome."""
-    from sim.runner import run_one
-
     started = time.perf_counter()
     try:
-        summary = run_one(task.scenario, seed=task.seed).summary.iloc[0]
-        kpis = {name: _plain(summary[name]) for name in task.kpis}
+        if not 0 <= task.seed < 2**63:  # the scenario seed field's range; model_copy skips it
+            raise ValueError(f"seed {task.seed} is outside 0 … 2^63 − 1")
+        daily, summary = kpi_tables(task.scenario.model_copy(update={"seed": task.seed}))
+        row = summary.iloc[0]
+        kpis = {name: _plain(row[name]) for name in task.kpis}
+        series = {name: daily[name].to_numpy(dtype=np.float64) for name in task.series}
     except Exception as exc:  # noqa: BLE001 - recorded and reported, the sweep goes on
         message = " ".join(str(exc).split())  # one line in runs.csv
-        return RunOutcome(FAILED, f"{type(exc).__name__}: {message}", {}, _since(started))
-    return RunOutcome(OK, "", kpis, _since(started))
+        return RunOutcome(
+            FAILED,
+            f"{type(exc).__name__}: {message}",
+            {},
+            _since(started),
+            traceback=traceback.format_exc(),
+        )
+    return RunOutcome(OK, "", kpis, _since(started), series)
 
 
 def _since(started: float) -> float:

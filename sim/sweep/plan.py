@@ -15,6 +15,7 @@ a policy) see the same blocks, prices and job arrivals.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ import yaml
 
 from sim.errors import Issue, ScenarioError
 from sim.scenario import Scenario, load_scenario
+from sim.sweep.design import draw_samples, index_width, sensitivity_values
 from sim.sweep.spec import BASE_VARIANT, SweepSpec
 
 
@@ -47,6 +49,36 @@ class Variant:
     overrides: tuple[str, ...]
     scenario: Scenario
 
+    def parameters(self, paths: Sequence[str]) -> dict[str, Any]:
+        """The scenario's value at each dotted path (a list or mapping as flow YAML text)."""
+        if not paths:
+            return {}
+        dumped = self.scenario.model_dump(mode="json", by_alias=True)
+        return {path: _value_at(dumped, path) for path in paths}
+
+
+def _value_at(dumped: Any, path: str) -> Any:
+    node = dumped
+    for key in path_keys(path):
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    if isinstance(node, (list, dict)):
+        return override_text("", node).removeprefix("=")
+    return node
+
+
+def path_keys(path: str) -> list[str | int]:
+    """``mining.groups[0].count`` → ``['mining', 'groups', 0, 'count']``."""
+    keys: list[str | int] = []
+    for token in path.split("."):
+        name, _, index = token.partition("[")
+        keys.append(name)
+        if index:
+            keys.append(int(index.rstrip("]")))
+    return keys
+
 
 @dataclass(frozen=True)
 class PlannedRun:
@@ -65,10 +97,20 @@ class SweepPlan:
     spec: SweepSpec
     variants: tuple[Variant, ...]
     runs: tuple[PlannedRun, ...]
+    parameters: tuple[str, ...] = ()  # the swept dotted paths: runs.csv's parameter columns
 
     def scenario(self, variant: str) -> Scenario:
         """The validated scenario of ``variant``."""
         return next(v.scenario for v in self.variants if v.name == variant)
+
+
+def _overrides(values: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(override_text(path, value) for path, value in values.items())
+
+
+def _numbered(prefix: str, designs: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
+    width = index_width(len(designs))
+    return [(f"{prefix}-{i:0{width}d}", _overrides(v)) for i, v in enumerate(designs)]
 
 
 def variant_overrides(spec: SweepSpec) -> list[tuple[str, tuple[str, ...]]]:
@@ -76,15 +118,21 @@ def variant_overrides(spec: SweepSpec) -> list[tuple[str, tuple[str, ...]]]:
     out: list[tuple[str, tuple[str, ...]]] = []
     if spec.include_base:
         out.append((BASE_VARIANT, ()))
-    if spec.variants is None:
+    kinds = spec.variants
+    if kinds is None:
         return out
-    if spec.variants.grid is not None:
-        paths = list(spec.variants.grid)
-        for values in itertools.product(*spec.variants.grid.values()):
-            sets = tuple(override_text(p, v) for p, v in zip(paths, values, strict=True))
+    if kinds.grid is not None:
+        paths = list(kinds.grid)
+        for values in itertools.product(*kinds.grid.values()):
+            sets = _overrides(dict(zip(paths, values, strict=True)))
             out.append((", ".join(sets), sets))
-    for named in spec.variants.named or []:
-        out.append((named.name, tuple(override_text(p, v) for p, v in named.overrides.items())))
+    for named in kinds.named or []:
+        out.append((named.name, _overrides(named.overrides)))
+    if kinds.samples is not None:
+        out += _numbered("sample", draw_samples(kinds.samples, spec.seed))
+    if kinds.sensitivity is not None:
+        design = sensitivity_values(kinds.sensitivity, spec.seed)
+        out += _numbered(kinds.sensitivity.method, design)
     return out
 
 
@@ -130,4 +178,9 @@ def plan_sweep(spec: SweepSpec, source: str = "<sweep>") -> SweepPlan:
     seeds = [replication_seed(spec.seed, r) for r in range(spec.replications)]
     pairs = [(v.name, r) for v in variants for r in range(spec.replications)]
     runs = [PlannedRun(i, name, r, seeds[r]) for i, (name, r) in enumerate(pairs)]
-    return SweepPlan(spec, tuple(variants), tuple(runs))
+    return SweepPlan(spec, tuple(variants), tuple(runs), swept_paths(spec))
+
+
+def swept_paths(spec: SweepSpec) -> tuple[str, ...]:
+    """Every dotted path some variant sets, in the sweep file's order."""
+    return tuple(dict.fromkeys(spec.variants.paths)) if spec.variants else ()

@@ -8,23 +8,31 @@ field path, in one :class:`~sim.errors.ScenarioError` (the CLI's exit 2).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import Issue, ScenarioError
-from sim.record.columns import SUMMARY_COLUMNS
+from sim.record.columns import DAILY_COLUMNS, SUMMARY_COLUMNS
 from sim.scenario.fields import INT64_MAX, Name
 from sim.scenario.loader import format_path, read_yaml_mapping
+from sim.sweep.design import DISTRIBUTIONS, DottedPath, SamplesSpec, SensitivitySpec
 
 BASE_VARIANT = "base"
+FORMATS = ("csv", "parquet")
+MAX_VARIANTS, MAX_RUNS = 100_000, 10_000_000  # each variant is loaded and validated first
 # summary columns that are not numbers (or are the run's identity), so nothing to average
 NON_KPI_COLUMNS = frozenset(
     {"scenario", "seed", "start_utc", "end_utc", "payout", "first_halving_utc", "policy"}
 )
 KPI_COLUMNS = tuple(name for name in SUMMARY_COLUMNS if name not in NON_KPI_COLUMNS)
+# the daily table's numeric columns (not its date and time ones) can make bands
+BAND_SERIES = tuple(
+    name for name in DAILY_COLUMNS if name not in {"date", "timestamp_utc", "time_s"}
+)
 DEFAULT_KPIS = (
     "blocks_found",
     "site_blocks_found",
@@ -40,9 +48,6 @@ DEFAULT_KPIS = (
     "energy_mwh",
     "energy_cost_usd",
 )
-# a dotted scenario path as --set takes it: mining.groups[0].count
-_KEY = r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?"
-DottedPath = Annotated[str, Field(pattern=rf"^{_KEY}(\.{_KEY})*$")]
 
 
 class _Strict(BaseModel):
@@ -63,7 +68,7 @@ class NamedVariant(_Strict):
 
 
 class VariantsSpec(_Strict):
-    """The variants: a ``grid`` (cartesian product) or a ``list`` of named variants."""
+    """The variants: a ``grid``, a ``list`` of named variants, ``samples`` or ``sensitivity``."""
 
     grid: dict[DottedPath, Annotated[list[Any], Field(min_length=1)]] | None = Field(
         None,
@@ -74,22 +79,47 @@ class VariantsSpec(_Strict):
     named: list[NamedVariant] | None = Field(
         None, alias="list", min_length=1, description="Named variants, each with its settings."
     )
+    samples: SamplesSpec | None = Field(
+        None, description="Variants drawn from distributions, named sample-0, sample-1, …"
+    )
+    sensitivity: SensitivitySpec | None = Field(
+        None, description="A Sobol or Morris design, named sobol-0… or morris-0…"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> VariantsSpec:
-        if (self.grid is None) == (self.named is None):
-            raise ValueError("give exactly one of 'grid' or 'list'")
+        given = [self.grid, self.named, self.samples, self.sensitivity]
+        if sum(kind is not None for kind in given) != 1:
+            raise ValueError("give exactly one of 'grid', 'list', 'samples' or 'sensitivity'")
         return self
+
+    @property
+    def paths(self) -> list[str]:
+        """Every dotted path a variant sets (with repeats)."""
+        paths = [*(self.grid or {})] + [p for v in self.named or [] for p in v.overrides]
+        paths += [*(self.samples.parameters if self.samples else {})]
+        return paths + [*(self.sensitivity.parameters if self.sensitivity else {})]
 
     @model_validator(mode="after")
     def _no_seed(self) -> VariantsSpec:
-        paths = [*(self.grid or {})] + [p for v in self.named or [] for p in v.overrides]
-        if "seed" in paths:
+        if "seed" in self.paths:
             raise ValueError(
                 "a variant may not set 'seed': each replication's seed comes from the "
                 "sweep's root seed, the same in every variant (docs/sweeps.md)"
             )
         return self
+
+    @property
+    def count(self) -> int:
+        """Variants these make (the base not counted)."""
+        if self.grid is not None:
+            return math.prod(len(values) for values in self.grid.values())
+        if self.named is not None:
+            return len(self.named)
+        if self.samples is not None:
+            return self.samples.n
+        assert self.sensitivity is not None  # _one_kind
+        return self.sensitivity.rows
 
     @field_validator("grid")
     @classmethod
@@ -152,6 +182,49 @@ class SweepSpec(_Strict):
             raise ValueError(f"given twice: {', '.join(twice)}")
         return value
 
+    format: Literal["csv", "parquet"] = Field(
+        "csv",
+        description="File format of runs and bands (aggregate, paired and sensitivity are "
+        "always CSV).",
+    )
+    bands: list[str] = Field(
+        default_factory=list,
+        description="Daily series whose P5…P95 across replications bands.csv gives per day.",
+    )
+
+    @field_validator("bands")
+    @classmethod
+    def _known_series(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in BAND_SERIES]
+        if unknown:
+            raise ValueError(
+                f"not numeric daily columns: {', '.join(unknown)}; they are: "
+                f"{', '.join(BAND_SERIES)} (docs/outputs.md)"
+            )
+        twice = sorted({name for name in value if value.count(name) > 1})
+        if twice:
+            raise ValueError(f"given twice: {', '.join(twice)}")
+        return value
+
+    @model_validator(mode="after")
+    def _size(self) -> SweepSpec:
+        variants = int(self.include_base) + (self.variants.count if self.variants else 0)
+        if variants > MAX_VARIANTS:
+            raise ValueError(f"{variants:,} variants; at most {MAX_VARIANTS:,}")
+        if variants * self.replications > MAX_RUNS:
+            raise ValueError(
+                f"{variants:,} variants × {self.replications:,} replications = "
+                f"{variants * self.replications:,} runs; at most {MAX_RUNS:,}"
+            )
+        sensitivity = self.variants.sensitivity if self.variants else None
+        if sensitivity is not None and sensitivity.kpis is not None:
+            other = [kpi for kpi in sensitivity.kpis if kpi not in self.kpis]
+            if other:
+                raise ValueError(
+                    f"variants.sensitivity.kpis: {', '.join(other)} not in the sweep's kpis"
+                )
+        return self
+
     @model_validator(mode="after")
     def _something_to_run(self) -> SweepSpec:
         if not self.include_base and self.variants is None:
@@ -175,6 +248,8 @@ def _issues(error: ValidationError) -> list[Issue]:
             message = "unknown field"
         elif err["type"] == "missing":
             message = "is required"
+        elif err["type"] == "union_tag_not_found":
+            message = f"needs 'distribution': one of {', '.join(DISTRIBUTIONS)}"
         else:
             message = err["msg"].removeprefix("Value error, ")
             if loc and loc[-1] != "kpis" and err["type"] != "value_error":

@@ -1,21 +1,27 @@
-"""A sweep's tables and manifest, and writing them into an output folder.
+"""A sweep's tables and manifest, and writing them into an output folder (docs/sweeps.md).
 
-- ``runs.csv``: one row per run, in plan order (variant, then replication): ``variant``,
-  ``replication``, ``seed``, ``status`` (ok or failed), ``error`` and the KPI columns
-  (empty for a failed run).
+``runs`` and ``bands`` are CSV or Parquet (the sweep file's ``format``); the others CSV.
+
+- ``runs.csv``: one row per run, in plan order (variant, then replication): ``run_id``,
+  ``variant``, one column per swept dotted path (the value the run had), ``replication``,
+  ``seed``, ``status`` (ok or failed), ``error``, ``wall_s`` and the KPI columns (empty
+  for a failed run).
 - ``aggregate.csv``: one row per variant and KPI over its successful runs: ``n``, ``mean``,
-  ``std`` (sample, ddof = 1), ``se`` (std/√n), ``p5``, ``p50``, ``p95`` (linear
-  interpolation, numpy's default), ``min``, ``max``.
+  ``std`` (sample, ddof = 1), ``se`` (std/√n), ``ci95_low``/``ci95_high`` (mean ± Student's
+  t·se), ``p5``, ``p50``, ``p95`` (linear interpolation, numpy's default), ``min``, ``max``.
 - ``paired.csv``: one row per variant other than the reference (``base``, else the first
   variant) and KPI, over the replications where both ran: the paired difference
-  variant − reference: ``n``, ``mean_diff``, ``se_diff``, ``p5_diff``, ``p50_diff``,
-  ``p95_diff``, and ``share_above`` / ``share_below``, the share of those replications
-  where the variant's value is above / below the reference's.
-- ``manifest.json``: the resolved sweep, the seeds, package versions, counts, failures and
-  wall times.
+  variant − reference: ``n``, ``mean_diff``, ``se_diff``, its 95 % interval, ``p5_diff``,
+  ``p50_diff``, ``p95_diff``, and ``share_above`` / ``share_below``.
+- ``bands.csv`` (with ``bands``): per variant, series and day, P5 … P95 across runs.
+- ``sensitivity.csv`` (with ``variants.sensitivity``): :mod:`sim.sweep.sensitivity`.
+- ``failures.log`` (when a run failed): each failed run and its traceback.
+- ``manifest.json``: the resolved sweep, the seeds, package versions, counts, failures,
+  the executor and the sweep's wall time.
 
-The CSV files hold no wall times, so the same sweep gives byte-identical CSV files however
-many workers ran it and in whatever order its runs finished.
+Apart from runs.csv's ``wall_s`` (measured) and the manifest, the same sweep gives
+byte-identical files however many workers or which executor ran it, in whatever order its
+runs finished, and whether or not it was interrupted and resumed.
 """
 
 from __future__ import annotations
@@ -27,22 +33,51 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from sim.record.outdir import MANIFEST, OutputFolder
-from sim.record.writer import package_versions
-from sim.scenario.schema import input_files
+from sim.record.tables import day_edges
+from sim.record.writer import package_versions, write_parquet
+from sim.scenario.schema import Scenario, input_files
 from sim.sweep.outcome import OK, RunOutcome
 from sim.sweep.plan import SweepPlan
-from sim.sweep.spec import BASE_VARIANT
+from sim.sweep.spec import BASE_VARIANT, FORMATS
+from sim.units import as_utc
 
-RUNS, AGGREGATE, PAIRED = "runs.csv", "aggregate.csv", "paired.csv"
-SWEEP_FILES = [RUNS, AGGREGATE, PAIRED, MANIFEST]
-RUN_COLUMNS = ("variant", "replication", "seed", "status", "error")
-AGGREGATE_STATS = ("n", "mean", "std", "se", "p5", "p50", "p95", "min", "max")
+AGGREGATE, PAIRED = "aggregate.csv", "paired.csv"
+SENSITIVITY, FAILURES = "sensitivity.csv", "failures.log"
+RUNS, BANDS = "runs", "bands"  # .csv or .parquet: the sweep file's format
+SWEEP_FILES = [
+    *(f"{table}.{fmt}" for table in (RUNS, BANDS) for fmt in FORMATS),
+    AGGREGATE,
+    PAIRED,
+    SENSITIVITY,
+    FAILURES,
+    MANIFEST,
+]
+# runs.csv: these, the parameter columns, these, the KPIs
+RUN_ID_COLUMNS = ("run_id", "variant")
+RUN_STATUS_COLUMNS = ("replication", "seed", "status", "error", "wall_s")
+BAND_PERCENTILES = (5, 25, 50, 75, 95)
+AGGREGATE_STATS = (
+    "n",
+    "mean",
+    "std",
+    "se",
+    "ci95_low",
+    "ci95_high",
+    "p5",
+    "p50",
+    "p95",
+    "min",
+    "max",
+)
 PAIRED_STATS = (
     "n",
     "mean_diff",
     "se_diff",
+    "ci95_low_diff",
+    "ci95_high_diff",
     "p5_diff",
     "p50_diff",
     "p95_diff",
@@ -54,18 +89,24 @@ PAIRED_STATS = (
 def runs_table(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> pd.DataFrame:
     """One row per run, in plan order; integer KPIs stay integers (empty when failed)."""
     kpis = plan.spec.kpis
+    parameters = {v.name: v.parameters(plan.parameters) for v in plan.variants}
     rows = [
         {
+            "run_id": run.index,
             "variant": run.variant,
+            **parameters[run.variant],
             "replication": run.replication,
             "seed": run.seed,
             "status": outcome.status,
             "error": outcome.error,
+            "wall_s": round(outcome.wall_time_s, 3),
             **{name: outcome.kpis.get(name) for name in kpis},
         }
         for run, outcome in zip(plan.runs, outcomes, strict=True)
     ]
-    frame = pd.DataFrame(rows, columns=[*RUN_COLUMNS, *kpis])
+    columns = [*RUN_ID_COLUMNS, *plan.parameters, *RUN_STATUS_COLUMNS, *kpis]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["run_id"] = frame["run_id"].astype("int64")
     frame["replication"] = frame["replication"].astype("int64")
     frame["seed"] = frame["seed"].astype("int64")
     frame["variant"] = frame["variant"].astype(object)
@@ -83,13 +124,19 @@ def _stats(values: np.ndarray) -> dict[str, float]:
     n = len(values)
     if n == 0:
         return {"n": 0, **{k: math.nan for k in AGGREGATE_STATS[1:]}}
+    mean = float(np.mean(values))
     std = float(np.std(values, ddof=1)) if n > 1 else math.nan
+    se = std / math.sqrt(n)
+    # Student's t: the 95 % interval of the mean is honest for few replications too
+    half = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else math.nan
     p5, p50, p95 = (float(v) for v in np.percentile(values, [5, 50, 95]))
     return {
         "n": n,
-        "mean": float(np.mean(values)),
+        "mean": mean,
         "std": std,
-        "se": std / math.sqrt(n),
+        "se": se,
+        "ci95_low": mean - half,
+        "ci95_high": mean + half,
         "p5": p5,
         "p50": p50,
         "p95": p95,
@@ -132,7 +179,7 @@ def paired_table(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
                 join="inner",
             )
             diff = (pairs.iloc[:, 0] - pairs.iloc[:, 1]).to_numpy()
-            stats = _stats(diff)
+            summary = _stats(diff)
             n = len(diff)
             rows.append(
                 {
@@ -140,11 +187,13 @@ def paired_table(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
                     "reference": reference,
                     "kpi": kpi,
                     "n": n,
-                    "mean_diff": stats["mean"],
-                    "se_diff": stats["se"],
-                    "p5_diff": stats["p5"],
-                    "p50_diff": stats["p50"],
-                    "p95_diff": stats["p95"],
+                    "mean_diff": summary["mean"],
+                    "se_diff": summary["se"],
+                    "ci95_low_diff": summary["ci95_low"],
+                    "ci95_high_diff": summary["ci95_high"],
+                    "p5_diff": summary["p5"],
+                    "p50_diff": summary["p50"],
+                    "p95_diff": summary["p95"],
                     "share_above": float(np.mean(diff > 0)) if n else math.nan,
                     "share_below": float(np.mean(diff < 0)) if n else math.nan,
                 }
@@ -153,23 +202,69 @@ def paired_table(plan: SweepPlan, runs: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({"n": "int64"})
 
 
+def day_starts(scenario: Scenario) -> pd.DatetimeIndex:
+    """The UTC day of each row of the scenario's daily table."""
+    start = pd.Timestamp(as_utc(scenario.start_utc))
+    edges = pd.to_timedelta(day_edges(scenario)[:-1], unit="s")
+    return (start + edges).floor("D")
+
+
+def bands_table(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> pd.DataFrame:
+    """Per variant, band series and day: n and the percentiles across successful runs."""
+    names = [f"p{q}" for q in BAND_PERCENTILES]
+    frames = []
+    for variant in plan.variants:
+        done = [
+            o
+            for run, o in zip(plan.runs, outcomes, strict=True)
+            if run.variant == variant.name and o.status == OK
+        ]
+        days = day_starts(variant.scenario).strftime("%Y-%m-%d")
+        for series in plan.spec.bands:
+            frame = pd.DataFrame({"variant": variant.name, "series": series, "date": days})
+            frame["n"] = len(done)
+            stacked = np.vstack([o.series[series] for o in done]) if done else None
+            for name, q in zip(names, BAND_PERCENTILES, strict=True):
+                frame[name] = (
+                    np.nan if stacked is None else np.nanpercentile(stacked, q, axis=0)
+                )
+            frames.append(frame)
+    columns = ["variant", "series", "date", "n", *names]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
+def failures_log(plan: SweepPlan, outcomes: Sequence[RunOutcome]) -> str:
+    """Each failed run's identity and traceback, in plan order."""
+    entries = [
+        f"run {run.index}: variant {run.variant!r}, replication {run.replication}, "
+        f"seed {run.seed}\n{o.traceback or o.error}\n"
+        for run, o in zip(plan.runs, outcomes, strict=True)
+        if o.status != OK
+    ]
+    return "\n".join(entries)
+
+
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with every float as the shortest text that reads back as the same double."""
-    frame.to_csv(path, index=False, lineterminator="\n")
+    """CSV (every float as the shortest text that reads back as the same double) or Parquet."""
+    if path.suffix == ".parquet":
+        write_parquet(frame, path)
+    else:
+        frame.to_csv(path, index=False, lineterminator="\n")
 
 
 def sweep_manifest(
     plan: SweepPlan,
     runs: pd.DataFrame,
-    outcomes: Sequence[RunOutcome],
     files: dict[str, int],
     command: list[str],
     workers: int,
+    executor: str,
     wall_time_s: float,
+    resumed: int,
 ) -> dict[str, Any]:
     """What was swept, with what, and how it went."""
     spec = plan.spec
-    base = plan.scenario(plan.variants[0].name)
+    base = plan.variants[0].scenario
     failed = runs[runs["status"] != OK]
     return {
         "sweep_name": spec.name,
@@ -184,15 +279,18 @@ def sweep_manifest(
         ],
         "seed_derivation": "seed_r = SeedSequence(root_seed, spawn_key=(r,))"
         ".generate_state(1, uint64)[0] >> 1",
+        "parameters": list(plan.parameters),
         "variants": [{"name": v.name, "set": list(v.overrides)} for v in plan.variants],
         "reference_variant": reference_variant(plan),
         "counts": {
             "runs": len(runs),
             "ok": int((runs["status"] == OK).sum()),
             "failed": len(failed),
+            "resumed": resumed,
         },
         "failures": [
             {
+                "run_id": int(r.run_id),
                 "variant": r.variant,
                 "replication": int(r.replication),
                 "seed": int(r.seed),
@@ -200,9 +298,9 @@ def sweep_manifest(
             }
             for r in failed.itertuples()
         ],
+        "executor": executor,
         "workers": workers,
         "wall_time_s": round(wall_time_s, 3),
-        "run_wall_time_s": [round(o.wall_time_s, 3) for o in outcomes],
         "complete": True,
         "files": files,
         "inputs": input_files(base).digests(),
@@ -214,9 +312,12 @@ def write_sweep(
     folder: OutputFolder,
     tables: dict[str, pd.DataFrame],
     manifest: dict[str, Any],
+    texts: dict[str, str],
 ) -> Path:
-    """Stage the tables, then move them and ``manifest`` into the folder."""
+    """Stage the tables and text files, then move them and ``manifest`` into the folder."""
     staging = folder.staging()
     for name, frame in tables.items():
         write_table(frame, staging / name)
+    for name, text in texts.items():
+        (staging / name).write_text(text, encoding="utf-8")
     return folder.commit(manifest)

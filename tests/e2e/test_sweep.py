@@ -8,6 +8,7 @@ its statistics those that pandas computes from runs.csv.
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import SCENARIOS
+from scipy.stats import t as student_t
 
 import sim
 from sim.cli import EXIT_BAD_INPUT, EXIT_OK, main
@@ -64,6 +66,25 @@ def write_sweep(folder: Path, **fields: Any) -> Path:
     return path
 
 
+def csv_without_wall_times(path: Path) -> list[list[str]]:
+    """The CSV file's cells as written, its wall_s column (a measured time) left out."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    keep = [i for i, name in enumerate(rows[0]) if name != "wall_s"]
+    return [[row[i] for i in keep] for row in rows]
+
+
+def assert_same_sweep_files(one: Path, other: Path) -> None:
+    """Both folders hold the same files, byte for byte; runs.csv but for its wall times."""
+    names = sorted(p.name for p in one.iterdir())
+    assert sorted(p.name for p in other.iterdir()) == names
+    for name in names:
+        if name == "runs.csv":
+            assert csv_without_wall_times(one / name) == csv_without_wall_times(other / name)
+        elif name != "manifest.json":  # it records timings, the executor and the command
+            assert (one / name).read_bytes() == (other / name).read_bytes(), name
+
+
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The same sweep twice: out folder 'a' with 2 workers, 'b' with 1."""
@@ -83,7 +104,7 @@ def test_sweep_writes_its_files(swept: dict[str, Path]) -> None:
     out = swept["a"]
     assert sorted(p.name for p in out.iterdir()) == sorted([*CSV_FILES, "manifest.json"])
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["counts"] == {"runs": 9, "ok": 9, "failed": 0}
+    assert manifest["counts"] == {"runs": 9, "ok": 9, "failed": 0, "resumed": 0}
     assert manifest["files"] == {"runs.csv": 9, "aggregate.csv": 15, "paired.csv": 10}
     assert manifest["root_seed"] == ROOT_SEED
     assert [v["name"] for v in manifest["variants"]] == [
@@ -92,8 +113,23 @@ def test_sweep_writes_its_files(swept: dict[str, Path]) -> None:
         "site.energy.price_usd_per_mwh=50",
     ]
     runs = pd.read_csv(out / "runs.csv")
-    assert list(runs.columns) == ["variant", "replication", "seed", "status", "error", *KPIS]
+    price = "site.energy.price_usd_per_mwh"
+    assert list(runs.columns) == [
+        "run_id",
+        "variant",
+        price,  # the swept path: the value each run had, the base's too
+        "replication",
+        "seed",
+        "status",
+        "error",
+        "wall_s",
+        *KPIS,
+    ]
+    assert runs["run_id"].tolist() == list(range(9))
+    assert runs[price].tolist() == [40.0] * 3 + [30.0] * 3 + [50.0] * 3
     assert (runs["status"] == "ok").all()
+    assert (runs["wall_s"] > 0).all()
+    assert manifest["parameters"] == [price]
 
 
 def test_common_random_numbers(swept: dict[str, Path]) -> None:
@@ -114,6 +150,24 @@ def test_common_random_numbers(swept: dict[str, Path]) -> None:
     assert blocks.nunique() == REPLICATIONS  # replications do differ
 
 
+def test_any_run_is_reproduced_by_dcsim_run(swept: dict[str, Path], tmp_path: Path) -> None:
+    """The manifest's overrides and runs.csv's seed give the run again, with all its tables."""
+    manifest = json.loads((swept["a"] / "manifest.json").read_text())
+    variant = manifest["variants"][1]
+    runs = pd.read_csv(swept["a"] / "runs.csv")
+    run = runs[(runs["variant"] == variant["name"]) & (runs["replication"] == 2)].iloc[0]
+    sets = [arg for path in variant["set"] for arg in ("--set", path)]
+    base = swept["a"].parent / "base.yaml"
+    out = tmp_path / "one"
+    args = ["run", str(base), *sets, "--seed", str(run["seed"]), "--out", str(out)]
+    assert main(args) == EXIT_OK
+    summary = pd.read_csv(out / "summary.csv").iloc[0]
+    assert summary["blocks_found"] == run["blocks_found"]
+    # summary.csv rounds to a satoshi and a hundredth of a cent; runs.csv keeps full floats
+    assert summary["btc_mined"] == pytest.approx(run["btc_mined"], abs=1e-8)
+    assert summary["energy_cost_usd"] == pytest.approx(run["energy_cost_usd"], abs=1e-4)
+
+
 def test_seed_derivation() -> None:
     children = np.random.SeedSequence(ROOT_SEED).spawn(4)
     for r, child in enumerate(children):
@@ -123,9 +177,7 @@ def test_seed_derivation() -> None:
 
 
 def test_same_sweep_same_bytes_with_any_workers(swept: dict[str, Path]) -> None:
-    for name in CSV_FILES:
-        first = (swept["a"] / name).read_bytes()
-        assert (swept["b"] / name).read_bytes() == first, name  # --workers 1
+    assert_same_sweep_files(swept["a"], swept["b"])  # --workers 2 and 1
 
 
 def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
@@ -146,6 +198,9 @@ def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
         }
     )
     expected["se"] = expected["std"] / np.sqrt(expected["n"])
+    half = student_t.ppf(0.975, expected["n"] - 1) * expected["se"]
+    expected["ci95_low"] = expected["mean"] - half
+    expected["ci95_high"] = expected["mean"] + half
     got = aggregate.loc[expected.index, expected.columns]
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-12)
 
@@ -163,10 +218,36 @@ def test_statistics_match_pandas(swept: dict[str, Path]) -> None:
             )
             for q in (5, 50, 95):
                 assert row[f"p{q}_diff"] == pytest.approx(diff.quantile(q / 100), abs=1e-6)
+            half = student_t.ppf(0.975, REPLICATIONS - 1) * diff.std() / np.sqrt(len(diff))
+            assert row["ci95_low_diff"] == pytest.approx(diff.mean() - half, rel=1e-9, abs=1e-9)
+            assert row["ci95_high_diff"] == pytest.approx(diff.mean() + half, rel=1e-9, abs=1e-9)
             assert row["share_above"] == pytest.approx((diff > 0).mean())
             assert row["share_below"] == pytest.approx((diff < 0).mean())
     cheaper = paired.loc[("site.energy.price_usd_per_mwh=30", "energy_cost_usd")]
     assert cheaper["share_below"] == 1.0 and cheaper["mean_diff"] < 0
+
+
+def test_the_paired_interval_is_narrower_than_the_unpaired_one(swept: dict[str, Path]) -> None:
+    """Common random numbers: the same seeds make the variants' noise cancel in the pairs."""
+    aggregate = pd.read_csv(swept["a"] / "aggregate.csv").set_index(["variant", "kpi"])
+    paired = pd.read_csv(swept["a"] / "paired.csv").set_index(["variant", "kpi"])
+    for variant in ("site.energy.price_usd_per_mwh=30", "site.energy.price_usd_per_mwh=50"):
+        for kpi in ("energy_cost_usd", "mining_margin_usd"):
+            one, base = aggregate.loc[(variant, kpi)], aggregate.loc[("base", kpi)]
+            # the unpaired (independent samples) 95 % half-width of the difference
+            unpaired = student_t.ppf(0.975, 2 * REPLICATIONS - 2) * np.hypot(one["se"], base["se"])
+            row = paired.loc[(variant, kpi)]
+            paired_half = (row["ci95_high_diff"] - row["ci95_low_diff"]) / 2
+            assert paired_half < unpaired, (variant, kpi, paired_half, unpaired)
+            if kpi == "energy_cost_usd":
+                # the same energy E in every variant: cost = price·E, so the paired spread is
+                # |Δprice|·sd(E), the unpaired hypot(price, 40)·sd(E); t quantiles of n−1
+                # and 2n−2 degrees of freedom
+                price = float(variant.rsplit("=", 1)[1])
+                ratio = abs(price - 40) / np.hypot(price, 40)
+                ratio *= student_t.ppf(0.975, REPLICATIONS - 1)
+                ratio /= student_t.ppf(0.975, 2 * REPLICATIONS - 2)
+                assert paired_half / unpaired == pytest.approx(ratio, rel=1e-6)
 
 
 def lazy_scenario(folder: Path) -> Scenario:
@@ -210,8 +291,14 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path) -> No
     assert broken["error"].str.contains("cannot read").all()
     assert broken[KPIS[:2]].isna().all().all()
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
-    assert manifest["counts"] == {"runs": 4, "ok": 2, "failed": 2}
+    assert manifest["counts"] == {"runs": 4, "ok": 2, "failed": 2, "resumed": 0}
     assert [f["variant"] for f in manifest["failures"]] == ["broken", "broken"]
+    log = (tmp_path / "out" / "failures.log").read_text()
+    heads = [line for line in log.splitlines() if line.startswith("run ")]
+    assert [h.split(",")[0] for h in heads] == [f"run {i}: variant 'broken'" for i in (2, 3)]
+    assert log.count("Traceback (most recent call last)") >= 2
+    assert "FileNotFoundError" in log  # the traceback's cause, which runs.csv leaves out
+    assert manifest["files"]["failures.log"] == log.count("\n")
     aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv")
     assert aggregate.groupby("variant")["n"].max().to_dict() == {"base": 2, "broken": 0}
     assert (pd.read_csv(tmp_path / "out" / "paired.csv")["n"] == 0).all()
@@ -280,9 +367,33 @@ def test_bad_workers_and_out_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert [p.name for p in taken.iterdir()] == ["notes.txt"]
 
 
-def test_shipped_example_plans() -> None:
-    spec = read_sweep(SCENARIOS / "sweeps" / "energy_price.yaml")
-    plan = plan_sweep(spec)
-    assert [v.name for v in plan.variants][0] == "base"
-    assert len(plan.variants) == 3 and len(plan.runs) == 3 * spec.replications
+SHIPPED = sorted((SCENARIOS / "sweeps").glob("*.yaml"))
+# file → (variants, runs); each shipped sweep loads and plans (every variant validated)
+SHIPPED_SIZES = {
+    "energy_price.yaml": (3, 12),
+    "halving_risk.yaml": (13, 2600),
+    "lhs_site_economics.yaml": (33, 132),
+    "pivot_split.yaml": (5, 50),
+    "smoke.yaml": (3, 9),
+    "sobol_mining.yaml": (64 * (4 + 2), 64 * (4 + 2)),
+}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_shipped_sweep_files_plan(path: Path) -> None:
+    plan = plan_sweep(read_sweep(path), str(path))
+    assert (len(plan.variants), len(plan.runs)) == SHIPPED_SIZES[path.name]
     assert sim.run_sweep is sim.sweep.run_sweep
+
+
+def test_every_shipped_sweep_file_is_listed() -> None:
+    assert [p.name for p in SHIPPED] == sorted(SHIPPED_SIZES)
+
+
+def test_the_smoke_sweep_runs(tmp_path: Path) -> None:
+    sweep = SCENARIOS / "sweeps" / "smoke.yaml"
+    out = tmp_path / "smoke"
+    assert main(["sweep", str(sweep), "--out", str(out), "--workers", "2"]) == EXIT_OK
+    assert sorted(p.name for p in out.iterdir()) == sorted([*CSV_FILES, "bands.csv",
+                                                            "manifest.json"])
+    assert (pd.read_csv(out / "runs.csv")["status"] == "ok").all()
