@@ -46,6 +46,38 @@ def _checked_seed(seed: int) -> int:
     return checked
 
 
+def simulate(
+    scenario: Scenario, progress: Callable[[float], None] | None = None
+) -> tuple[Site, RunRecords]:
+    """Run ``scenario`` with its own seed and price what happened: the site and its records.
+
+    The model hands over typed records, economics prices them; the tables bin both
+    (:func:`run_one` builds them all, a sweep's worker only the ones it returns).
+    ``progress`` is told the share of the horizon simulated.
+    """
+    site = Site.build(scenario, scenario.seed)
+    site.run(progress)
+    mining = mining_record(site)
+    ai = ai_record(site.hosting)
+    facility = facility_record(site, mining, ai)
+    energy_price = mining.paid_energy_price_usd_per_mwh
+    run = RunRecords(
+        scenario=scenario,
+        events=site.events,
+        mining=mining,
+        mining_money=mining_money(mining),
+        ai=ai,
+        ai_series=ai_series(ai),
+        ai_money=ai_money(ai, energy_price),
+        facility=facility,
+        facility_money=facility_money(facility, energy_price),
+        faults=fault_record(site),
+    )
+    for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
+        site.events.add(*row)
+    return site, run
+
+
 def run_one(
     scenario: Scenario, seed: int | None = None, progress: Progress | None = None
 ) -> RunResult:
@@ -69,27 +101,10 @@ def run_one(
     if seed is not None:  # the manifest's resolved scenario then reproduces this run
         scenario = scenario.model_copy(update={"seed": _checked_seed(seed)})
     run_seed = scenario.seed
-    site = Site.build(scenario, run_seed)
-    site.run(None if progress is None else lambda share: progress("simulating", share))
-    # the model hands over typed records, economics prices them, the tables bin both
-    mining = mining_record(site)
-    ai = ai_record(site.hosting)
-    facility = facility_record(site, mining, ai)
-    energy_price = mining.paid_energy_price_usd_per_mwh
-    run = RunRecords(
-        scenario=scenario,
-        events=site.events,
-        mining=mining,
-        mining_money=mining_money(mining),
-        ai=ai,
-        ai_series=ai_series(ai),
-        ai_money=ai_money(ai, energy_price),
-        facility=facility,
-        facility_money=facility_money(facility, energy_price),
-        faults=fault_record(site),
+    site, run = simulate(
+        scenario, None if progress is None else lambda share: progress("simulating", share)
     )
-    for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
-        site.events.add(*row)
+    ai = run.ai
     daily = daily_table(run)
     result = RunResult(
         scenario=scenario,

@@ -54,38 +54,13 @@ def _plain(value: Any) -> Any:
 def kpi_tables(scenario: Scenario) -> tuple[Any, Any]:
     """(daily, summary) of one run of ``scenario`` with its own seed; no other table.
 
-    The same steps as :func:`sim.runner.run_one` up to these two tables (a test checks
-    that the summary is identical to run_one's), without the four tables a sweep never
+    :func:`sim.runner.simulate`, then only these two tables: not the four a sweep never
     returns, which are about a third of a run's time.
     """
-    from sim.economics.ai import ai_money
-    from sim.economics.facility import facility_money
-    from sim.economics.mining import mining_money
-    from sim.model.grid_programs import four_cp_peak_rows
-    from sim.model.records import ai_record, facility_record, mining_record
-    from sim.model.site import Site
-    from sim.record.ai_tables import ai_series
-    from sim.record.tables import RunRecords, daily_table, summary_table
+    from sim.record.tables import daily_table, summary_table
+    from sim.runner import simulate
 
-    site = Site.build(scenario, scenario.seed)
-    site.run(None)
-    mining = mining_record(site)
-    ai = ai_record(site.hosting)
-    facility = facility_record(site, mining, ai)
-    energy_price = mining.energy_price_usd_per_mwh
-    run = RunRecords(
-        scenario=scenario,
-        events=site.events,
-        mining=mining,
-        mining_money=mining_money(mining),
-        ai=ai,
-        ai_series=ai_series(ai),
-        ai_money=ai_money(ai, energy_price),
-        facility=facility,
-        facility_money=facility_money(facility, energy_price),
-    )
-    for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
-        site.events.add(*row)
+    _, run = simulate(scenario)
     daily = daily_table(run)
     return daily, summary_table(run, daily)
 
