@@ -371,6 +371,7 @@ SHIPPED = sorted((SCENARIOS / "sweeps").glob("*.yaml"))
 # file → (variants, runs); each shipped sweep loads and plans (every variant validated)
 SHIPPED_SIZES = {
     "energy_price.yaml": (3, 12),
+    "fault_cost.yaml": (2, 40),  # faults and no faults × 20 replications
     "halving_risk.yaml": (13, 2600),
     "lhs_site_economics.yaml": (33, 132),
     "pivot_split.yaml": (5, 50),
