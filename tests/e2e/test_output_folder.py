@@ -41,6 +41,15 @@ def scenario(folder: Path, text: str = TINY) -> Path:
     return path
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as at a terminal, even when the tests run in the background.
+
+    A shell starts background jobs with SIGINT ignored, and Python then keeps ignoring it
+    (as it should for ``nohup dcsim run … &``), so the interrupt tests would not interrupt.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(*args: str | Path, cwd: Path, **kwargs) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "sim", *map(str, args)],
@@ -48,6 +57,7 @@ def start(*args: str | Path, cwd: Path, **kwargs) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
         **kwargs,
     )
 
