@@ -108,15 +108,7 @@ def draw_windows(
     count = rng.poisson(rate_per_year * horizon_s / SECONDS_PER_YEAR)
     starts = np.sort(rng.uniform(0.0, horizon_s, count))
     ends = np.minimum(starts + duration_sampler(duration, rng)(count), horizon_s)
-    merged_start: list[float] = []
-    merged_end: list[float] = []
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        if merged_end and start <= merged_end[-1]:
-            merged_end[-1] = max(merged_end[-1], end)
-        else:
-            merged_start.append(start)
-            merged_end.append(end)
-    return Outages(np.array(merged_start), np.array(merged_end))
+    return union(Outages(starts, ends))
 
 
 @dataclass(frozen=True)
