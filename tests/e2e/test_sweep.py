@@ -8,7 +8,6 @@ its statistics those that pandas computes from runs.csv.
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from helpers import SCENARIOS
+from helpers import SCENARIOS, assert_same_sweep_files
 from scipy.stats import t as student_t
 
 import sim
@@ -64,25 +63,6 @@ def write_sweep(folder: Path, **fields: Any) -> Path:
     path = folder / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
     return path
-
-
-def csv_without_wall_times(path: Path) -> list[list[str]]:
-    """The CSV file's cells as written, its wall_s column (a measured time) left out."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    keep = [i for i, name in enumerate(rows[0]) if name != "wall_s"]
-    return [[row[i] for i in keep] for row in rows]
-
-
-def assert_same_sweep_files(one: Path, other: Path) -> None:
-    """Both folders hold the same files, byte for byte; runs.csv but for its wall times."""
-    names = sorted(p.name for p in one.iterdir())
-    assert sorted(p.name for p in other.iterdir()) == names
-    for name in names:
-        if name == "runs.csv":
-            assert csv_without_wall_times(one / name) == csv_without_wall_times(other / name)
-        elif name != "manifest.json":  # it records timings, the executor and the command
-            assert (one / name).read_bytes() == (other / name).read_bytes(), name
 
 
 @pytest.fixture(scope="module")
@@ -395,6 +375,7 @@ def test_the_smoke_sweep_runs(tmp_path: Path) -> None:
     sweep = SCENARIOS / "sweeps" / "smoke.yaml"
     out = tmp_path / "smoke"
     assert main(["sweep", str(sweep), "--out", str(out), "--workers", "2"]) == EXIT_OK
-    assert sorted(p.name for p in out.iterdir()) == sorted([*CSV_FILES, "bands.csv",
-                                                            "manifest.json"])
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*CSV_FILES, "bands.csv", "manifest.json"]
+    )
     assert (pd.read_csv(out / "runs.csv")["status"] == "ok").all()

@@ -9,7 +9,6 @@ files, byte for byte (runs.csv but for its measured wall times).
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import REPO, SCENARIOS
+from helpers import REPO, SCENARIOS, assert_same_sweep_files
 
 from sim.cli import EXIT_BAD_INPUT, main
 
@@ -52,25 +51,6 @@ def write_sweep(folder: Path) -> Path:
     path = folder / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep, sort_keys=False), encoding="utf-8")
     return path
-
-
-def csv_without_wall_times(path: Path) -> list[list[str]]:
-    """The CSV file's cells as written, its wall_s column (a measured time) left out."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    keep = [i for i, name in enumerate(rows[0]) if name != "wall_s"]
-    return [[row[i] for i in keep] for row in rows]
-
-
-def assert_same_sweep_files(one: Path, other: Path) -> None:
-    """Both folders hold the same files, byte for byte; runs.csv but for its wall times."""
-    names = sorted(p.name for p in one.iterdir())
-    assert sorted(p.name for p in other.iterdir()) == names
-    for name in names:
-        if name == "runs.csv":
-            assert csv_without_wall_times(one / name) == csv_without_wall_times(other / name)
-        elif name != "manifest.json":  # it records timings, the executor and the command
-            assert (one / name).read_bytes() == (other / name).read_bytes(), name
 
 
 @pytest.fixture(scope="module")

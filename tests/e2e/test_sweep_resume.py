@@ -9,7 +9,6 @@ measured wall times), running only the runs that were missing or failed.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import signal
@@ -22,7 +21,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from helpers import REPO, SCENARIOS
+from helpers import REPO, SCENARIOS, assert_same_sweep_files
 
 from sim.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, main
 
@@ -119,25 +118,6 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["sweep", str(write_sweep(folder)), "--out", str(out), "--workers", "2"]) == 0
     assert not journal(out).exists()  # every run ok: the journal is gone
     return out
-
-
-def csv_without_wall_times(path: Path) -> list[list[str]]:
-    """The CSV file's cells as written, its wall_s column (a measured time) left out."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    keep = [i for i, name in enumerate(rows[0]) if name != "wall_s"]
-    return [[row[i] for i in keep] for row in rows]
-
-
-def assert_same_sweep_files(one: Path, other: Path) -> None:
-    """Both folders hold the same files, byte for byte; runs.csv but for its wall times."""
-    names = sorted(p.name for p in one.iterdir())
-    assert sorted(p.name for p in other.iterdir()) == names
-    for name in names:
-        if name == "runs.csv":
-            assert csv_without_wall_times(one / name) == csv_without_wall_times(other / name)
-        elif name != "manifest.json":  # it records timings, the executor and the command
-            assert (one / name).read_bytes() == (other / name).read_bytes(), name
 
 
 def test_sigterm_keeps_finished_runs_and_resume_ends_identical(
