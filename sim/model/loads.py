@@ -115,7 +115,7 @@ class Loads:
         ]
         times = np.union1d(self._times, np.ravel(edges)) if edges else self._times
         times = times[times < np.inf]
-        return StepSeries(times, np.array(self.available_at(times)[:, load]))
+        return StepSeries(times, np.array(self.available_at(times, np.array([load]))[:, 0]))
 
     def varies(self, load: int) -> bool:
         """Whether ``load``'s availability ever changes (a plan, a failure or a limit)."""
@@ -123,24 +123,27 @@ class Loads:
         limited = any(np.any(lim.which == load) for lim in self._limits)
         return limited or bool(np.any(column != column[0]))
 
-    def available_at(self, ticks_s: np.ndarray) -> np.ndarray:
-        """Units available of every load at each tick (T, L), each load's ticks contiguous.
+    def available_at(self, ticks_s: np.ndarray, loads: np.ndarray | None = None) -> np.ndarray:
+        """Units available of every load (or of ``loads``) at each tick (T, L).
 
-        A read-only broadcast view when nothing changes over the ticks (the usual batch).
+        Each load's ticks are contiguous. A read-only broadcast view when nothing changes
+        over the ticks (the usual batch).
         """
-        n = len(self.items)
         rows = np.searchsorted(self._times, ticks_s, side="right") - 1
+        units = self._units if loads is None else self._units[:, loads]
         out: np.ndarray
         if rows[0] == rows[-1]:
-            out = np.broadcast_to(self._units[rows[0]], (ticks_s.size, n))
+            out = np.broadcast_to(units[rows[0]], (ticks_s.size, units.shape[1]))
         else:
-            out = np.asfortranarray(self._units[rows])
+            out = np.asfortranarray(units[rows])
         for lim in self._limits:
+            # the limit's loads as columns of ``out``
+            which = lim.which if loads is None else np.flatnonzero(np.isin(loads, lim.which))
             hit = (ticks_s >= lim.start_s) & (ticks_s < lim.end_s)
-            if hit.any() and lim.which.size:
+            if hit.any() and which.size:
                 out = np.array(out, order="F")  # writable
                 rows_hit = np.flatnonzero(hit)[:, None]
-                out[rows_hit, lim.which] = np.minimum(out[rows_hit, lim.which], lim.units)
+                out[rows_hit, which] = np.minimum(out[rows_hit, which], lim.units)
         return out
 
 
