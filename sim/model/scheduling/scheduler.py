@@ -203,10 +203,7 @@ class Scheduler(EasyBackfill):
         self._shadow_kept = None
         preempted: list[Preempted] = []
         self._set_cap(cap, preempted)
-        if requeue is not None:
-            for stopped in preempted:
-                self._enqueue(requeue(stopped), now_s)
-        return preempted, [] if defer else self._schedule(now_s)
+        return self._after_stops(preempted, now_s, requeue, defer)
 
     def vacate_node(
         self,
@@ -232,6 +229,16 @@ class Scheduler(EasyBackfill):
         self._shadow_kept = None
         preempted: list[Preempted] = []
         self._vacate(node, preempted)
+        return self._after_stops(preempted, now_s, requeue, defer)
+
+    def _after_stops(
+        self,
+        preempted: list[Preempted],
+        now_s: float,
+        requeue: Callable[[Preempted], Job] | None,
+        defer: bool,
+    ) -> tuple[list[Preempted], list[Placement]]:
+        """Queue the jobs a change stopped again (if asked), then the pass (unless deferred)."""
         if requeue is not None:
             for stopped in preempted:
                 self._enqueue(requeue(stopped), now_s)
