@@ -51,11 +51,9 @@ def hall_supply(
 ) -> HallSupply:
     """A hall's supply through the run's outages (stream ``generator_starts <hall>``)."""
     if backup is None or not outages.count:
-        dark = outages
-        values = np.concatenate(([math.inf], np.tile([0.0, math.inf], outages.count)))
-        times = np.concatenate(([0.0], np.ravel(np.column_stack((outages.start_s, outages.end_s)))))
-        keep = np.append(times[1:] != times[:-1], True)
-        return HallSupply(StepSeries(times[keep], values[keep]), NO_OUTAGES, dark, 0, 0.0)
+        down = outages.down()  # the grid's, or nothing, while it is out
+        power = StepSeries(down.times_s, np.where(down.values > 0, 0.0, math.inf))
+        return HallSupply(power, NO_OUTAGES, outages, 0, 0.0)
     rng = streams.get(f"generator_starts {hall}")
     ups_s = backup.ups_energy_kwh / backup.ups_power_kw * 3_600.0 if backup.ups_power_kw else 0.0
     points: list[tuple[float, float]] = [(0.0, math.inf)]
