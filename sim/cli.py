@@ -373,7 +373,10 @@ def summary_text(result: RunResult) -> str:
             f"{kpi['cooling_failures']} cooling failure(s); "
             f"generators {float(kpi['generator_energy_mwh']):,.1f} MWh, "
             f"fuel {_money(kpi['generator_fuel_cost_usd'])}; "
-            f"{kpi['hardware_failures']:,} hardware failure(s); in service " + ", ".join(shares)
+            f"{kpi['hardware_failures']:,} hardware failure(s); in service "
+            + ", ".join(shares)
+            + f"; {float(kpi['energy_not_served_mwh']):,.1f} MWh not served, "
+            f"{_money(kpi['fault_lost_revenue_usd'])} mining revenue lost"
         )
     if grid_money:
         lines.append(

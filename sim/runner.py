@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from sim.economics.ai import ai_money
 from sim.economics.facility import facility_money
+from sim.economics.faults import fault_losses
 from sim.economics.mining import mining_money
 from sim.errors import Issue, ScenarioError
 from sim.model.grid_programs import four_cp_peak_rows
@@ -61,17 +62,27 @@ def simulate(
     ai = ai_record(site.hosting)
     facility = facility_record(site, mining, ai)
     energy_price = mining.paid_energy_price_usd_per_mwh
+    money, series, faults = mining_money(mining), ai_series(ai), fault_record(site)
     run = RunRecords(
         scenario=scenario,
         events=site.events,
         mining=mining,
-        mining_money=mining_money(mining),
+        mining_money=money,
         ai=ai,
-        ai_series=ai_series(ai),
+        ai_series=series,
         ai_money=ai_money(ai, energy_price),
         facility=facility,
         facility_money=facility_money(facility, energy_price),
-        faults=fault_record(site),
+        faults=faults,
+        fault_losses=fault_losses(
+            faults,
+            mining,
+            money.usd_per_hash,
+            ai,
+            facility.it_power_kw,
+            series.preempt_t,
+            scenario.horizon_s,
+        ),
     )
     for row in four_cp_peak_rows(site.grid_plan.alerts, run.facility_money.four_cp):
         site.events.add(*row)

@@ -208,6 +208,24 @@ class FacilityRecord:
 
 
 @dataclass(frozen=True)
+class FaultRows:
+    """Every fault of the run, one entry each, as the event log's rows that start them.
+
+    ``scope`` says which groups a fault takes off as a whole (a grid outage: those in halls
+    that go dark; maintenance: its hall's); a hardware failure takes one unit of ``group``.
+    """
+
+    event: np.ndarray  # object: grid_outage, maintenance, curtailment_order, …
+    entity: np.ndarray  # object: grid, a hall or a group
+    start_s: np.ndarray
+    end_s: np.ndarray  # inf: not over by the horizon
+    group: np.ndarray  # int: the failed unit's group, −1 for the other faults
+    scope: np.ndarray  # bool (faults × groups)
+    instant_row: np.ndarray  # int: the fault …
+    instant_s: np.ndarray  # … and each instant it took GPU nodes away (or started)
+
+
+@dataclass(frozen=True)
 class FaultRecord:
     """The run's grid outages and hardware failures, and each group's units in service.
 
@@ -232,3 +250,6 @@ class FaultRecord:
     fuel_cost_usd_per_mwh: np.ndarray  # per hall
     failed_generator_starts: int
     gpu_fault_s: np.ndarray  # instants a fault took GPU nodes away (failures, halls going off)
+    failed: list[StepSeries]  # per group: units failed and not yet repaired
+    hall_off: list[StepSeries]  # per group: 1 while its hall is off (dark or maintenance)
+    rows: FaultRows

@@ -2,8 +2,10 @@
 
 In an outage ``[s, e)`` a hall with backup may draw (IT + cooling):
 
-- its UPS's power from ``s`` for the UPS's autonomy at rated power, ``ups_energy_kwh /
-  ups_power_kw`` (a conservative bound: at a lower load it would last longer);
+- its UPS's power from ``s`` for the UPS's autonomy at rated power, ``charge /
+  ups_power_kw`` (a conservative bound: at a lower load it would last longer), where the
+  charge is ``ups_energy_kwh`` at first, falls by what each outage drew at rated power until
+  the generator took over, and recharges at ``ups_recharge_kw`` between outages;
 - its generator's capacity from ``s + generator_start_delay_s`` to ``e``, unless the start
   fails (probability ``generator_start_failure_probability``, one draw per outage on the
   stream ``generator_starts <hall>``); the generator takes over from the UPS when it runs;
@@ -55,7 +57,8 @@ def hall_supply(
         power = StepSeries(down.times_s, np.where(down.values > 0, 0.0, math.inf))
         return HallSupply(power, NO_OUTAGES, outages, 0, 0.0)
     rng = streams.get(f"generator_starts {hall}")
-    ups_s = backup.ups_energy_kwh / backup.ups_power_kw * 3_600.0 if backup.ups_power_kw else 0.0
+    recharge_kw = backup.ups_recharge_kw or 0.1 * backup.ups_power_kw
+    charge_kwh, last_end = backup.ups_energy_kwh, 0.0
     points: list[tuple[float, float]] = [(0.0, math.inf)]
     generator: list[tuple[float, float]] = []
     failed = 0
@@ -65,7 +68,14 @@ def hall_supply(
         gen_on = start + backup.generator_start_delay_s
         if not started or backup.generator_kw == 0.0:
             gen_on = math.inf
+        charge_kwh = min(
+            backup.ups_energy_kwh, charge_kwh + recharge_kw * (start - last_end) / 3_600.0
+        )
+        ups_s = charge_kwh / backup.ups_power_kw * 3_600.0 if backup.ups_power_kw else 0.0
         ups_end = min(start + ups_s, end)
+        # drawn at rated power until the generator takes over, the UPS is empty or the grid is back
+        charge_kwh -= backup.ups_power_kw * (min(ups_end, gen_on) - start) / 3_600.0
+        charge_kwh, last_end = max(charge_kwh, 0.0), end
         points.append((start, backup.ups_power_kw if ups_s > 0 else 0.0))
         if gen_on > ups_end and ups_end < end:
             points.append((ups_end, 0.0))  # the UPS is empty before the generator runs

@@ -150,11 +150,12 @@ class _Crew:
     ``working_g × rate_g / Λ`` (one uniform decides both), which is exact for a rate that
     changes only at failures and repairs and never needs a draw to be taken back.
 
-    A group with a Weibull shape ``k ≠ 1`` ages instead: its units are new at the start, so
-    with ``m`` of them still on their first life at age ``a`` the next of them fails at the
-    age ``b`` that solves ``m·(H(b) − H(a)) = E``, ``H(x) = (x/η)^k``, ``E ~ Exp(1)``: one draw
-    per failure. A repaired unit starts a new life, drawn when it is back (``η·E^(1/k)``).
-    The scale ``η = MTTF / Γ(1 + 1/k)`` keeps the mean life at 1 / ``annual_failure_rate``.
+    A group with a Weibull shape ``k ≠ 1`` ages instead: its units are all of age ``a₀`` at
+    the start (``age_s``, 0 = new), so with ``m`` of them still on their first life at age
+    ``a`` the next of them fails at the age ``b`` that solves ``m·(H(b) − H(a)) = E``,
+    ``H(x) = (x/η)^k``, ``E ~ Exp(1)``: one draw per failure. A repaired unit starts a new
+    life, drawn when it is back (``η·E^(1/k)``). The scale ``η = MTTF / Γ(1 + 1/k)`` keeps
+    the mean life at 1 / ``annual_failure_rate``.
     """
 
     def __init__(
@@ -168,10 +169,12 @@ class _Crew:
         lead_rng: np.random.Generator | None,
         weibull_shape: list[float],
         aging_rng: np.random.Generator | None,
+        age_s: list[float],
     ) -> None:
         self.env = simpy.Environment()
         self.units = units.tolist()
         self.shape = weibull_shape
+        self.age_s = age_s
         # the thinned superposition is for exponential lives; Weibull groups age on their own
         self.rate_per_s = [
             r if k == 1.0 else 0.0 for r, k in zip(rate_per_s.tolist(), weibull_shape, strict=True)
@@ -224,11 +227,12 @@ class _Crew:
 
     def _first_lives(self, group: int) -> Generator[simpy.Event, None, None]:
         """The units of an aging group on their first life, failing one by one."""
-        k, scale = self.shape[group], self.scale_s[group]
-        hazard = 0.0  # H(age) of the units still on their first life
+        k, scale, born = self.shape[group], self.scale_s[group], self.age_s[group]
+        hazard = (born / scale) ** k  # H(age) of the units still on their first life
         for left in range(self.units[group], 0, -1):
             hazard += self._life() / left
-            yield self.env.timeout(scale * hazard ** (1.0 / k) - self.env.now)
+            # the age at which the next fails, less the age at the start: the run's time
+            yield self.env.timeout(max(scale * hazard ** (1.0 / k) - born - self.env.now, 0.0))
             self._fail(group)
 
     def _next_life(self, group: int) -> Generator[simpy.Event, None, None]:
@@ -288,9 +292,16 @@ class SiteFaults:
         return StepSeries(down.times_s, 1.0 - self.cooling_lost[hall] * down.values)
 
     def instants(self) -> np.ndarray:
-        """Every start and end of a fault or planned window: control decides there."""
+        """Each start and end of a fault or planned window, and each repair: control decides there.
+
+        A failing unit stops at once without a decision (its load's availability falls); a
+        repaired one is granted again at its repair, not at the next tick.
+        """
         windows = [self.outages, *self.cooling, *self.maintenance, self.orders]
-        return np.unique(np.concatenate([np.concatenate((w.start_s, w.end_s)) for w in windows]))
+        repaired = self.failures.repaired_s[np.isfinite(self.failures.repaired_s)]
+        return np.unique(
+            np.concatenate([np.concatenate((w.start_s, w.end_s)) for w in windows] + [repaired])
+        )
 
     def event_rows(
         self, names: list[str], halls: list[str]
@@ -363,6 +374,7 @@ def draw_site_faults(
     annual_failure_rate: np.ndarray,
     spares: list[SparesSpec | None],
     weibull_shape: list[float],
+    age_s: list[float],
     horizon_s: float,
     streams: RandomStreams,
 ) -> SiteFaults:
@@ -387,6 +399,7 @@ def draw_site_faults(
             streams.get("spares") if any(s is not None for s in spares) else None,
             weibull_shape,
             streams.get("failure_lives") if any(k != 1.0 for k in weibull_shape) else None,
+            age_s,
         )
     drawn = NO_OUTAGES
     if outages is not None and outages.rate_per_year > 0:
@@ -414,6 +427,7 @@ def draw_failures(
     lead_rng: np.random.Generator | None = None,
     weibull_shape: list[float] | None = None,
     aging_rng: np.random.Generator | None = None,
+    age_s: list[float] | None = None,
 ) -> FailureHistory:
     """The failures and repairs of groups of ``units`` over the horizon.
 
@@ -432,6 +446,7 @@ def draw_failures(
         lead_rng,
         weibull_shape if weibull_shape is not None else [1.0] * groups,
         aging_rng,
+        age_s if age_s is not None else [0.0] * groups,
     )
     if np.any(rate * units > 0):
         crew_sim.start()

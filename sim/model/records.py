@@ -19,12 +19,14 @@ from sim.economics.inputs import (
     ContractPeriods,
     FacilityRecord,
     FaultRecord,
+    FaultRows,
     GpuGroup,
     HallRecord,
     JobColumns,
     MiningRecord,
 )
 from sim.model.cluster import GpuCluster, JobRecord
+from sim.model.faults import Outages
 from sim.model.hosting import AiHosting
 from sim.model.loads import ASIC, GPU
 from sim.model.site import Site, off_windows
@@ -193,14 +195,15 @@ def fault_record(site: Site) -> FaultRecord:
     faults, scenario, supply = site.faults, site.scenario, site.supply
     installed = [g.count for g in scenario.mining.groups] + [g.nodes for g in scenario.ai.groups]
     off = off_windows(faults, supply)  # per hall, then outside halls
-    in_service = []
+    in_service, hall_off = [], []
     for g, (units, out) in enumerate(zip(installed, faults.failures.out, strict=True)):
         working = StepSeries(out.times_s, units - out.values)
         windows = off[int(site.loads.hall[g])]
+        down = windows.down()
         if windows.count:
-            down = windows.down()
             working = product(working, StepSeries(down.times_s, 1.0 - down.values))
         in_service.append(working)
+        hall_off.append(down)
     halls = supply.halls if supply is not None else []
     on_generator = [
         (h, start, end)
@@ -237,6 +240,59 @@ def fault_record(site: Site) -> FaultRecord:
         fuel_cost_usd_per_mwh=np.array([hall.fuel_cost_usd_per_mwh for hall in halls]),
         failed_generator_starts=sum(hall.failed_starts for hall in halls),
         gpu_fault_s=gpu_fault_s,
+        failed=faults.failures.out,
+        hall_off=hall_off,
+        rows=_fault_rows(site, off),
+    )
+
+
+def _fault_rows(site: Site, off: list[Outages]) -> FaultRows:
+    """Every fault, in the order of the event log's rows that start them.
+
+    The instants a fault took GPU nodes away: its start, and for a grid outage each start
+    of a hall going dark in it (a UPS running empty after a failed generator start).
+    """
+    faults, halls = site.faults, [hall.name for hall in site.scenario.site.halls]
+    groups = len(site.loads)
+    in_hall = [site.loads.hall == h for h in range(len(halls))]
+    nobody = np.zeros(groups, dtype=bool)
+    everyone = np.ones(groups, dtype=bool)
+    rows: list[tuple[str, str, float, float, int, np.ndarray]] = []
+
+    def windows(event: str, entity: str, spans: Outages, scope: np.ndarray) -> None:
+        for start, end in zip(spans.start_s.tolist(), spans.end_s.tolist(), strict=True):
+            rows.append((event, entity, start, end, -1, scope))
+
+    for h, hall in enumerate(halls):  # the event log's order (SiteFaults.event_rows)
+        windows("maintenance", hall, faults.maintenance[h], in_hall[h])
+    windows("curtailment_order", "grid", faults.orders, nobody)
+    for h, hall in enumerate(halls):
+        windows("cooling_failure", hall, faults.cooling[h], nobody)
+    windows("grid_outage", "grid", faults.outages, everyone)
+    history = faults.failures
+    for start, group, end in zip(
+        history.failed_s.tolist(), history.group.tolist(), history.repaired_s.tolist(), strict=True
+    ):
+        rows.append(("hardware_failure", site.loads.names[group], start, end, group, nobody))
+    gpu = site.loads.serves_tenants
+    dark_starts = np.unique(np.concatenate([w.start_s for w in off]))
+    instant_row, instant_s = [], []
+    for i, (event, _, start, end, group, _) in enumerate(rows):
+        instants = [start] if group < 0 or gpu[group] else []
+        if event == "grid_outage":
+            inside = dark_starts[(dark_starts > start) & (dark_starts < end)]
+            instants += inside.tolist()
+        instant_row += [i] * len(instants)
+        instant_s += instants
+    return FaultRows(
+        event=np.array([r[0] for r in rows], dtype=object),
+        entity=np.array([r[1] for r in rows], dtype=object),
+        start_s=np.array([r[2] for r in rows], dtype=float),
+        end_s=np.array([r[3] for r in rows], dtype=float),
+        group=np.array([r[4] for r in rows], dtype=int),
+        scope=np.array([r[5] for r in rows], dtype=bool).reshape(-1, groups),
+        instant_row=np.array(instant_row, dtype=int),
+        instant_s=np.array(instant_s, dtype=float),
     )
 
 

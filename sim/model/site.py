@@ -43,7 +43,7 @@ from sim.rng import RandomStreams
 from sim.scenario.catalog import known_asics
 from sim.scenario.schema import Scenario, input_files
 from sim.steps import StepSeries
-from sim.units import unix_seconds
+from sim.units import SECONDS_PER_DAY, unix_seconds
 
 PROGRESS_STEPS = 100  # stops of the run at which progress is reported
 
@@ -81,6 +81,8 @@ def site_faults(scenario: Scenario, streams: RandomStreams) -> SiteFaults:
         ),
         [g.spares for g in asics] + [g.spares for g in gpus],
         [g.weibull_shape for g in asics] + [g.weibull_shape for g in gpus],
+        [g.age_at_start_days * SECONDS_PER_DAY for g in asics]
+        + [g.age_at_start_days * SECONDS_PER_DAY for g in gpus],
         scenario.horizon_s,
         streams,
     )
@@ -271,8 +273,8 @@ class Site:
         instants = faults.instants()
         if supply is not None:  # the UPS running out, the generator taking over
             instants = np.union1d(instants, supply.instants())
-        if instants.size:  # control decides as each outage or cooling failure starts and ends
-            control.add_driver(ScheduledChanges(env, "outages and cooling failures", instants))
+        if instants.size:  # control decides as each fault or window starts and ends, and at repairs
+            control.add_driver(ScheduledChanges(env, "faults and repairs", instants))
         _fail_gpu_nodes(env, faults, loads, hosting, streams)
         return cls(
             scenario=scenario,

@@ -84,6 +84,11 @@ INTERVAL_COLUMNS: dict[str, str] = {
     "cooling (USD); 4CP charges are separate.",
     "grid_outage_hours": "Hours without grid power in the interval (site.grid_outages).",
     "hardware_failures": "ASIC units and GPU nodes that failed in the interval.",
+    "energy_not_served_kwh": "IT energy the faults kept from the hardware: units out of "
+    "service (failed, in a dark or shut hall) at their group's power per unit in service, "
+    "and in a curtailment order the site's IT power before it (kWh; docs/model.md §10.8).",
+    "fault_lost_revenue_usd": "Expected mining revenue of the ASICs out of service, valued "
+    "like energy_not_served_kwh, net of pool fee (USD).",
 }
 
 # Per-hall columns appended to timeseries.csv and daily.csv, one set per hall in scenario
@@ -131,6 +136,14 @@ EVENT_COLUMNS: dict[str, str] = {
     "value": "The event's value, in `unit` (new subsidy, difficulty, nodes, penalty).",
     "unit": "Unit of `value`.",
     "detail": "Free-text detail (height, relative change).",
+    "end_time_s": "Faults (grid_outage, cooling_failure, hardware_failure, maintenance, "
+    "curtailment_order): when it ended, seconds since start_utc (empty if not by the end "
+    "of the run, and for other events) (s).",
+    "duration_s": "Faults: how long it lasted within the run (s).",
+    "energy_not_served_kwh": "Faults: the IT energy it kept from the hardware, as in "
+    "daily.csv (empty for cooling failures, which slow hardware instead; overlapping "
+    "windows each count theirs) (kWh).",
+    "jobs_interrupted": "Faults: jobs preempted at the instants it took GPU nodes away.",
 }
 
 SUMMARY_COLUMNS: dict[str, str] = {
@@ -216,6 +229,10 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "jobs_interrupted_by_faults": "Preemptions at the instant a fault took GPU nodes away (a "
     "node failing, its hall going dark or shut); each loses its work since the last "
     "checkpoint and requeues.",
+    "energy_not_served_mwh": "IT energy the faults kept from the hardware (MWh; see the "
+    "daily column).",
+    "fault_lost_revenue_usd": "Expected mining revenue lost to faults (USD; see the daily "
+    "column). The AI side's cost of faults is its SLA penalties and interrupted jobs.",
     "energy_cost_usd": "All energy cost (USD).",
 }
 

@@ -18,7 +18,15 @@ import pandas as pd
 from sim import consensus as rules
 from sim.economics.ai import AiMoney
 from sim.economics.facility import FacilityMoney, generator_fuel_usd
-from sim.economics.inputs import AiRecord, FacilityRecord, FaultRecord, HallRecord, MiningRecord
+from sim.economics.faults import FaultLosses
+from sim.economics.inputs import (
+    AiRecord,
+    FacilityRecord,
+    FaultRecord,
+    FaultRows,
+    HallRecord,
+    MiningRecord,
+)
 from sim.economics.mining import MiningMoney
 from sim.eventlog import EventLog
 from sim.record.ai_tables import AiSeries, ai_columns, ai_summary, bin_index
@@ -58,6 +66,7 @@ class RunRecords:
     facility: FacilityRecord
     facility_money: FacilityMoney
     faults: FaultRecord
+    fault_losses: FaultLosses
 
 
 def _built_at(scenario: Scenario) -> tuple[float, datetime]:
@@ -130,6 +139,9 @@ def interval_table(run: RunRecords, edges_s: np.ndarray) -> pd.DataFrame:
         "hardware_failures": np.bincount(
             bin_index(run.faults.failed_s, edges_s), minlength=duration.size
         )[: duration.size].astype(np.int64),
+        "energy_not_served_kwh": run.fault_losses.not_served_kw.integrate(edges_s)
+        / SECONDS_PER_HOUR,
+        "fault_lost_revenue_usd": run.fault_losses.mining_lost_usd_rate.integrate(edges_s),
     }
     check_columns("interval table", table, INTERVAL_COLUMNS, *_built_at(run.scenario))
     table.update({name: plant[name] for name in list(plant)[len(site_columns) :]})
@@ -185,8 +197,44 @@ def events_table(run: RunRecords) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["time_s", "event", "entity", "value", "unit", "detail"])
     times = frame["time_s"].to_numpy(dtype=float)
     frame.insert(1, "timestamp_utc", _timestamps(run.scenario, times))
+    frame = _with_fault_columns(frame, run.faults.rows, run.fault_losses, run.scenario.horizon_s)
     check_columns("events.csv", frame.columns, EVENT_COLUMNS, *_built_at(run.scenario))
     return frame
+
+
+def _with_fault_columns(
+    frame: pd.DataFrame, rows: FaultRows, losses: FaultLosses, horizon_s: float
+) -> pd.DataFrame:
+    """The event rows that start faults, with each fault's end, duration and losses.
+
+    Faults meet their rows by (time, event, entity) and order among equals: the log keeps
+    a fault's start row in the order ``FaultRecord.rows`` lists them.
+    """
+    if not rows.event.size:
+        empty = np.full(len(frame), np.nan)
+        return frame.assign(
+            end_time_s=empty,
+            duration_s=empty,
+            energy_not_served_kwh=empty,
+            jobs_interrupted=pd.array([pd.NA] * len(frame), dtype="Int64"),
+        )
+    ended = np.isfinite(rows.end_s)
+    faults = pd.DataFrame(
+        {
+            "time_s": rows.start_s,
+            "event": rows.event,
+            "entity": rows.entity,
+            "end_time_s": np.where(ended, rows.end_s, np.nan),
+            "duration_s": np.minimum(rows.end_s, horizon_s) - rows.start_s,
+            "energy_not_served_kwh": losses.energy_not_served_kwh,
+            "jobs_interrupted": pd.array(losses.jobs_interrupted, dtype="Int64"),
+        }
+    )
+    keys = ["time_s", "event", "entity"]
+    faults["nth"] = faults.groupby(keys, sort=False).cumcount()
+    frame = frame.assign(nth=frame.groupby(keys, sort=False).cumcount())
+    merged = frame.merge(faults, on=[*keys, "nth"], how="left", validate="one_to_one")
+    return merged.drop(columns="nth")
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -241,6 +289,14 @@ def _fault_summary(
         "failed_generator_starts": faults.failed_generator_starts,
         # a node taken away preempts the jobs on it at that very instant
         "jobs_interrupted_by_faults": int(np.isin(preempt_t, faults.gpu_fault_s).sum()),
+    }
+
+
+def _fault_losses_summary(daily: pd.DataFrame) -> dict[str, float]:
+    """What the faults kept from the hardware and the mining revenue it would have made."""
+    return {
+        "energy_not_served_mwh": float(daily["energy_not_served_kwh"].sum()) / KWH_PER_MWH,
+        "fault_lost_revenue_usd": float(daily["fault_lost_revenue_usd"].sum()),
     }
 
 
@@ -307,6 +363,7 @@ def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
         **ai_summary(run.ai_series, daily, years),
         **_facility_summary(run, daily),
         **_fault_summary(run.faults, run.facility.halls, run.ai_series.preempt_t, horizon),
+        **_fault_losses_summary(daily),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(scenario))

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from sim.scenario.catalog import CoolingType
 from sim.scenario.faults import (
     SparesSpec,
+    age_at_start_days_field,
     annual_failure_rate_field,
     spares_field,
     weibull_shape_field,
@@ -61,6 +62,7 @@ class GpuGroupSpec(Section):
     )
     annual_failure_rate: float = annual_failure_rate_field("node")
     weibull_shape: float = weibull_shape_field()
+    age_at_start_days: float = age_at_start_days_field()
     spares: SparesSpec | None = spares_field()
 
     @property

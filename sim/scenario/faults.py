@@ -72,6 +72,14 @@ class BackupSpec(Section):
         description="Energy stored in the UPS (kWh); it lasts ups_energy_kwh / ups_power_kw "
         "(its autonomy at rated power, a conservative bound).",
     )
+    ups_recharge_kw: float | None = Field(
+        None,
+        gt=0,
+        le=10_000_000,
+        description="Power that recharges the UPS once the grid is back (kW); an outage soon "
+        "after another finds it partly charged. null = 10 % of ups_power_kw (a full "
+        "discharge takes ten times as long to recharge; an assumption).",
+    )
     generator_kw: float = Field(
         0.0, ge=0, le=10_000_000, description="Generator capacity (kW; IT + cooling); 0 = none."
     )
@@ -112,8 +120,21 @@ def weibull_shape_field() -> float:
         ge=0.2,
         le=10,
         description="Weibull shape k of the time to failure (1 = exponential; > 1 wear-out, "
-        "< 1 infant mortality; units are new at the start); the mean life stays "
+        "< 1 infant mortality; units start at age_at_start_days); the mean life stays "
         "1 / annual_failure_rate.",
+    )
+    return result
+
+
+def age_at_start_days_field() -> float:
+    """How old a hardware group's units are when the run starts."""
+    result: float = Field(
+        0.0,
+        ge=0,
+        le=36_500,
+        description="Age of the group's units at the start, all the same (days; 0 = new). "
+        "With weibull_shape ≠ 1 it places them on the wear-out (or infant-mortality) curve; "
+        "exponential lives have no memory, so it changes nothing there.",
     )
     return result
 

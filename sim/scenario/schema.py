@@ -22,6 +22,7 @@ from sim.scenario.faults import (
     GridOutagesSpec,
     RepairCrewSpec,
     SparesSpec,
+    age_at_start_days_field,
     annual_failure_rate_field,
     spares_field,
     weibull_shape_field,
@@ -210,6 +211,7 @@ class AsicGroupSpec(Section):
     )
     annual_failure_rate: float = annual_failure_rate_field("unit")
     weibull_shape: float = weibull_shape_field()
+    age_at_start_days: float = age_at_start_days_field()
     spares: SparesSpec | None = spares_field()
 
     @property

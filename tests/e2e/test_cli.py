@@ -463,6 +463,7 @@ def test_manifest_records_seed_versions_events_and_resolved_scenario(quick_runs)
             "hall": None,
             "annual_failure_rate": 0.0,
             "weibull_shape": 1.0,
+            "age_at_start_days": 0.0,
             "spares": None,
         }
     ]

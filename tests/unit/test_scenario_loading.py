@@ -236,7 +236,7 @@ def test_unknown_key_in_a_list_element(tmp_path) -> None:
     assert issue == Issue(
         "mining.groups[0].colour",
         "unknown field; allowed: name, model, count, hall, annual_failure_rate, weibull_shape, "
-        "spares",
+        "age_at_start_days, spares",
     )
 
 

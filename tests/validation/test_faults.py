@@ -363,6 +363,33 @@ def test_a_failed_generator_start_leaves_the_hall_dark_once_the_ups_is_empty() -
     assert site.supply is not None and site.supply.halls[1].failed_starts == outages.count
 
 
+def test_an_outage_soon_after_another_finds_the_ups_only_partly_recharged() -> None:
+    # 600 kW for 10 minutes (100 kWh), recharged at the default 10 % (60 kW): emptied in
+    # the first outage, it holds 60 kWh (6 min) an hour later and is full again after a day
+    backup = BackupSpec(
+        ups_power_kw=600.0,
+        ups_energy_kwh=100.0,
+        generator_kw=600.0,
+        generator_start_failure_probability=1.0,
+    )
+    hour = 3_600.0
+    starts = np.array([10 * hour, 12 * hour, 40 * hour])
+    outages = Outages(starts, starts + hour)
+    supply = hall_supply(outages, backup, "hall", RandomStreams(3))
+    dark = supply.dark
+    np.testing.assert_allclose(dark.start_s - starts, [600.0, 360.0, 600.0])
+    np.testing.assert_allclose(dark.end_s, starts + hour)
+    # the generator taking over stops the drain: with starts that never fail the UPS gives
+    # only the 10 s start delay at 600 kW each time and never runs out
+    carried = hall_supply(
+        outages,
+        backup.model_copy(update={"generator_start_failure_probability": 0.0}),
+        "hall",
+        RandomStreams(3),
+    )
+    assert carried.dark.count == 0
+
+
 def _spares_chain_mean_down(units: int, lam: float, mu: float, nu: float, stock: int) -> float:
     """E[units down] with base-stock spares, a technician per unit, exponential everything.
 
@@ -508,6 +535,37 @@ def test_weibull_first_lives_fail_as_the_weibull_law_says() -> None:
         p = 1 - math.exp(-((t_d / scale_d) ** shape))
         failed = int(np.sum(history.failed_s <= t_d * DAY))
         assert abs(failed - units * p) < 4 * math.sqrt(units * p * (1 - p)), t_d
+
+
+def test_weibull_units_of_an_age_fail_as_the_conditional_weibull_law_says() -> None:
+    # units of age a₀ at the start that fail by t: Binomial(N, p) with the conditional law
+    # p = (F(a₀ + t) − F(a₀)) / (1 − F(a₀)); worn units (k = 3, a₀ = MTTF) fail far sooner
+    units, mttf_d, shape, age_d = 2_000, 60.0, 3.0, 60.0
+    never = RepairCrewSpec(
+        technicians=1, repair_time=FaultDurationSpec(distribution="constant", mean_s=3e7)
+    )
+    history = draw_failures(
+        np.array([units]),
+        np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
+        never,
+        100 * DAY,
+        np.random.default_rng(61),
+        np.random.default_rng(62),
+        weibull_shape=[shape],
+        aging_rng=np.random.default_rng(63),
+        age_s=[age_d * DAY],
+    )
+    scale_d = mttf_d / math.gamma(1 + 1 / shape)
+
+    def survival(d: float) -> float:
+        return math.exp(-((d / scale_d) ** shape))
+
+    for t_d in (5.0, 15.0, 30.0, 60.0):
+        p = 1 - survival(age_d + t_d) / survival(age_d)
+        failed = int(np.sum(history.failed_s <= t_d * DAY))
+        assert abs(failed - units * p) < 4 * math.sqrt(units * p * (1 - p)), t_d
+    # new units would have lost only 1 − S(15 d) ≈ 1.6 % by day 15, these ≈ 27 %
+    assert np.sum(history.failed_s <= 15 * DAY) > 10 * units * (1 - survival(15.0))
 
 
 def test_with_weibull_lives_availability_is_still_mttf_over_mttf_plus_mttr() -> None:
