@@ -104,3 +104,38 @@ def test_each_preemption_by_a_gpu_fault_is_counted_on_that_fault() -> None:
     gpu_failures = rows[(rows["event"] == "hardware_failure") & (rows["entity"] == "gpu-hall")]
     by_time = gpu_failures.set_index("time_s")["jobs_interrupted"].astype(int)
     assert by_time[stopped["time_s"].to_numpy()].to_numpy().tolist() == jobs.tolist()
+
+
+def test_a_job_a_node_failure_interrupts_loses_exactly_its_work_since_the_last_checkpoint() -> None:
+    # one 8-GPU node, one 8-GPU job at a time, 30 h jobs checkpointed hourly, the node
+    # failing ≈ every 3.7 days: a job stopped once at t_f started its only segment at
+    # first_start and loses (t_f − first_start) mod 1 h of work
+    raw = yaml.safe_load((SCENARIOS / "quick.yaml").read_text())
+    del raw["mining"]
+    raw["ai"] = {
+        "groups": [
+            {"name": "n", "node_type": "HGX H100 8-GPU", "nodes": 1, "annual_failure_rate": 100.0}
+        ],
+        "job_classes": [
+            {
+                "name": "train",
+                "arrivals_per_hour": 0.05,
+                "gpus": {"values": [8]},
+                "duration": {"distribution": "constant", "mean_s": 30 * 3_600.0},
+                "price_usd_per_gpu_hour": 2.0,
+                "checkpoint_interval_s": 3_600.0,
+            }
+        ],
+    }
+    result = run_one(scenario_from_mapping(raw, source="<test>"))
+    failures = result.events.loc[result.events["event"] == "node_failure", "time_s"].to_numpy()
+    jobs = result.jobs[result.jobs["preemptions"] == 1]
+    checked = 0
+    for _, job in jobs.iterrows():
+        hit = failures[(failures > job["start_time_s"]) & (failures < job["end_time_s"])]
+        if hit.size != 1:
+            continue  # stopped by something else too (a failure while it queued, say)
+        ran = hit[0] - job["start_time_s"]
+        assert job["lost_work_s"] == pytest.approx(ran % 3_600.0, abs=1e-6)
+        checked += 1
+    assert checked >= 5
