@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="continue an interrupted sweep into the same --out: keep its finished runs",
     )
+    sweep.add_argument(
+        "--run",
+        type=int,
+        metavar="RUN_ID",
+        help="instead of sweeping, run the sweep's run RUN_ID (runs.csv) again and write "
+        "every table of it, as dcsim run does (default --out outputs/<sweep name>/run-RUN_ID)",
+    )
 
     validate = commands.add_parser("validate", help="check scenario files, list every problem")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario YAML files")
@@ -145,14 +152,19 @@ def _output_errors(out: Path) -> Iterator[None]:
 
 
 def _run(args: argparse.Namespace, argv: list[str]) -> int:
-    from sim.record.outdir import OutputFolder
-    from sim.record.writer import output_files, write_into
-    from sim.runner import run_one
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, _run_overrides(args))
     _check_workload(scenario, str(args.scenario))
-    out = args.out or Path("outputs") / scenario.name
+    return _run_and_write(scenario, args.out or Path("outputs") / scenario.name, argv)
+
+
+def _run_and_write(scenario: Scenario, out: Path, argv: list[str]) -> int:
+    """Run ``scenario`` into the output folder ``out`` and print its summary."""
+    from sim.record.outdir import OutputFolder
+    from sim.record.writer import output_files, write_into
+    from sim.runner import run_one
+
     # the folder is held from before the run, so a bad --out or a second run costs nothing
     with (
         _output_errors(out),
@@ -174,6 +186,17 @@ def _sweep(args: argparse.Namespace, argv: list[str]) -> int:
         raise ScenarioError("command line", [Issue("--workers", "must be at least 1")])
     spec = read_sweep(args.sweep)
     plan = plan_sweep(spec, str(args.sweep))  # every variant checked before anything runs
+    if args.run is not None:
+        if args.resume or args.dask is not None or args.workers is not None:
+            issue = Issue("--run", "runs one run here: without --resume, --dask or --workers")
+            raise ScenarioError("command line", [issue])
+        try:
+            scenario = plan.run_scenario(args.run)
+        except ScenarioError as exc:
+            raise ScenarioError("command line", [Issue("--run", exc.issues[0].message)]) from exc
+        _check_workload(scenario, str(args.sweep))
+        out = args.out or Path("outputs") / spec.name / f"run-{args.run}"
+        return _run_and_write(scenario, out, argv)
     out = args.out or Path("outputs") / spec.name
     with _output_errors(out), _SweepBar() as bar:
         result = run_plan(

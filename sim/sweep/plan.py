@@ -103,6 +103,22 @@ class SweepPlan:
         """The validated scenario of ``variant``."""
         return next(v.scenario for v in self.variants if v.name == variant)
 
+    def run_scenario(self, run_id: int) -> Scenario:
+        """The scenario run ``run_id`` of the sweep ran: its variant's, with its seed.
+
+        ``run_one`` of it is the sweep's run, with every table (the KPIs are the same).
+
+        Raises
+        ------
+        ScenarioError
+            ``run_id`` is not a run of the sweep.
+        """
+        if not 0 <= run_id < len(self.runs):
+            issue = Issue("run_id", f"the sweep has runs 0 … {len(self.runs) - 1}, not {run_id}")
+            raise ScenarioError("<sweep>", [issue])
+        run = self.runs[run_id]
+        return self.scenario(run.variant).model_copy(update={"seed": run.seed})
+
 
 def _overrides(values: dict[str, Any]) -> tuple[str, ...]:
     return tuple(override_text(path, value) for path, value in values.items())

@@ -148,6 +148,33 @@ def test_any_run_is_reproduced_by_dcsim_run(swept: dict[str, Path], tmp_path: Pa
     assert summary["energy_cost_usd"] == pytest.approx(run["energy_cost_usd"], abs=1e-4)
 
 
+def test_sweep_run_writes_every_table_of_one_run_beside_the_sweep(
+    swept: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--run RUN_ID`` is the sweep's run again, with all its tables; the sweep keeps it."""
+    out = tmp_path / "a"
+    shutil.copytree(swept["a"], out)
+    sweep = swept["a"].parent / "sweep.yaml"
+    assert main(["sweep", str(sweep), "--run", "5", "--out", str(out / "run-5")]) == EXIT_OK
+    runs = pd.read_csv(out / "runs.csv")
+    run, summary = runs.iloc[5], pd.read_csv(out / "run-5" / "summary.csv").iloc[0]
+    assert summary["seed"] == run["seed"]
+    assert summary["blocks_found"] == run["blocks_found"]
+    assert summary["btc_mined"] == pytest.approx(run["btc_mined"], abs=1e-8)
+    assert summary["energy_cost_usd"] == pytest.approx(run["energy_cost_usd"], abs=1e-4)
+    assert {"timeseries.csv", "blocks.csv", "jobs.csv", "events.csv"} <= {
+        p.name for p in (out / "run-5").iterdir()
+    }
+    # sweeping again into the folder replaces the sweep's files and keeps the run's
+    assert main(["sweep", str(sweep), "--out", str(out), "--workers", "2"]) == EXIT_OK
+    assert (out / "run-5" / "summary.csv").is_file()
+    capsys.readouterr()
+    for bad in (["--run", "9"], ["--run", "-1"], ["--run", "1", "--resume"]):
+        assert main(["sweep", str(sweep), *bad, "--out", str(tmp_path / "x")]) == EXIT_BAD_INPUT
+        assert "--run" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_seed_derivation() -> None:
     children = np.random.SeedSequence(ROOT_SEED).spawn(4)
     for r, child in enumerate(children):
