@@ -1,0 +1,203 @@
+"""Benchmark sweeps at scale: Dask against local processes, and a 1,000-run sweep's memory.
+
+Run by hand (``.venv/bin/python benchmarks/bench_sweep_scale.py [--runs N] [--big M]
+[--json PATH]``); about 6 minutes on a 2-core machine with the defaults (40 and 1,000).
+
+The requirement (issue 12)
+--------------------------
+"Dask on the same 2 cores within 10 % of local processes; peak memory of a 1,000-replication
+sweep with daily bands <= 2 GB."
+
+What is measured (``time.perf_counter``, ``resource.getrusage``)
+----------------------------------------------------------------
+1. the speed unit (1,000,000 bare SimPy timeouts), sampled around the stages;
+2. a KPI-only sweep of N baseline replications on 2 local worker processes, then the same on
+   a new Dask LocalCluster of 2 single-threaded workers (``--dask local``), the cluster's
+   start included: target Dask / local <= 1.10;
+3. in a fresh process, a sweep of M baseline replications keeping the KPIs and daily bands
+   of four series, on 2 local workers: its wall time (the 1,000-run figure itself, not a
+   projection) and its peak memory: the largest sum of the RSS of the sweep process and
+   every process under it (workers, forkserver), sampled every 0.2 s: target <= 2 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import psutil
+
+from sim.sweep import run_sweep
+
+from common import (
+    REPO,
+    all_passed,
+    argument_parser,
+    code_state,
+    environment,
+    environment_line,
+    ratio_row,
+    run_stages,
+    table,
+    write_json,
+)
+
+KPIS = ["btc_mined", "mining_margin_usd", "energy_cost_usd"]
+BANDS = ["btc_mined", "mining_margin_usd", "hashprice_usd_per_ph_day", "energy_cost_usd"]
+
+
+def sweep_spec(runs: int, bands: list[str]) -> dict[str, Any]:
+    """The baseline, ``runs`` replications, these KPIs and bands."""
+    return {
+        "name": "bench",
+        "base": str(REPO / "scenarios" / "baseline.yaml"),
+        "replications": runs,
+        "seed": 7,
+        "kpis": KPIS,
+        "bands": bands,
+    }
+
+
+def timed_sweep(runs: int, dask: str | None) -> float:
+    """Wall time of a KPI-only baseline sweep on 2 local processes or a local Dask cluster."""
+    started = time.perf_counter()
+    result = run_sweep(sweep_spec(runs, []), workers=2, dask=dask)
+    elapsed = time.perf_counter() - started
+    if result.failed:
+        raise SystemExit("a benchmark run failed")
+    return elapsed
+
+
+def big_sweep(runs: int) -> dict[str, float]:
+    """The M-run sweep with bands, in a fresh process so that its peaks are its own."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--big-child", str(runs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return figures
+
+
+class TreeMemory:
+    """The largest total RSS of this process and all its descendants, sampled every 0.2 s.
+
+    Local workers are started by a forkserver, so they are this process's grandchildren and
+    ``RUSAGE_CHILDREN`` never sees them; psutil (a Dask dependency: the sweep extra) does.
+    """
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(0.2):
+            total = 0
+            for process in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # a process may end meanwhile
+                    total += process.memory_info().rss
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _big_child(runs: int) -> None:
+    started = time.perf_counter()
+    with TreeMemory() as memory:
+        result = run_sweep(sweep_spec(runs, BANDS), workers=2)
+    wall_s = time.perf_counter() - started
+    assert result.bands is not None
+    figures = {
+        "wall_s": wall_s,
+        "failed": float(result.failed),
+        "parent_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1_024,
+        "peak_mb": memory.peak_mb,
+        "band_rows": float(len(result.bands)),
+    }
+    print(json.dumps(figures))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stages, print the table, optionally write JSON; exit 1 on any FAIL."""
+    parser = argument_parser(__doc__)
+    parser.add_argument("--runs", type=int, default=40, help="runs of the Dask comparison")
+    parser.add_argument("--big", type=int, default=1_000, help="runs of the memory sweep")
+    parser.add_argument("--big-child", type=int, help=argparse.SUPPRESS)  # internal
+    args = parser.parse_args(argv)
+    if args.big_child is not None:
+        _big_child(args.big_child)
+        return 0
+    runs, big = args.runs, args.big
+    env_info = environment()
+    code = code_state()
+    print(
+        f"dcsim sweep scale benchmark — commit {code['git_commit']}"
+        f"{' (sim/ modified)' if code['sim_modified'] else ''}, {environment_line(env_info)}",
+        flush=True,
+    )
+    results = run_stages(
+        [
+            (
+                "local",
+                f"baseline sweep, {runs} runs, 2 local workers",
+                lambda: timed_sweep(runs, None),
+            ),
+            ("dask", "the same on a local Dask cluster of 2", lambda: timed_sweep(runs, "local")),
+            ("big", f"baseline sweep, {big} runs with 4 daily bands", lambda: big_sweep(big)),
+        ]
+    )
+    local, dask, heavy = results["local"], results["dask"], results["big"]
+    rows = [
+        ratio_row(
+            "Dask / local processes, same runs",
+            dask / local,
+            [dask / local],
+            "<= 1.10",
+            dask / local <= 1.10,
+        ),
+        ratio_row(
+            f"{big} runs with bands: peak memory (GB)",
+            heavy["peak_mb"] / 1_024,
+            [heavy["peak_mb"] / 1_024],
+            "<= 2",
+            heavy["peak_mb"] <= 2_048 and not heavy["failed"],
+        ),
+        ratio_row(
+            f"{big} runs with bands on 2 workers (min)",
+            heavy["wall_s"] / 60,
+            [heavy["wall_s"] / 60],
+            "—",
+            None,
+        ),
+    ]
+    print()
+    print(table(rows))
+    print(
+        f"\n{runs} runs: local {local:.1f} s, Dask {dask:.1f} s; "
+        f"{big} runs: {heavy['wall_s']:.0f} s, sweep process {heavy['parent_peak_mb']:.0f} MB "
+        f"at its peak, {heavy['band_rows']:.0f} band rows; speed unit "
+        f"{results['speed_unit']['median_s']:.3f} s"
+    )
+    if args.json:
+        write_json(args.json, {"environment": env_info, "code": code, "results": results})
+    return 0 if all_passed(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
