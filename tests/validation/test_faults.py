@@ -513,10 +513,10 @@ def test_maintenance_and_a_curtailment_order_act_exactly_over_their_windows() ->
     assert {"maintenance", "maintenance_end", "curtailment_order", "curtailment_order_end"} <= kinds
 
 
-def test_weibull_first_lives_fail_as_the_weibull_law_says() -> None:
-    # no repair comes back within the run, so failures by t count the first lives that
-    # ended: Binomial(N, F(t)) with F(t) = 1 − exp(−(t/η)^k), η = MTTF / Γ(1 + 1/k)
-    units, mttf_d, shape = 2_000, 60.0, 2.5
+def _first_lives(
+    units: int, mttf_d: float, shape: float, horizon_d: float, seed: int, age_d: float = 0.0
+) -> np.ndarray:
+    """Failure times of Weibull units aged ``age_d`` at the start, none back from repair."""
     never = RepairCrewSpec(
         technicians=1, repair_time=FaultDurationSpec(distribution="constant", mean_s=3e7)
     )
@@ -524,16 +524,25 @@ def test_weibull_first_lives_fail_as_the_weibull_law_says() -> None:
         np.array([units]),
         np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
         never,
-        200 * DAY,
-        np.random.default_rng(51),
-        np.random.default_rng(52),
+        horizon_d * DAY,
+        np.random.default_rng(seed),
+        np.random.default_rng(seed + 1),
         weibull_shape=[shape],
-        aging_rng=np.random.default_rng(53),
+        aging_rng=np.random.default_rng(seed + 2),
+        age_s=[age_d * DAY],
     )
+    return history.failed_s
+
+
+def test_weibull_first_lives_fail_as_the_weibull_law_says() -> None:
+    # no repair comes back within the run, so failures by t count the first lives that
+    # ended: Binomial(N, F(t)) with F(t) = 1 − exp(−(t/η)^k), η = MTTF / Γ(1 + 1/k)
+    units, mttf_d, shape = 2_000, 60.0, 2.5
+    failed_s = _first_lives(units, mttf_d, shape, 200.0, 51)
     scale_d = mttf_d / math.gamma(1 + 1 / shape)
     for t_d in (20.0, 45.0, 60.0, 90.0):
         p = 1 - math.exp(-((t_d / scale_d) ** shape))
-        failed = int(np.sum(history.failed_s <= t_d * DAY))
+        failed = int(np.sum(failed_s <= t_d * DAY))
         assert abs(failed - units * p) < 4 * math.sqrt(units * p * (1 - p)), t_d
 
 
@@ -541,20 +550,7 @@ def test_weibull_units_of_an_age_fail_as_the_conditional_weibull_law_says() -> N
     # units of age a₀ at the start that fail by t: Binomial(N, p) with the conditional law
     # p = (F(a₀ + t) − F(a₀)) / (1 − F(a₀)); worn units (k = 3, a₀ = MTTF) fail far sooner
     units, mttf_d, shape, age_d = 2_000, 60.0, 3.0, 60.0
-    never = RepairCrewSpec(
-        technicians=1, repair_time=FaultDurationSpec(distribution="constant", mean_s=3e7)
-    )
-    history = draw_failures(
-        np.array([units]),
-        np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
-        never,
-        100 * DAY,
-        np.random.default_rng(61),
-        np.random.default_rng(62),
-        weibull_shape=[shape],
-        aging_rng=np.random.default_rng(63),
-        age_s=[age_d * DAY],
-    )
+    failed_s = _first_lives(units, mttf_d, shape, 100.0, 61, age_d)
     scale_d = mttf_d / math.gamma(1 + 1 / shape)
 
     def survival(d: float) -> float:
@@ -562,10 +558,10 @@ def test_weibull_units_of_an_age_fail_as_the_conditional_weibull_law_says() -> N
 
     for t_d in (5.0, 15.0, 30.0, 60.0):
         p = 1 - survival(age_d + t_d) / survival(age_d)
-        failed = int(np.sum(history.failed_s <= t_d * DAY))
+        failed = int(np.sum(failed_s <= t_d * DAY))
         assert abs(failed - units * p) < 4 * math.sqrt(units * p * (1 - p)), t_d
     # new units would have lost only 1 − S(15 d) ≈ 1.6 % by day 15, these ≈ 27 %
-    assert np.sum(history.failed_s <= 15 * DAY) > 10 * units * (1 - survival(15.0))
+    assert np.sum(failed_s <= 15 * DAY) > 10 * units * (1 - survival(15.0))
 
 
 def test_with_weibull_lives_availability_is_still_mttf_over_mttf_plus_mttr() -> None:
