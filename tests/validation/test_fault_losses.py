@@ -22,7 +22,7 @@ from sim.scenario import scenario_from_mapping
 from tests.helpers import SCENARIOS
 
 
-def _asic_site(faults: bool, **extra: Any) -> RunResult:
+def _asic_site(faults: bool, **site: Any) -> RunResult:
     """quick.yaml without GPUs, energy nearly free, every granted unit at once (no ramp)."""
     raw = yaml.safe_load((SCENARIOS / "quick.yaml").read_text())
     del raw["ai"]
@@ -33,7 +33,7 @@ def _asic_site(faults: bool, **extra: Any) -> RunResult:
         raw["site"]["grid_outages"] = {"rate_per_year": 25.0}
         raw["site"]["repair_crew"] = {"technicians": 2}
         raw["mining"]["groups"][0]["annual_failure_rate"] = 1.5
-    raw.update(extra)
+    raw["site"].update(site)
     return run_one(scenario_from_mapping(raw, source="<test>"))
 
 
@@ -139,3 +139,21 @@ def test_a_job_a_node_failure_interrupts_loses_exactly_its_work_since_the_last_c
         assert job["lost_work_s"] == pytest.approx(ran % 3_600.0, abs=1e-6)
         checked += 1
     assert checked >= 5
+
+
+def test_a_curtailment_order_keeps_from_the_site_what_it_drew_just_before(
+    twins: tuple[pd.Series, pd.Series, RunResult],
+) -> None:
+    # a tenth of the 50 MW interconnect for 9 h 10 min: the 10.5 MW fleet drops to ≈5 MW
+    order = {"start_utc": "2024-03-10T08:20:00Z", "end_utc": "2024-03-10T17:30:00Z"}
+    result = _asic_site(False, curtailment_orders=[{**order, "grid_share": 0.1}])
+    _, plain, _ = twins
+    summary = result.summary.iloc[0]
+    energy_lost = plain["asic_energy_mwh"] - summary["asic_energy_mwh"]
+    assert energy_lost > 10.0  # ≈5.5 MW for 9 h
+    assert summary["energy_not_served_mwh"] == pytest.approx(energy_lost, rel=1e-9)
+    revenue_lost = plain["mining_revenue_usd"] - summary["mining_revenue_usd"]
+    assert summary["fault_lost_revenue_usd"] == pytest.approx(revenue_lost, rel=1e-9)
+    (row,) = result.events[result.events["event"] == "curtailment_order"].itertuples()
+    assert row.duration_s == 9 * 3_600 + 600
+    assert row.energy_not_served_kwh == pytest.approx(energy_lost * 1_000.0, rel=1e-9)
