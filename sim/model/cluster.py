@@ -34,7 +34,7 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 import simpy
-from simpy.events import EventPriority
+from simpy.events import NORMAL, EventPriority
 
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
@@ -44,11 +44,35 @@ from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import GpuNodeSpec
 from sim.steps import StepSeries, from_changes, product, total
 
+_tuple_new = tuple.__new__
 RESERVED, ON_DEMAND = 0, 1  # scheduler priorities: reserved-contract work runs first
 T = TypeVar("T")
 # SimPy orders the events of one time by priority (URGENT 0, NORMAL 1), then by creation;
 # this one comes after all of them, including those they create at the same time
 AFTER_ALL_CHANGES = EventPriority(2)
+
+
+class Wakeup(simpy.Event):
+    """A timeout made with its one callback, for the per-job events (one call, not three).
+
+    ``Wakeup(env, delay, value, callback)`` is ``env.timeout(delay, value)`` with
+    ``callbacks.append(callback)``, scheduled exactly as a ``simpy.Timeout`` (same priority,
+    next event id), so the event order is unchanged. ``delay`` must be >= 0 (not checked: every
+    caller's is).
+    """
+
+    def __init__(
+        self,
+        env: simpy.Environment,
+        delay: float,
+        value: Any,
+        callback: Callable[[simpy.Event], None],
+    ) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._value = value
+        self._ok = True
+        env.schedule(self, NORMAL, delay)
 
 
 class EndOfInstant(simpy.Event):
@@ -157,7 +181,7 @@ class GpuCluster:
         # series derived from the log, with the log sizes they were derived at
         self._series: dict[str, tuple[tuple[int, ...], Any]] = {}
         self._speed = 1.0  # work-seconds per second of running jobs, as the scheduler's
-        self._timeout = env.timeout  # bound once: SimPy binds it anew on every lookup
+        self._complete_cb = self._complete  # bound once: a bound method is made per lookup
         # this instant's changes that wait for its end: arrivals and node caps, in call order
         self._arrivals: list[JobRecord] = []
         self._caps: list[int] = []
@@ -192,8 +216,11 @@ class GpuCluster:
             # the instant's only change: it joins the queue, and the pass runs, at once
             if record.contract:
                 self._classify(record)
-            job = Job(
-                record.job_id, record.gpus, record.duration_s, record.priority, record.submit_s
+            # tuple.__new__ skips Job's checks: the arrival's GPUs and run time were checked
+            # when drawn (or read from the trace), and submit_s is now
+            job = _tuple_new(
+                Job,
+                (record.job_id, record.gpus, record.duration_s, record.priority, record.submit_s),
             )
             started = self.scheduler.submit(job, now)
             if started:
@@ -290,7 +317,7 @@ class GpuCluster:
         self.log.queue_delta.append(1)
         if math.isfinite(record.patience_s):
             # wait for the customer's patience to run out
-            self._timeout(record.patience_s, record).callbacks.append(self._abandon)
+            Wakeup(self.env, record.patience_s, record, self._abandon)
 
     def _queue_change(self, t_s: float, delta: int) -> None:
         self.log.queue_t.append(t_s)
@@ -299,7 +326,7 @@ class GpuCluster:
     def _started(self, placements: list[Placement], arriving: Container[int] = ()) -> None:
         """Start the placed jobs; ``arriving`` are jobs of this instant, never queued."""
         now = self.env.now
-        jobs, log, timeout, complete = self.jobs, self.log, self._timeout, self._complete
+        env, jobs, log, complete = self.env, self.jobs, self.log, self._complete_cb
         speed = self._speed
         for job_id, _, used, _, _ in placements:
             record = jobs[job_id]
@@ -314,8 +341,7 @@ class GpuCluster:
             log.busy_t.append(now)
             log.busy_delta.append(gpus)
             # wait for the job to finish its remaining work (the scheduler's end_s)
-            record.completion = event = timeout(record.remaining_s / speed, record)
-            event.callbacks.append(complete)
+            record.completion = Wakeup(env, record.remaining_s / speed, record, complete)
 
     def _close_segment(self, record: JobRecord, end_s: float, done_s: float, kept_s: float) -> None:
         """Book a run segment that ends now: ``done_s`` of work done, ``kept_s`` of it kept."""
@@ -459,14 +485,13 @@ class GpuCluster:
         log.speed.append(factor)
         scheduler = self.scheduler
         moved = scheduler.set_speed(factor, now, defer=True)[0]
-        jobs, timeout, complete = self.jobs, self._timeout, self._complete
+        env, jobs, complete = self.env, self.jobs, self._complete_cb
         work_left_s = scheduler.work_left_s
         for placement in moved:
             record = jobs[placement.job_id]
             # wait for the job to finish at the new speed (the scheduler's new end_s)
             delay = work_left_s(placement.job_id, now) / factor
-            record.completion = event = timeout(delay, record)
-            event.callbacks.append(complete)
+            record.completion = Wakeup(env, delay, record, complete)
         if scheduler.queue_length and not self._pass_due:
             self._pass_at_end()  # the reservation moved: a pass may backfill more
 

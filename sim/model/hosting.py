@@ -7,7 +7,7 @@ from collections.abc import Generator, Iterator
 import simpy
 
 from sim.eventlog import EventLog
-from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
+from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord, Wakeup
 from sim.model.contracts import SlaPeriod, contract_rooms, sla_periods
 from sim.model.demand import Arrivals, HourBins, JobClassDemand, trace_arrivals
 from sim.rng import RandomStreams
@@ -73,7 +73,7 @@ class AiHosting:
         self._pending: Iterator[tuple[float, int, int, float, float]] = iter(())
         self._window_end_s = 0.0
         self._next_id = 0
-        self._timeout = env.timeout  # bound once: SimPy binds it anew on every lookup
+        self._arrival_cb = self._arrival  # bound once: a bound method is made per lookup
         self.sla_period_s = ai.sla_period_days * SECONDS_PER_DAY
         self.sla: list[SlaPeriod] = []
 
@@ -99,14 +99,16 @@ class AiHosting:
             )
         return Arrivals.merge(batches)
 
-    def _submit(self, job_class: int, gpus: int, duration_s: float, patience_s: float) -> None:
+    def _submit(
+        self, job_class: int, gpus: int, duration_s: float, patience_s: float, now: float
+    ) -> None:
         cluster, per_node, price, checkpoint_s, name = self._terms[job_class]
         # a tenant's job asks for its contract; the cluster decides, at the end of the
         # instant, whether it runs as reserved work or bursts beyond it as on-demand work
         record = JobRecord(
             self._next_id,
             job_class,
-            self.env.now,
+            now,
             gpus,
             1 if gpus <= per_node else -(-gpus // per_node),
             duration_s,
@@ -143,25 +145,25 @@ class AiHosting:
             batch.patience_s.tolist(),
             strict=True,
         )
-        self._wait_for_next()
+        self._wait_for_next(self.env.now)
 
-    def _wait_for_next(self) -> None:
+    def _wait_for_next(self, now: float) -> None:
         """Wait for the day's next arrival, or for the day's end after the last one."""
         arrival = next(self._pending, None)
-        now = self.env.now
         if arrival is None:
             # wait for the end of the window before drawing the next one
-            self._timeout(max(self._window_end_s - now, 0.0)).callbacks.append(self._window_ends)
+            Wakeup(self.env, max(self._window_end_s - now, 0.0), None, self._window_ends)
         else:
-            # wait for the next job's submission (the timeout carries the job)
-            self._timeout(arrival[0] - now, arrival).callbacks.append(self._arrival)
+            # wait for the next job's submission (the event carries the job)
+            Wakeup(self.env, arrival[0] - now, arrival, self._arrival_cb)
 
     def _arrival(self, event: simpy.Event) -> None:
         _, job_class, gpus, duration_s, patience_s = event._value  # the job it carries
+        now = self.env.now  # not the drawn time: the sum of the delays may round differently
         # wait for the next arrival first: the submission must be this callback's last change
         # (GpuCluster.submit's ``last``), and a next one due now must be seen as due
-        self._wait_for_next()
-        self._submit(job_class, gpus, duration_s, patience_s)
+        self._wait_for_next(now)
+        self._submit(job_class, gpus, duration_s, patience_s, now)
 
     def _window_ends(self, _: simpy.Event) -> None:
         if self._window_end_s < self.horizon_s:

@@ -121,7 +121,7 @@ class EasyBackfill(RunningJobs):
             if gpus > g and -(-gpus // g) > cap:
                 i += 1  # too big for the powered nodes: passed over, keeps its place
                 continue
-            fit = self._fit_now(job)
+            fit = self._claim(job)
             if fit is None:
                 break
             del queue[i]
@@ -178,7 +178,7 @@ class EasyBackfill(RunningJobs):
                 # all idle nodes are good (nothing runs on them), so only the count matters
                 if past_shadow and shadow.good - k < shadow.required:
                     continue
-                nodes, used = tuple(levels.lowest(g, k)), (g,) * k
+                nodes, used = levels.take(g, k), (g,) * k
             shadow.commit(nodes, used, past_shadow)
             del self._queue[bisect_left(self._queue, key)]
             del queued[job.job_id]
@@ -228,7 +228,7 @@ class EasyBackfill(RunningJobs):
             "queue index disagrees",
         )
         head = next((job for job in self.queued() if self._eligible(job)), None)
-        require(head is None or self._fit_now(head) is None, "the head fits but waits")
+        require(head is None or not self._fits_now(head), "the head fits but waits")
         kept = self._shadow_kept
         if kept is not None and kept.shadow_s >= self._now_s and self._eligible(kept.head):
             fresh = self._shadow(kept.head, self._now_s)

@@ -55,6 +55,21 @@ class FreeLevels:
         if len(heap) > 2 * len(members) + 32:
             heap[:] = sorted(members)  # drop stale entries; a sorted list is a heap
 
+    def take(self, level: int, count: int) -> tuple[int, ...]:
+        """Take the ``count`` lowest-id nodes out of a bucket holding at least that many.
+
+        Their heap entries go with them (``lowest`` would push them back, to go stale as soon
+        as the nodes leave the bucket). Ascending. Cost is O((count + stale) log n).
+        """
+        heap, members = self.heaps[level], self.members[level]
+        taken: list[int] = []
+        while len(taken) < count:
+            node = _heappop(heap)
+            if node in members:  # else stale; a duplicate entry below it is stale from now on
+                members.remove(node)
+                taken.append(node)
+        return tuple(taken)
+
     def remove(self, node: int, level: int) -> None:
         """Take a node out of a bucket (its heap entry goes stale)."""
         self.members[level].remove(node)
@@ -224,8 +239,18 @@ class NodePool:
                 return found[0]
         return None
 
-    def _fit_now(self, job: Job) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
-        """Nodes and GPUs per node the job would get now, or None."""
+    def _fits_now(self, job: Job) -> bool:
+        """True if the job could start now."""
+        g = self._g
+        if job.gpus <= g:
+            return self._best_fit(job.gpus) is not None
+        return len(self._levels.members[g]) >= -(-job.gpus // g)
+
+    def _claim(self, job: Job) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """Nodes and GPUs per node the job gets now, or None; the caller must start it.
+
+        A gang job's nodes are taken out of the idle bucket here (``_start`` expects that).
+        """
         g = self._g
         gpus = job.gpus
         if gpus <= g:
@@ -234,7 +259,7 @@ class NodePool:
         k = -(-gpus // g)
         if len(self._levels.members[g]) < k:
             return None
-        return tuple(self._levels.lowest(g, k)), (g,) * k
+        return self._levels.take(g, k), (g,) * k
 
     # ---- occupancy and power -----------------------------------------------------------
 
@@ -255,12 +280,14 @@ class NodePool:
         self._busy_gpus -= gpus
 
     def _switch_whole(self, nodes: tuple[int, ...], busy: bool) -> None:
-        """Whole nodes become fully busy (from idle) or idle (from fully busy), as one batch."""
+        """Whole nodes become fully busy or idle (from fully busy), as one batch.
+
+        Nodes becoming busy were taken out of the idle bucket already (``FreeLevels.take``).
+        """
         g = self._g
         levels = self._levels
         free_now = self._free
         if busy:
-            levels.members[g].difference_update(nodes)
             levels.members[0].update(nodes)  # bucket 0 keeps no heap
             for node in nodes:
                 free_now[node] = 0

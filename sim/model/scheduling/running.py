@@ -109,7 +109,11 @@ class RunningJobs(NodePool):
     def _start(
         self, job: Job, nodes: tuple[int, ...], used: tuple[int, ...], now_s: float
     ) -> Placement:
-        """Allocate; the caller has taken the job out of the queue, if it was queued."""
+        """Allocate; the caller has taken the job out of the queue, if it was queued.
+
+        A gang job's nodes must come from ``_claim`` (or ``FreeLevels.take``), which took
+        them out of the idle bucket.
+        """
         job_id = job.job_id
         if len(nodes) == 1:
             self._move(nodes[0], -used[0])

@@ -101,7 +101,7 @@ class Scheduler(EasyBackfill):
                 self._shadow_kept = None
                 return [self._start(job, (node,), (gpus,), now_s)]
         elif -(-gpus // g) <= self._cap:
-            fit = self._fit_now(job)
+            fit = self._claim(job)
             if fit is not None:
                 self._shadow_kept = None
                 return [self._start(job, fit[0], fit[1], now_s)]
