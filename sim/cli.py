@@ -399,7 +399,8 @@ def summary_text(result: RunResult) -> str:
             f"{kpi['hardware_failures']:,} hardware failure(s); in service "
             + ", ".join(shares)
             + f"; {float(kpi['energy_not_served_mwh']):,.1f} MWh not served, "
-            f"{_money(kpi['fault_lost_revenue_usd'])} mining revenue lost"
+            f"{_money(kpi['fault_lost_revenue_usd'])} mining revenue and "
+            f"{float(kpi['fault_lost_gpu_hours']):,.0f} GPU-hours of work lost"
         )
     if grid_money:
         lines.append(

@@ -81,6 +81,7 @@ def simulate(
             ai,
             facility.it_power_kw,
             series.preempt_t,
+            series.preempt_lost_gpu_s,
             scenario.horizon_s,
         ),
     )

@@ -38,6 +38,7 @@ class FaultLosses:
     mining_lost_usd_rate: StepSeries  # expected mining revenue lost (USD/s, net of pool fee)
     energy_not_served_kwh: np.ndarray  # per fault (NaN for cooling failures)
     jobs_interrupted: np.ndarray  # per fault: preemptions at the instants it took nodes away
+    lost_gpu_hours: np.ndarray  # per fault: their work lost since the last checkpoint × GPUs
 
 
 def per_unit_in_service(level: StepSeries, in_service: StepSeries) -> StepSeries:
@@ -75,9 +76,14 @@ def fault_losses(
     ai: AiRecord,
     it_power_kw: StepSeries,
     preempt_t: np.ndarray,
+    preempt_lost_gpu_s: np.ndarray,
     horizon_s: float,
 ) -> FaultLosses:
-    """Energy not served and mining revenue lost to the run's faults."""
+    """Energy not served, mining revenue and GPU work lost to the run's faults.
+
+    ``preempt_t`` and ``preempt_lost_gpu_s``: every preemption's time and the work it lost
+    times the GPUs its job held.
+    """
     rows = faults.rows
     if not rows.event.size:
         return no_losses(0)
@@ -114,13 +120,15 @@ def fault_losses(
         [product(lost, hs) for lost, hs in zip(lost_units[:asics], unit_hs, strict=True)] + order_hs
     )
     keep = expected_keep(mining.mining)
+    jobs, lost_gpu_s = _preemptions_of_faults(
+        rows.instant_row, rows.instant_s, preempt_t, preempt_lost_gpu_s, rows.event.size
+    )
     return FaultLosses(
         not_served_kw=not_served,
         mining_lost_usd_rate=product(lost_hs, usd_per_hash).scaled(keep),
         energy_not_served_kwh=_per_fault_kwh(faults, unit_kw, order_kw, horizon_s),
-        jobs_interrupted=_jobs_interrupted(
-            rows.instant_row, rows.instant_s, preempt_t, rows.event.size
-        ),
+        jobs_interrupted=jobs,
+        lost_gpu_hours=lost_gpu_s / SECONDS_PER_HOUR,
     )
 
 
@@ -151,15 +159,28 @@ def _per_fault_kwh(
     return kwh / SECONDS_PER_HOUR
 
 
-def _jobs_interrupted(
-    instant_row: np.ndarray, instant_s: np.ndarray, preempt_t: np.ndarray, faults: int
-) -> np.ndarray:
-    """Per fault: the preemptions at the instants it took GPU nodes away."""
-    stops = np.sort(preempt_t)
-    at = np.searchsorted(stops, instant_s, side="right") - np.searchsorted(stops, instant_s)
-    return np.bincount(instant_row, weights=at, minlength=faults).astype(np.int64)
+def _preemptions_of_faults(
+    instant_row: np.ndarray,
+    instant_s: np.ndarray,
+    preempt_t: np.ndarray,
+    lost_gpu_s: np.ndarray,
+    faults: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per fault: the preemptions at the instants it took GPU nodes away, and their lost work."""
+    order = np.argsort(preempt_t, kind="stable")
+    stops = preempt_t[order]
+    lost_before = np.concatenate(([0.0], np.cumsum(lost_gpu_s[order])))
+    first = np.searchsorted(stops, instant_s, side="left")
+    last = np.searchsorted(stops, instant_s, side="right")
+    jobs = np.bincount(instant_row, weights=last - first, minlength=faults).astype(np.int64)
+    lost = np.bincount(
+        instant_row, weights=lost_before[last] - lost_before[first], minlength=faults
+    )
+    return jobs, lost
 
 
 def no_losses(faults: int) -> FaultLosses:
     """A run without faults."""
-    return FaultLosses(ZERO, ZERO, np.zeros(faults), np.zeros(faults, dtype=np.int64))
+    return FaultLosses(
+        ZERO, ZERO, np.zeros(faults), np.zeros(faults, dtype=np.int64), np.zeros(faults)
+    )

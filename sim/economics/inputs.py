@@ -128,6 +128,7 @@ class GpuGroup:
     power_kw: StepSeries
     billing: BillingSpans
     preempt_t: np.ndarray
+    preempt_lost_gpu_s: np.ndarray  # per preemption: the work it lost × the GPUs held
 
 
 @dataclass(frozen=True)

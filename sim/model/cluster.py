@@ -139,6 +139,7 @@ class ClusterLog:
     seg_billed_gpu_s: list[float] = field(default_factory=list)
     seg_usd_per_gpu_hour: list[float] = field(default_factory=list)  # the job's price
     preempt_t: list[float] = field(default_factory=list)
+    preempt_lost_gpu_s: list[float] = field(default_factory=list)  # work lost × GPUs held
 
 
 class GpuCluster:
@@ -500,11 +501,13 @@ class GpuCluster:
         now = self.env.now
         record = self.jobs[stopped.job.job_id]
         done = self._work_s(record.segment_start_s, now)
-        self._close_segment(record, now, done, self.kept_work_s(record, now))
+        kept = self.kept_work_s(record, now)
+        self._close_segment(record, now, done, kept)
         record.status = "queued"
         record.preemptions += 1
         record.completion = None
         self.log.preempt_t.append(now)
+        self.log.preempt_lost_gpu_s.append((done - kept) * record.allocated_gpus)
         self._queue_change(now, +1)
         return Job(record.job_id, record.gpus, record.remaining_s, record.priority, record.submit_s)
 

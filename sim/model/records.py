@@ -151,6 +151,7 @@ def _gpu_group(cluster: GpuCluster) -> GpuGroup:
         power_kw=cluster.power_kw(),
         billing=billing_spans(cluster),
         preempt_t=_floats(log.preempt_t),
+        preempt_lost_gpu_s=_floats(log.preempt_lost_gpu_s),
     )
 
 

@@ -32,6 +32,7 @@ class AiSeries:
     complete_t: np.ndarray
     abandon_t: np.ndarray
     preempt_t: np.ndarray
+    preempt_lost_gpu_s: np.ndarray  # aligned with preempt_t
 
 
 def ai_series(record: AiRecord) -> AiSeries:
@@ -53,6 +54,9 @@ def ai_series(record: AiRecord) -> AiSeries:
         complete_t=jobs.end_s[status == "completed"],
         abandon_t=jobs.end_s[status == "abandoned"],
         preempt_t=np.concatenate([g.preempt_t for g in record.groups] + [np.empty(0)]),
+        preempt_lost_gpu_s=np.concatenate(
+            [g.preempt_lost_gpu_s for g in record.groups] + [np.empty(0)]
+        ),
     )
 
 

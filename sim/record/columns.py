@@ -144,6 +144,8 @@ EVENT_COLUMNS: dict[str, str] = {
     "daily.csv (empty for cooling failures, which slow hardware instead; overlapping "
     "windows each count theirs) (kWh).",
     "jobs_interrupted": "Faults: jobs preempted at the instants it took GPU nodes away.",
+    "lost_gpu_hours": "Faults: the work those jobs lost since their last checkpoint, times the "
+    "GPUs each held (GPU-hours at full clock; run again, unbilled).",
 }
 
 SUMMARY_COLUMNS: dict[str, str] = {
@@ -229,6 +231,8 @@ SUMMARY_COLUMNS: dict[str, str] = {
     "jobs_interrupted_by_faults": "Preemptions at the instant a fault took GPU nodes away (a "
     "node failing, its hall going dark or shut); each loses its work since the last "
     "checkpoint and requeues.",
+    "fault_lost_gpu_hours": "The work they lost, times the GPUs each held (GPU-hours at full "
+    "clock): run again on the provider's GPUs, and not billed twice.",
     "energy_not_served_mwh": "IT energy the faults kept from the hardware (MWh; see the "
     "daily column).",
     "fault_lost_revenue_usd": "Expected mining revenue lost to faults (USD; see the daily "

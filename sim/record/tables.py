@@ -217,6 +217,7 @@ def _with_fault_columns(
             duration_s=empty,
             energy_not_served_kwh=empty,
             jobs_interrupted=pd.array([pd.NA] * len(frame), dtype="Int64"),
+            lost_gpu_hours=empty,
         )
     ended = np.isfinite(rows.end_s)
     faults = pd.DataFrame(
@@ -228,6 +229,7 @@ def _with_fault_columns(
             "duration_s": np.minimum(rows.end_s, horizon_s) - rows.start_s,
             "energy_not_served_kwh": losses.energy_not_served_kwh,
             "jobs_interrupted": pd.array(losses.jobs_interrupted, dtype="Int64"),
+            "lost_gpu_hours": losses.lost_gpu_hours,
         }
     )
     keys = ["time_s", "event", "entity"]
@@ -264,9 +266,12 @@ def _facility_summary(run: RunRecords, daily: pd.DataFrame) -> dict[str, float |
 
 
 def _fault_summary(
-    faults: FaultRecord, halls: list[HallRecord], preempt_t: np.ndarray, horizon_s: float
+    faults: FaultRecord, halls: list[HallRecord], ai: AiSeries, horizon_s: float
 ) -> dict[str, float | int]:
-    """Outages, failures, and the share of each kind's installed units in service."""
+    """Outages, failures, the share of each kind's installed units in service, jobs hit."""
+    # a node taken away preempts the jobs on it at that very instant
+    by_faults = np.isin(ai.preempt_t, faults.gpu_fault_s)
+    lost_gpu_s = ai.preempt_lost_gpu_s
     ends = np.array([0.0, horizon_s])
     served = np.array([float(s.integrate(ends)[0]) for s in faults.in_service])
     generator_mwh, fuel_usd = generator_fuel_usd(halls, faults)
@@ -287,8 +292,8 @@ def _fault_summary(
         "generator_energy_mwh": generator_mwh,
         "generator_fuel_cost_usd": fuel_usd,
         "failed_generator_starts": faults.failed_generator_starts,
-        # a node taken away preempts the jobs on it at that very instant
-        "jobs_interrupted_by_faults": int(np.isin(preempt_t, faults.gpu_fault_s).sum()),
+        "jobs_interrupted_by_faults": int(by_faults.sum()),
+        "fault_lost_gpu_hours": float(lost_gpu_s[by_faults].sum()) / SECONDS_PER_HOUR,
     }
 
 
@@ -362,7 +367,7 @@ def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
         "dr_credit_usd": float(daily["dr_credit_usd"].sum()),
         **ai_summary(run.ai_series, daily, years),
         **_facility_summary(run, daily),
-        **_fault_summary(run.faults, run.facility.halls, run.ai_series.preempt_t, horizon),
+        **_fault_summary(run.faults, run.facility.halls, run.ai_series, horizon),
         **_fault_losses_summary(daily),
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }

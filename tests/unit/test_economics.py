@@ -242,6 +242,7 @@ def gpu_group(name: str, power_kw: float, billing: BillingSpans) -> GpuGroup:
         power_kw=const(power_kw),
         billing=billing,
         preempt_t=np.empty(0),
+        preempt_lost_gpu_s=np.empty(0),
     )
 
 

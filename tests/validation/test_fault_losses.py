@@ -98,6 +98,10 @@ def test_each_preemption_by_a_gpu_fault_is_counted_on_that_fault() -> None:
     rows = events[events["duration_s"].notna()]
     interrupted = rows["jobs_interrupted"].astype(int)
     assert interrupted.sum() == summary["jobs_interrupted_by_faults"] > 0
+    lost = rows["lost_gpu_hours"].sum()
+    assert lost == pytest.approx(summary["fault_lost_gpu_hours"], rel=1e-9)
+    all_lost = result.jobs["lost_work_s"].mul(result.jobs["allocated_gpus"]).sum() / 3_600
+    assert 0 < lost <= all_lost * (1 + 1e-12)  # every preemption's, faults' or not
     # a node failure's row counts the jobs its node_failure event stopped
     stopped = events[events["event"] == "node_failure"]
     jobs = stopped["detail"].str.extract(r"(\d+) jobs")[0].astype(int)
@@ -137,6 +141,12 @@ def test_a_job_a_node_failure_interrupts_loses_exactly_its_work_since_the_last_c
             continue  # stopped by something else too (a failure while it queued, say)
         ran = hit[0] - job["start_time_s"]
         assert job["lost_work_s"] == pytest.approx(ran % 3_600.0, abs=1e-6)
+        # the failure's row: that work times the job's 8 GPUs
+        (row,) = result.events[
+            (result.events["event"] == "hardware_failure") & (result.events["time_s"] == hit[0])
+        ].itertuples()
+        assert row.jobs_interrupted == 1
+        assert row.lost_gpu_hours == pytest.approx(8 * job["lost_work_s"] / 3_600.0, abs=1e-9)
         checked += 1
     assert checked >= 5
 
