@@ -72,6 +72,7 @@ class BlockLog:
     heights: list[np.ndarray]
     times_s: list[np.ndarray]
     bits: list[np.ndarray]
+    difficulty: list[np.ndarray]  # of the bits, computed once per draw
     fees_btc: list[np.ndarray]
     expected_fees_btc: list[np.ndarray]
     network_hashrate_hs: list[np.ndarray]
@@ -80,7 +81,7 @@ class BlockLog:
     @classmethod
     def empty(cls) -> BlockLog:
         """A log with no blocks."""
-        return cls([], [], [], [], [], [], [])
+        return cls([], [], [], [], [], [], [], [])
 
     def column(self, name: str, dtype: type = float) -> np.ndarray:
         """One column over all epochs as a single array."""
@@ -225,6 +226,7 @@ class BitcoinNetwork:
         log.heights.append(heights)
         log.times_s.append(times_s)
         log.bits.append(np.full(times_s.size, self.bits, dtype=np.int64))
+        log.difficulty.append(np.full(times_s.size, self.difficulty))
         log.fees_btc.append(fees)
         log.expected_fees_btc.append(expected)
         log.network_hashrate_hs.append(self._path.at(times_s))
@@ -334,8 +336,7 @@ class BitcoinNetwork:
         ``difficulty``, ``subsidy_btc``, ``expected_fees_btc``.
         """
         heights = np.append(self.blocks.column("heights", np.int64), self.height)
-        bits = np.append(self.blocks.column("bits", np.int64), self.bits)
-        difficulty = rules.difficulties_of(bits)
+        difficulty = np.append(self.blocks.column("difficulty"), self.difficulty)
         expected = np.append(self.blocks.column("expected_fees_btc"), self._pending_fee())
         starts = np.append(0.0, self.blocks.column("times_s"))
         return {

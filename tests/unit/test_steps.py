@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import SimulationError
-from sim.steps import StepSeries, integrate_columns, product
+from sim.steps import StepSeries, integrate_columns, product, total
 
 
 def test_integrate_and_mean_over_bins() -> None:
@@ -65,3 +65,24 @@ def test_integrate_columns_equals_each_columns_product_integral(shared: list, w:
         np.testing.assert_allclose(plain[:, c], column.integrate(edges), atol=1e-9 * scale)
         expected = product(column, weight).integrate(edges)
         np.testing.assert_allclose(weighted[:, c], expected, atol=1e-9 * scale)
+
+
+grids = st.lists(st.integers(0, 40), min_size=1, max_size=20, unique=True)
+
+
+@given(st.lists(st.tuples(grids, st.integers(0, 2**31)), min_size=1, max_size=4))
+def test_product_and_total_are_their_definitions_bit_for_bit(specs: list) -> None:
+    """On the union of the grids from the latest start, each series' value by ``at``."""
+    series = [
+        StepSeries(np.sort(np.array(t, dtype=float)), np.random.default_rng(s).normal(size=len(t)))
+        for t, s in specs
+    ]
+    start = max(s.times_s[0] for s in series)
+    times = np.unique(np.concatenate([s.times_s[s.times_s >= start] for s in series]))
+    expected_product = np.ones_like(times)
+    for s in series:
+        expected_product = expected_product * s.at(times)
+    expected_total = np.sum([s.at(times) for s in series], axis=0)
+    for got, values in ((product(*series), expected_product), (total(*series), expected_total)):
+        assert got.times_s.tobytes() == times.tobytes()
+        assert got.values.tobytes() == values.tobytes()
