@@ -11,6 +11,7 @@ returned as a failure with its traceback, so one bad run never stops a sweep.
 
 from __future__ import annotations
 
+import ctypes
 import signal
 import time
 import traceback
@@ -91,6 +92,33 @@ def _since(started: float) -> float:
     return time.perf_counter() - started
 
 
+# glibc's mallopt parameters (malloc.h) and the values a worker sets
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD_BYTES = 32 * 2**20  # glibc's largest dynamic threshold
+_TRIM_THRESHOLD_BYTES = 2**30
+
+
+def keep_freed_memory() -> None:
+    """Make this process reuse the memory it frees rather than hand it back to the system.
+
+    A baseline run allocates ≈80 MB of large numpy temporaries, and glibc by default maps
+    and unmaps many of them afresh: ≈20,000 page faults a run, ≈15 % of its time in the
+    kernel. A worker runs such runs over and over, so it keeps the heap its largest run
+    needed (freed memory above 1 GiB is still returned). Outputs do not change. No effect
+    without glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+    libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_BYTES)
+
+
 def worker_init() -> None:
-    """In each worker: leave Ctrl-C to the parent, which cancels the sweep and stops us."""
+    """In each worker: leave Ctrl-C to the parent, which cancels the sweep and stops us.
+
+    And keep freed memory for the next run (:func:`keep_freed_memory`).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    keep_freed_memory()
