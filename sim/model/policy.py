@@ -447,3 +447,8 @@ def profit(snapshot: PowerSnapshot) -> np.ndarray:
 
 
 POLICIES: dict[str, Policy] = {"static": static, "ai_first": ai_first, "profit": profit}
+
+REVENUE_BLIND = frozenset({"static", "ai_first"})
+"""Policies whose grants never depend on ``revenue_usd_per_mwh``: control need not price
+the chain for them (a third of a baseline batch's cost); it gives them NaN revenue, so a
+policy that starts reading it fails loudly (``tests/property/test_policy.py`` checks)."""
