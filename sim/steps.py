@@ -45,7 +45,7 @@ class StepSeries:
     def at(self, t_s: np.ndarray | float) -> np.ndarray:
         """Value in force at each time (right-continuous)."""
         idx = np.searchsorted(self.times_s, t_s, side="right") - 1
-        if np.any(idx < 0):
+        if (idx < 0).any():  # the method: np.any's wrapper costs more than the test here
             raise _before_start(t_s, self.times_s[0])
         return self.values[idx]
 
@@ -60,7 +60,7 @@ class StepSeries:
         t_s = np.asarray(t_s, dtype=float)
         cum = self._cumulative
         idx = np.searchsorted(self.times_s, t_s, side="right") - 1
-        if np.any(idx < 0):
+        if (idx < 0).any():
             raise _before_start(t_s, self.times_s[0])
         return cum[idx] + self.values[idx] * (t_s - self.times_s[idx])
 

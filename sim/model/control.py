@@ -272,7 +272,8 @@ class SiteControl:
         self._decided_s = end_s
         if not self.unit_kw.size:
             return
-        ambient = self.facility.ambient_c.at(ticks)
+        # the ambient acts only through halls: a site without any need not look it up
+        ambient = self.facility.ambient_c.at(ticks) if self.facility.halls else np.zeros(ticks.size)
         capacity_kw = self.facility.capacity_kw(ambient, ticks)
         snapshot = self.snapshot(ticks, ambient, capacity_kw)
         grants = self.policy(snapshot)

@@ -221,9 +221,10 @@ class HashrateSupply:
             # the arrivals of the chunk go to the one or two vintages ordered lag_steps before
             powers = self.decay ** np.arange(1, end - lo + 1)
             block = self.installed[lo:end, :alive]
-            block[:] = powers[:, None] * self.installed[lo - 1, :alive]
+            np.multiply(powers[:, None], self.installed[lo - 1, :alive], out=block)
             vintage = self.vintage_of_step[np.maximum(np.arange(lo, end) - self.lag_steps, 0)]
-            for v in np.unique(vintage):
+            # steps → vintages is non-decreasing without gaps: these are np.unique(vintage)
+            for v in range(int(vintage[0]), int(vintage[-1]) + 1):
                 arrived = np.where(vintage == v, self.arrivals_hs[lo:end], 0.0)
                 block[:, self.first_new + v] += powers * np.cumsum(arrived / powers)
         hashprice = self._hashprice_of_steps(first, end, difficulty, subsidy_btc)
