@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import SimulationError
+from sim.record.ai_tables import bin_index
 from sim.steps import StepSeries, integrate_columns, product, total
 
 
@@ -86,3 +87,16 @@ def test_product_and_total_are_their_definitions_bit_for_bit(specs: list) -> Non
     for got, values in ((product(*series), expected_product), (total(*series), expected_total)):
         assert got.times_s.tobytes() == times.tobytes()
         assert got.values.tobytes() == values.tobytes()
+
+
+@given(
+    st.lists(st.integers(-5, 60), min_size=0, max_size=80),
+    st.lists(st.integers(0, 50), min_size=2, max_size=8, unique=True),
+)
+def test_bin_index_of_sorted_times_is_the_search_per_time(times: list, edges: list) -> None:
+    """Sorted times (a run's blocks) take the search per edge: the same bins, clamped."""
+    t, e = np.sort(np.array(times, dtype=float)), np.sort(np.array(edges, dtype=float))
+    expected = np.minimum(np.searchsorted(e, t, side="right") - 1, e.size - 2)
+    got = bin_index(t, e)
+    assert got.dtype == expected.dtype
+    assert np.array_equal(got, expected)
