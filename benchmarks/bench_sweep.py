@@ -16,7 +16,9 @@ What is measured (``time.perf_counter``)
 2. ``run_sweep`` of the baseline with N replications, KPIs only, no output folder, with 1
    and then 2 worker processes: runs per second, and the 1,000-run time they imply;
 3. the machine's 2-process ceiling: two plain processes each running N/2 baseline runs
-   (``sim.sweep.outcome.run_task``, no pool), against one process running N/2;
+   (``sim.sweep.outcome.run_task``, no sweep), against one process running N/2; each set up
+   as a sweep's worker is (``worker_init``: it keeps the memory it frees), so the ceiling
+   compares like with like;
 4. for information, the parent's peak RSS (``resource.getrusage``) after the sweeps.
 
 The 1,000-run figures are projections from N runs (the per-run cost does not depend on N).
@@ -34,7 +36,7 @@ from typing import Any
 
 from sim.scenario import load_scenario
 from sim.sweep import run_sweep
-from sim.sweep.outcome import RunTask, run_task
+from sim.sweep.outcome import RunTask, run_task, worker_init
 
 from common import (
     REPO,
@@ -84,9 +86,10 @@ def _runs_in_one_process(count: int) -> float:
 def ceiling(runs: int) -> dict[str, float]:
     """One process running runs/2, then two processes running runs/2 each."""
     half = max(runs // 2, 1)
-    one = _runs_in_one_process(half)
+    with ProcessPoolExecutor(1, initializer=worker_init) as pool:
+        one = pool.submit(_runs_in_one_process, half).result()
     started = time.perf_counter()
-    with ProcessPoolExecutor(2) as pool:
+    with ProcessPoolExecutor(2, initializer=worker_init) as pool:
         list(pool.map(_runs_in_one_process, [half, half]))
     two = time.perf_counter() - started
     return {"one_s": one, "two_s": two, "ceiling": 2 * one / two}
