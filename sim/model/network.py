@@ -142,8 +142,12 @@ class BitcoinNetwork:
         # what the site's control may know: the chain up to the last block drawn so far
         self.drawn_until_s = 0.0
         self.progress = env.event()
+        # the latest draw's blocks: times, heights, expected fees and difficulty, which
+        # value_per_hash_at prices only if the policy asks (static and ai_first never do)
         self._draw_times_s = np.empty(0)
-        self._draw_value_per_hash = np.empty(0)
+        self._draw_heights = np.empty(0, dtype=np.int64)
+        self._draw_expected_fees = np.empty(0)
+        self._draw_difficulty = self.difficulty
         self._halving_drop = spec.network_hashrate.halving_drop_fraction
         self._halving_recovery_s = spec.network_hashrate.halving_recovery_days * SECONDS_PER_DAY
         self._arrivals = streams.get("block_arrivals")
@@ -243,7 +247,8 @@ class BitcoinNetwork:
         if times_s.size:
             self._last_block_s = float(times_s[-1])
         self._draw_times_s = times_s
-        self._draw_value_per_hash = rules.value_per_hash_btc(heights, expected, self.difficulty)
+        self._draw_heights, self._draw_expected_fees = heights, expected
+        self._draw_difficulty = self.difficulty
 
     def _retarget(self) -> None:
         """Apply the retarget rule after the last block of an epoch."""
@@ -320,8 +325,11 @@ class BitcoinNetwork:
         after the horizon's last block it is the value of the block still being worked on.
         """
         idx = np.searchsorted(self._draw_times_s, t_s, side="right")
+        drawn = rules.value_per_hash_btc(
+            self._draw_heights, self._draw_expected_fees, self._draw_difficulty
+        )
         tail = rules.value_per_hash_btc(self.height, self._pending_fee(), self.difficulty)
-        return np.append(self._draw_value_per_hash, tail)[idx]
+        return np.append(drawn, tail)[idx]
 
     def _pending_fee(self) -> float:
         """Expected fees of the next block, the one still being worked on."""
