@@ -22,8 +22,8 @@ DIFF1_TARGET = 0xFFFF * 2**208  # compact 0x1d00ffff
 POW_LIMIT = 2**224 - 1  # mainnet powLimit; compacts to 0x1d00ffff
 
 
-# the subsidy after 0 … 63 halvings, then 0: a lookup is ≈20× faster than shifting a
-# scalar by an array of counts, which numpy does element by element
+# the subsidy after 0 … 63 halvings, then 0: one lookup instead of shifting a scalar by
+# an array of counts and masking (≈25 % less time on a run's 260,000 heights)
 _SUBSIDY_BY_HALVINGS = np.append(np.right_shift(np.int64(INITIAL_SUBSIDY_SAT), np.arange(64)), 0)
 
 
