@@ -89,6 +89,14 @@ class BlockLog:
         return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
 
+def _multiples(first_height: int, count: int, interval: int) -> range:
+    """Indices i < count whose height ``first_height + i`` is a multiple of ``interval``.
+
+    Found by arithmetic, not by a modulo of each block's height at every draw.
+    """
+    return range(-first_height % interval, count, interval)
+
+
 class BitcoinNetwork:
     """The network's chain state and its block-finding process.
 
@@ -235,12 +243,12 @@ class BitcoinNetwork:
         log.expected_fees_btc.append(expected)
         log.network_hashrate_hs.append(self._path.at(times_s))
         log.luck.append(self._luck.random(times_s.size))
-        epoch_firsts = heights % rules.RETARGET_INTERVAL_BLOCKS == 0
-        if epoch_firsts.any():
-            first_s = times_s[epoch_firsts][-1]
+        epoch_firsts = _multiples(self.height, times_s.size, rules.RETARGET_INTERVAL_BLOCKS)
+        if epoch_firsts:
+            first_s = times_s[epoch_firsts[-1]]
             self._epoch_first_unix_s = int(np.floor(self.start_unix_s + first_s))
-        halvings = heights % rules.HALVING_INTERVAL_BLOCKS == 0
-        for height, t_s in zip(heights[halvings], times_s[halvings], strict=True):
+        for i in _multiples(self.height, times_s.size, rules.HALVING_INTERVAL_BLOCKS):
+            height, t_s = heights[i], times_s[i]
             subsidy = rules.subsidy_sat(height) / 1e8
             self._events.add(t_s, "halving", "bitcoin", float(subsidy), "btc", f"height {height}")
         self.height += times_s.size
