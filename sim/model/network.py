@@ -161,7 +161,7 @@ class BitcoinNetwork:
         self._arrivals = streams.get("block_arrivals")
         self._luck = streams.get("solo_luck")
         self._events = events
-        self._grid_work = self._path.cumulative_at(self._path.times_s)
+        self._grid_work = self._path.cumulative_at_knots()
 
     def _economic(
         self, spec: BitcoinSpec, btc_price_usd: StepSeries, streams: RandomStreams
@@ -229,7 +229,7 @@ class BitcoinNetwork:
         self._path = self._supply.path_from(  # type: ignore[union-attr]
             self.env.now, work_hashes, self.difficulty, float(rules.subsidy_sat(self.height)) / 1e8
         )
-        self._grid_work = self._path.cumulative_at(self._path.times_s)
+        self._grid_work = self._path.cumulative_at_knots()
 
     def _record(self, times_s: np.ndarray) -> None:
         heights = self.height + np.arange(times_s.size, dtype=np.int64)
@@ -293,7 +293,7 @@ class BitcoinNetwork:
         tau = np.maximum(times - t_s, 0.0)
         dip = self._halving_drop * np.exp(-tau / self._halving_recovery_s)
         self._path = StepSeries(times, values * np.where(times >= t_s, 1.0 - dip, 1.0))
-        self._grid_work = self._path.cumulative_at(self._path.times_s)
+        self._grid_work = self._path.cumulative_at_knots()
 
     def find_blocks(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: find blocks epoch by epoch and retarget, until the horizon.

@@ -100,3 +100,10 @@ def test_bin_index_of_sorted_times_is_the_search_per_time(times: list, edges: li
     got = bin_index(t, e)
     assert got.dtype == expected.dtype
     assert np.array_equal(got, expected)
+
+
+@given(pieces)
+def test_cumulative_at_knots_is_cumulative_at_the_knots(spec: list) -> None:
+    series = _series(spec)
+    expected = series.cumulative_at(series.times_s)
+    assert series.cumulative_at_knots().tobytes() == expected.tobytes()
