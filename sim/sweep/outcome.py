@@ -52,18 +52,18 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def kpi_tables(scenario: Scenario) -> tuple[Any, Any]:
-    """(daily, summary) of one run of ``scenario`` with its own seed; no other table.
+def kpi_tables(scenario: Scenario) -> tuple[Any, dict[str, Any]]:
+    """(daily table, summary row) of one run of ``scenario`` with its own seed.
 
-    :func:`sim.runner.simulate`, then only these two tables: not the four a sweep never
-    returns, which are about a third of a run's time.
+    :func:`sim.runner.simulate`, then only what the KPIs and bands read: not the tables a
+    sweep never returns (about a third of a run's time), nor the summary's DataFrame.
     """
-    from sim.record.tables import daily_table, summary_table
+    from sim.record.tables import daily_table, summary_row
     from sim.runner import simulate
 
     _, run = simulate(scenario)
     daily = daily_table(run)
-    return daily, summary_table(run, daily)
+    return daily, summary_row(run, daily)
 
 
 def run_task(task: RunTask) -> RunOutcome:
@@ -72,8 +72,7 @@ def run_task(task: RunTask) -> RunOutcome:
     try:
         if not 0 <= task.seed < 2**63:  # the scenario seed field's range; model_copy skips it
             raise ValueError(f"seed {task.seed} is outside 0 … 2^63 − 1")
-        daily, summary = kpi_tables(task.scenario.model_copy(update={"seed": task.seed}))
-        row = summary.iloc[0]
+        daily, row = kpi_tables(task.scenario.model_copy(update={"seed": task.seed}))
         kpis = {name: _plain(row[name]) for name in task.kpis}
         series = {name: daily[name].to_numpy(dtype=np.float64) for name in task.series}
     except Exception as exc:  # noqa: BLE001 - recorded and reported, the sweep goes on
