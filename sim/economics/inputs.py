@@ -6,6 +6,7 @@ and never from the model's objects; the tables of :mod:`sim.record` read them to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -76,7 +77,9 @@ class MiningRecord:
     dr_credit_usd_per_mwh: StepSeries  # paid by the grid per MWh of ASIC load kept off
     # what a MWh costs the site: the energy price, or 0 in a grid outage (backups carry it)
     paid_energy_price_usd_per_mwh: StepSeries
-    network_cohorts: CohortPaths | None  # the economic network's; None for gbm and csv
+    # the economic network's cohorts (None for gbm and csv), built only if a table asks:
+    # a sweep's run never does
+    network_cohorts: Callable[[], CohortPaths | None]
 
 
 # --------------------------------------------------------------------------- AI hosting

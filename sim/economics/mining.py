@@ -110,6 +110,17 @@ class MiningMoney:
         return self.fpps_gross_usd_rate.integrate(edges_s) - self.fpps_usd_rate.integrate(edges_s)
 
 
+def _valued(reward_btc: np.ndarray, times_s: np.ndarray, btc_price_usd: StepSeries) -> np.ndarray:
+    """Each block's reward at the BTC price when found (USD); priced only where paid.
+
+    Under FPPS no block pays, and pricing all ≈260,000 blocks of a run cost a search each.
+    """
+    usd = np.zeros_like(reward_btc)
+    paid = np.flatnonzero(reward_btc)
+    usd[paid] = reward_btc[paid] * btc_price_usd.at(times_s[paid])
+    return usd
+
+
 def mining_money(record: MiningRecord) -> MiningMoney:
     """The revenue, fee, cost and credit series of a finished run's mining side."""
     mining, blocks = record.mining, record.blocks
@@ -119,7 +130,7 @@ def mining_money(record: MiningRecord) -> MiningMoney:
     usd_rate = product(record.hashrate_hs, usd_per_hash)
     found = site_found(blocks, record.hashrate_hs)
     reward = solo_reward_btc(blocks, found, mining)
-    reward_usd = reward * record.btc_price_usd.at(blocks.times_s) if blocks.times_s.size else reward
+    reward_usd = _valued(reward, blocks.times_s, record.btc_price_usd)
     reward_times, reward_by_group = group_rewards(record.groups, blocks.times_s, reward_usd)
     return MiningMoney(
         value_per_hash=per_hash,

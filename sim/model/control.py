@@ -32,7 +32,7 @@ from sim.model.fleet import AsicFleet
 from sim.model.hosting import AiHosting
 from sim.model.loads import ASIC, GPU, Loads, as_slice
 from sim.model.network import BitcoinNetwork
-from sim.model.policy import POLICIES, PowerSnapshot, revenue_per_mwh
+from sim.model.policy import POLICIES, REVENUE_BLIND, PowerSnapshot, revenue_per_mwh
 from sim.model.thermal import ThrottleChanges
 from sim.scenario.schema import Scenario
 from sim.steps import StepSeries
@@ -152,6 +152,7 @@ class SiteControl:
         self.env = env
         self.events = events
         self.policy = POLICIES[spec.name]
+        self._reads_revenue = spec.name not in REVENUE_BLIND
         self.interval_s = float(spec.control_interval_s)
         self.ramp_s = spec.ramp_s
         self.horizon_s = scenario.horizon_s
@@ -201,19 +202,9 @@ class SiteControl:
             capacity_kw = np.minimum(
                 capacity_kw, self.supply.hall_power_kw(ticks_s) / (1.0 + cooling)
             )
-        hashprice = (
-            self.network.value_per_hash_at(ticks_s)
-            * self.btc_price.at(ticks_s)
-            * HASHES_PER_PHS
-            * SECONDS_PER_DAY
-        )
-        asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)
-        n = ticks_s.size
         return PowerSnapshot(
             energy_price_usd_per_mwh=self.energy_price.at(ticks_s),
-            revenue_usd_per_mwh=_by_load(
-                n, len(self.loads), [(self.asics, asic_revenue), (self.gpus, self.gpu_value)]
-            ),
+            revenue_usd_per_mwh=self._revenue(ticks_s),
             units_available=self.loads.available_at(ticks_s),
             unit_power_kw=self.unit_kw,
             serves_tenants=self.loads.serves_tenants,
@@ -222,6 +213,25 @@ class SiteControl:
             hall_capacity_kw=capacity_kw,
             cooling_kw_per_kw=cooling,
             curtail_credit_usd_per_mwh=self.dr_credit.at(ticks_s),
+        )
+
+    def _revenue(self, ticks_s: np.ndarray) -> np.ndarray:
+        """What each load earns per MWh at ``ticks_s`` (T, L).
+
+        NaN for a policy that never reads it (see ``REVENUE_BLIND``).
+        """
+        n = ticks_s.size
+        if not self._reads_revenue:
+            return np.broadcast_to(np.nan, (n, len(self.loads)))
+        hashprice = (
+            self.network.value_per_hash_at(ticks_s)
+            * self.btc_price.at(ticks_s)
+            * HASHES_PER_PHS
+            * SECONDS_PER_DAY
+        )
+        asic_revenue = revenue_per_mwh(hashprice * self.keep, self.efficiency)
+        return _by_load(
+            n, len(self.loads), [(self.asics, asic_revenue), (self.gpus, self.gpu_value)]
         )
 
     def add_driver(self, driver: Driver) -> None:
@@ -262,7 +272,8 @@ class SiteControl:
         self._decided_s = end_s
         if not self.unit_kw.size:
             return
-        ambient = self.facility.ambient_c.at(ticks)
+        # the ambient acts only through halls: a site without any need not look it up
+        ambient = self.facility.ambient_c.at(ticks) if self.facility.halls else np.zeros(ticks.size)
         capacity_kw = self.facility.capacity_kw(ambient, ticks)
         snapshot = self.snapshot(ticks, ambient, capacity_kw)
         grants = self.policy(snapshot)

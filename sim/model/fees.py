@@ -42,9 +42,14 @@ class FeeModel:
         """(is in a spike, spike fee) per height; a later spike wins where two overlap."""
         hit = np.zeros(heights.shape, dtype=bool)
         fees = np.zeros(heights.shape)
+        if not heights.size:
+            return hit, fees
+        lowest, highest = heights.min(), heights.max()
         for start, end, fee in zip(
             self._spike_starts, self._spike_ends, self._spike_fees, strict=True
         ):
+            if end <= lowest or start > highest:  # most draws meet no spike
+                continue
             inside = (heights >= start) & (heights < end)
             hit |= inside
             fees[inside] = fee

@@ -180,7 +180,6 @@ class HashrateSupply:
         # per draw: change times, hashprice, row of `installed` in force, hashrate, and the
         # running hashrate by cohort
         self._pieces: list[tuple[np.ndarray, ...]] = []
-        self._joined_pieces: tuple[np.ndarray, ...] | None = None
 
     def _alive(self, end: int) -> int:
         """Cohorts that can hold machines at steps before ``end`` (later ones stay zero)."""
@@ -221,9 +220,10 @@ class HashrateSupply:
             # the arrivals of the chunk go to the one or two vintages ordered lag_steps before
             powers = self.decay ** np.arange(1, end - lo + 1)
             block = self.installed[lo:end, :alive]
-            block[:] = powers[:, None] * self.installed[lo - 1, :alive]
+            np.multiply(powers[:, None], self.installed[lo - 1, :alive], out=block)
             vintage = self.vintage_of_step[np.maximum(np.arange(lo, end) - self.lag_steps, 0)]
-            for v in np.unique(vintage):
+            # steps → vintages is non-decreasing without gaps: these are np.unique(vintage)
+            for v in range(int(vintage[0]), int(vintage[-1]) + 1):
                 arrived = np.where(vintage == v, self.arrivals_hs[lo:end], 0.0)
                 block[:, self.first_new + v] += powers * np.cumsum(arrived / powers)
         hashprice = self._hashprice_of_steps(first, end, difficulty, subsidy_btc)
@@ -285,7 +285,6 @@ class HashrateSupply:
         piece = tuple(np.concatenate(part) for part in (times, prices, rows, rates, running))
         self._truncate(t0_s)
         self._pieces.append(piece)
-        self._joined_pieces = None
         return StepSeries(piece[0], piece[3])
 
     def _truncate(self, t0_s: float) -> None:
@@ -296,20 +295,20 @@ class HashrateSupply:
 
     def network_hs(self) -> StepSeries:
         """The network hashrate decided so far (H/s), from t = 0."""
-        times, _, _, rates, _ = self._joined()
+        times, rates = self._joined(0, 3)
         return StepSeries(times, rates)
 
-    def _joined(self) -> tuple[np.ndarray, ...]:
-        """The pieces as one, joined once per draw."""
-        if self._joined_pieces is None:
-            self._joined_pieces = tuple(
-                np.concatenate(part) for part in zip(*self._pieces, strict=True)
-            )
-        return self._joined_pieces
+    def _joined(self, *parts: int) -> list[np.ndarray]:
+        """These parts of the pieces, each joined into one array.
+
+        Only those asked for: the running hashrate by cohort (≈9 MB over five years) is
+        read only by the network table, which a sweep's run never builds.
+        """
+        return [np.concatenate([piece[part] for piece in self._pieces]) for part in parts]
 
     def paths(self) -> CohortPaths:
         """The cohorts' state over the run, up to the horizon."""
-        times, prices, rows, _, running = self._joined()
+        times, prices, rows, running = self._joined(0, 1, 2, 4)
         inside = times < self.horizon_s
         installed = self.installed[rows[inside]]
         arrived = installed > 0

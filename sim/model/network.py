@@ -72,6 +72,7 @@ class BlockLog:
     heights: list[np.ndarray]
     times_s: list[np.ndarray]
     bits: list[np.ndarray]
+    difficulty: list[np.ndarray]  # of the bits, computed once per draw
     fees_btc: list[np.ndarray]
     expected_fees_btc: list[np.ndarray]
     network_hashrate_hs: list[np.ndarray]
@@ -80,12 +81,20 @@ class BlockLog:
     @classmethod
     def empty(cls) -> BlockLog:
         """A log with no blocks."""
-        return cls([], [], [], [], [], [], [])
+        return cls([], [], [], [], [], [], [], [])
 
     def column(self, name: str, dtype: type = float) -> np.ndarray:
         """One column over all epochs as a single array."""
         parts = getattr(self, name)
         return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+def _multiples(first_height: int, count: int, interval: int) -> range:
+    """Indices i < count whose height ``first_height + i`` is a multiple of ``interval``.
+
+    Found by arithmetic, not by a modulo of each block's height at every draw.
+    """
+    return range(-first_height % interval, count, interval)
 
 
 class BitcoinNetwork:
@@ -141,14 +150,18 @@ class BitcoinNetwork:
         # what the site's control may know: the chain up to the last block drawn so far
         self.drawn_until_s = 0.0
         self.progress = env.event()
+        # the latest draw's blocks: times, heights, expected fees and difficulty, which
+        # value_per_hash_at prices only if the policy asks (static and ai_first never do)
         self._draw_times_s = np.empty(0)
-        self._draw_value_per_hash = np.empty(0)
+        self._draw_heights = np.empty(0, dtype=np.int64)
+        self._draw_expected_fees = np.empty(0)
+        self._draw_difficulty = self.difficulty
         self._halving_drop = spec.network_hashrate.halving_drop_fraction
         self._halving_recovery_s = spec.network_hashrate.halving_recovery_days * SECONDS_PER_DAY
         self._arrivals = streams.get("block_arrivals")
         self._luck = streams.get("solo_luck")
         self._events = events
-        self._grid_work = self._path.cumulative_at(self._path.times_s)
+        self._grid_work = self._path.cumulative_at_knots()
 
     def _economic(
         self, spec: BitcoinSpec, btc_price_usd: StepSeries, streams: RandomStreams
@@ -216,7 +229,7 @@ class BitcoinNetwork:
         self._path = self._supply.path_from(  # type: ignore[union-attr]
             self.env.now, work_hashes, self.difficulty, float(rules.subsidy_sat(self.height)) / 1e8
         )
-        self._grid_work = self._path.cumulative_at(self._path.times_s)
+        self._grid_work = self._path.cumulative_at_knots()
 
     def _record(self, times_s: np.ndarray) -> None:
         heights = self.height + np.arange(times_s.size, dtype=np.int64)
@@ -225,23 +238,25 @@ class BitcoinNetwork:
         log.heights.append(heights)
         log.times_s.append(times_s)
         log.bits.append(np.full(times_s.size, self.bits, dtype=np.int64))
+        log.difficulty.append(np.full(times_s.size, self.difficulty))
         log.fees_btc.append(fees)
         log.expected_fees_btc.append(expected)
         log.network_hashrate_hs.append(self._path.at(times_s))
         log.luck.append(self._luck.random(times_s.size))
-        epoch_firsts = heights % rules.RETARGET_INTERVAL_BLOCKS == 0
-        if epoch_firsts.any():
-            first_s = times_s[epoch_firsts][-1]
+        epoch_firsts = _multiples(self.height, times_s.size, rules.RETARGET_INTERVAL_BLOCKS)
+        if epoch_firsts:
+            first_s = times_s[epoch_firsts[-1]]
             self._epoch_first_unix_s = int(np.floor(self.start_unix_s + first_s))
-        halvings = heights % rules.HALVING_INTERVAL_BLOCKS == 0
-        for height, t_s in zip(heights[halvings], times_s[halvings], strict=True):
+        for i in _multiples(self.height, times_s.size, rules.HALVING_INTERVAL_BLOCKS):
+            height, t_s = heights[i], times_s[i]
             subsidy = rules.subsidy_sat(height) / 1e8
             self._events.add(t_s, "halving", "bitcoin", float(subsidy), "btc", f"height {height}")
         self.height += times_s.size
         if times_s.size:
             self._last_block_s = float(times_s[-1])
         self._draw_times_s = times_s
-        self._draw_value_per_hash = rules.value_per_hash_btc(heights, expected, self.difficulty)
+        self._draw_heights, self._draw_expected_fees = heights, expected
+        self._draw_difficulty = self.difficulty
 
     def _retarget(self) -> None:
         """Apply the retarget rule after the last block of an epoch."""
@@ -278,7 +293,7 @@ class BitcoinNetwork:
         tau = np.maximum(times - t_s, 0.0)
         dip = self._halving_drop * np.exp(-tau / self._halving_recovery_s)
         self._path = StepSeries(times, values * np.where(times >= t_s, 1.0 - dip, 1.0))
-        self._grid_work = self._path.cumulative_at(self._path.times_s)
+        self._grid_work = self._path.cumulative_at_knots()
 
     def find_blocks(self) -> Generator[simpy.Event, None, None]:
         """SimPy process: find blocks epoch by epoch and retarget, until the horizon.
@@ -318,8 +333,11 @@ class BitcoinNetwork:
         after the horizon's last block it is the value of the block still being worked on.
         """
         idx = np.searchsorted(self._draw_times_s, t_s, side="right")
+        drawn = rules.value_per_hash_btc(
+            self._draw_heights, self._draw_expected_fees, self._draw_difficulty
+        )
         tail = rules.value_per_hash_btc(self.height, self._pending_fee(), self.difficulty)
-        return np.append(self._draw_value_per_hash, tail)[idx]
+        return np.append(drawn, tail)[idx]
 
     def _pending_fee(self) -> float:
         """Expected fees of the next block, the one still being worked on."""
@@ -334,8 +352,7 @@ class BitcoinNetwork:
         ``difficulty``, ``subsidy_btc``, ``expected_fees_btc``.
         """
         heights = np.append(self.blocks.column("heights", np.int64), self.height)
-        bits = np.append(self.blocks.column("bits", np.int64), self.bits)
-        difficulty = rules.difficulties_of(bits)
+        difficulty = np.append(self.blocks.column("difficulty"), self.difficulty)
         expected = np.append(self.blocks.column("expected_fees_btc"), self._pending_fee())
         starts = np.append(0.0, self.blocks.column("times_s"))
         return {

@@ -80,6 +80,8 @@ _MAX_LOADS = 100_000
 _MAX_ORDERS = 4
 """Ticks left to the fill are grouped by order when they have at most this many orders."""
 
+_TINY = float(np.finfo(float).tiny)  # np.finfo costs more than the checks that use it
+
 
 @dataclass
 class Budgets:
@@ -157,7 +159,9 @@ class Budgets:
 
 def _runs(values: np.ndarray) -> list[tuple[int, int]]:
     """(start, end) of each run of equal consecutive values."""
-    starts = np.flatnonzero(np.diff(values, prepend=values[:1] - 1)).tolist()
+    if not values.size:
+        return []
+    starts = [0, *(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist()]
     return list(zip(starts, [*starts[1:], values.size], strict=True))
 
 
@@ -176,7 +180,7 @@ def _most_heat_kw(
     per_load = wanted.T
     heat = np.zeros((places, per_load.shape[1]))
     signed = np.zeros(per_load.shape[1], dtype=bool)
-    if np.all(hall[1:] >= hall[:-1]):  # loads listed place by place, as sites build them
+    if (hall[1:] >= hall[:-1]).all():  # loads listed place by place, as sites build them
         blocks: list[slice | np.ndarray] = [slice(*run) for run in _runs(hall)]
     else:
         blocks = [np.flatnonzero(hall == place) for place in np.unique(hall)]
@@ -236,8 +240,8 @@ def _room(snapshot: PowerSnapshot, wanted: np.ndarray) -> tuple[np.ndarray, np.n
     if (
         wanted.dtype != np.float64
         or loads + halls > _MAX_LOADS
-        or not np.all(np.isfinite(units))
-        or units.min() < np.finfo(float).tiny
+        or not np.isfinite(units).all()
+        or units.min() < _TINY
     ):
         return nowhere
     hall = np.arange(halls + 1)[snapshot.hall]
@@ -249,7 +253,7 @@ def _room(snapshot: PowerSnapshot, wanted: np.ndarray) -> tuple[np.ndarray, np.n
         sane = (
             ~signed
             & np.isfinite(draw)
-            & (units.min() * per_kw.min(axis=0) >= np.finfo(float).tiny)
+            & (units.min() * per_kw.min(axis=0) >= _TINY)
             & (units.max() * per_kw.max(axis=0) < np.inf)
             & ~np.isnan(snapshot.hall_capacity_kw).any(axis=1)  # a NaN fit would spread
         )
@@ -447,3 +451,8 @@ def profit(snapshot: PowerSnapshot) -> np.ndarray:
 
 
 POLICIES: dict[str, Policy] = {"static": static, "ai_first": ai_first, "profit": profit}
+
+REVENUE_BLIND = frozenset({"static", "ai_first"})
+"""Policies whose grants never depend on ``revenue_usd_per_mwh``: control need not price
+the chain for them (a third of a baseline batch's cost); it gives them NaN revenue, so a
+policy that starts reading it fails loudly (``tests/property/test_policy.py`` checks)."""

@@ -70,7 +70,7 @@ def mining_record(site: Site) -> MiningRecord:
         energy_price_usd_per_mwh=site.energy_price_usd_per_mwh,
         paid_energy_price_usd_per_mwh=_paid(site),
         dr_credit_usd_per_mwh=site.dr_credit_usd_per_mwh,
-        network_cohorts=network.cohorts(),
+        network_cohorts=network.cohorts,
     )
 
 

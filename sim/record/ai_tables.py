@@ -62,8 +62,23 @@ def ai_series(record: AiRecord) -> AiSeries:
 
 def bin_index(times_s: np.ndarray, edges_s: np.ndarray) -> np.ndarray:
     """Bin of each point event; an event at the very end belongs to the last bin."""
-    idx = np.searchsorted(edges_s, times_s, side="right") - 1
+    if times_s.size > edges_s.size and np.all(times_s[1:] >= times_s[:-1]):
+        idx = _sorted_bin_index(times_s, edges_s)
+    else:
+        idx = np.searchsorted(edges_s, times_s, side="right") - 1
     return np.minimum(idx, edges_s.size - 2)
+
+
+def _sorted_bin_index(times_s: np.ndarray, edges_s: np.ndarray) -> np.ndarray:
+    """``searchsorted(edges_s, times_s, "right") - 1`` for sorted times (a run's blocks).
+
+    The edges are searched among the times instead: bin j holds the times from the first
+    at or after edge j to the last before edge j + 1, so the bins are one search per edge
+    and a repeat, not one search per time (≈5× faster for 260,000 blocks over 1,800 days).
+    """
+    firsts = np.searchsorted(times_s, edges_s, side="left")
+    sizes = np.diff(firsts, prepend=0, append=times_s.size)
+    return np.repeat(np.arange(-1, edges_s.size, dtype=np.intp), sizes)
 
 
 def bin_sum(
@@ -77,6 +92,8 @@ def bin_sum(
 def _wait_stats(ai: AiSeries, edges_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and 95th percentile wait of the jobs that first started in each bin."""
     bins = edges_s.size - 1
+    if not ai.start_t.size:  # pandas' groupby of nothing takes milliseconds to say NaN
+        return np.full(bins, np.nan), np.full(bins, np.nan)
     frame = pd.DataFrame({"bin": bin_index(ai.start_t, edges_s), "wait": ai.wait_s})
     grouped = frame.groupby("bin")["wait"]
     index = np.arange(bins)

@@ -33,7 +33,7 @@ def _day_integrals(
 
 def network_table(run: RunRecords, dates: pd.Series, edges_s: np.ndarray) -> pd.DataFrame:
     """One row per day and cohort that has hashed by the day's end; empty without cohorts."""
-    cohorts = run.mining.network_cohorts
+    cohorts = run.mining.network_cohorts()
     if cohorts is None:  # the same columns and types, no rows
         floats = {name: np.empty(0) for name in list(NETWORK_COLUMNS)[2:]}
         empty = {"date": dates.array[:0], "cohort": np.empty(0, dtype=object), **floats}

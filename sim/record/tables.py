@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -307,6 +308,20 @@ def _fault_losses_summary(daily: pd.DataFrame) -> dict[str, float]:
 
 def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
     """One row of run KPIs with SUMMARY_COLUMNS."""
+    table = pd.DataFrame([summary_row(run, daily)])
+    # a run without a halving has NaT there, which alone would make a zone-less column
+    table["first_halving_utc"] = pd.to_datetime(table["first_halving_utc"], utc=True).astype(
+        table["start_utc"].dtype
+    )
+    return table
+
+
+def summary_row(run: RunRecords, daily: pd.DataFrame) -> dict[str, Any]:
+    """The run's KPIs by SUMMARY_COLUMNS, as plain values.
+
+    What a sweep's run returns its KPIs from, without the one-row DataFrame (a few
+    milliseconds of pandas).
+    """
     scenario, mining, money, groups = run.scenario, run.mining, run.mining_money, run.mining.groups
     horizon = scenario.horizon_s
     halvings = run.events.of_kind("halving")
@@ -372,9 +387,4 @@ def summary_table(run: RunRecords, daily: pd.DataFrame) -> pd.DataFrame:
         "energy_cost_usd": float(daily["energy_cost_usd"].sum()),
     }
     check_columns("summary.csv", row, SUMMARY_COLUMNS, *_built_at(scenario))
-    table = pd.DataFrame([row])
-    # a run without a halving has NaT there, which alone would make a zone-less column
-    table["first_halving_utc"] = pd.to_datetime(table["first_halving_utc"], utc=True).astype(
-        table["start_utc"].dtype
-    )
-    return table
+    return row

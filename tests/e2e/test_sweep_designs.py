@@ -31,8 +31,9 @@ from sim.sweep.design import (
     draw_samples,
     sensitivity_matrix,
 )
-from sim.sweep.outcome import kpi_tables
+from sim.sweep.outcome import _plain, kpi_tables
 from sim.sweep.sensitivity import sensitivity_table
+from sim.sweep.spec import KPI_COLUMNS
 
 PRICE = "site.energy.price_usd_per_mwh"
 FEES = "bitcoin.fees.btc_per_block"
@@ -61,9 +62,13 @@ def test_kpi_only_run_gives_run_ones_daily_and_summary(tmp_path: Path, name: str
     end = (start + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scenario = load_scenario(SCENARIOS / name, [f"end_utc={end}"])
     full = run_one(scenario, seed=12)
-    daily, summary = kpi_tables(scenario.model_copy(update={"seed": 12}))
-    pd.testing.assert_frame_equal(summary, full.summary)
+    daily, row = kpi_tables(scenario.model_copy(update={"seed": 12}))
     pd.testing.assert_frame_equal(daily, full.daily)
+    assert list(row) == list(full.summary.columns)
+    expected = full.summary.iloc[0]
+    for name in KPI_COLUMNS:  # what a worker returns: the same value and type
+        assert repr(_plain(row[name])) == repr(_plain(expected[name])), name
+        assert type(_plain(row[name])) is type(_plain(expected[name])), name
 
 
 def uniform_samples(method: str, n: int, seed: int = 3) -> np.ndarray:

@@ -17,7 +17,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.model import policy_spec
-from sim.model.policy import POLICIES, PowerSnapshot, ai_first, profit, revenue_per_mwh, static
+from sim.model.policy import (
+    POLICIES,
+    REVENUE_BLIND,
+    PowerSnapshot,
+    ai_first,
+    profit,
+    revenue_per_mwh,
+    static,
+)
 
 FINITE = {"allow_nan": False, "allow_infinity": False}
 EPS = 1e-6
@@ -338,3 +346,16 @@ def test_policies_match_the_plain_fill_on_a_large_site(seed: int, gpus: int) -> 
 def test_revenue_per_mwh_of_an_s21_at_a_50_dollar_hashprice() -> None:
     # 17.5 J/TH: one PH/s for a day burns 0.42 MWh, so $50/PH/day earns ≈$119/MWh
     assert revenue_per_mwh(np.array([50.0]), np.array([17.5]))[0, 0] == 50.0 / 0.42
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots(), st.sampled_from(sorted(REVENUE_BLIND)))
+def test_revenue_blind_policies_grant_the_same_without_revenue(
+    snapshot: PowerSnapshot, name: str
+) -> None:
+    """Control gives them NaN revenue (it does not price the chain for them)."""
+    blind = replace(
+        snapshot,
+        revenue_usd_per_mwh=np.broadcast_to(np.nan, snapshot.revenue_usd_per_mwh.shape),
+    )
+    assert_same_bits(POLICIES[name](blind), POLICIES[name](snapshot))

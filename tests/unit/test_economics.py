@@ -111,7 +111,7 @@ def record(mining: MiningSpec) -> MiningRecord:
         energy_price_usd_per_mwh=const(36.0),
         dr_credit_usd_per_mwh=const(0.0),
         paid_energy_price_usd_per_mwh=const(36.0),  # no grid outages
-        network_cohorts=None,
+        network_cohorts=lambda: None,
     )
 
 

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sim.errors import SimulationError
-from sim.steps import StepSeries, integrate_columns, product
+from sim.record.ai_tables import bin_index
+from sim.steps import StepSeries, integrate_columns, product, total
 
 
 def test_integrate_and_mean_over_bins() -> None:
@@ -65,3 +66,44 @@ def test_integrate_columns_equals_each_columns_product_integral(shared: list, w:
         np.testing.assert_allclose(plain[:, c], column.integrate(edges), atol=1e-9 * scale)
         expected = product(column, weight).integrate(edges)
         np.testing.assert_allclose(weighted[:, c], expected, atol=1e-9 * scale)
+
+
+grids = st.lists(st.integers(0, 40), min_size=1, max_size=20, unique=True)
+
+
+@given(st.lists(st.tuples(grids, st.integers(0, 2**31)), min_size=1, max_size=4))
+def test_product_and_total_are_their_definitions_bit_for_bit(specs: list) -> None:
+    """On the union of the grids from the latest start, each series' value by ``at``."""
+    series = [
+        StepSeries(np.sort(np.array(t, dtype=float)), np.random.default_rng(s).normal(size=len(t)))
+        for t, s in specs
+    ]
+    start = max(s.times_s[0] for s in series)
+    times = np.unique(np.concatenate([s.times_s[s.times_s >= start] for s in series]))
+    expected_product = np.ones_like(times)
+    for s in series:
+        expected_product = expected_product * s.at(times)
+    expected_total = np.sum([s.at(times) for s in series], axis=0)
+    for got, values in ((product(*series), expected_product), (total(*series), expected_total)):
+        assert got.times_s.tobytes() == times.tobytes()
+        assert got.values.tobytes() == values.tobytes()
+
+
+@given(
+    st.lists(st.integers(-5, 60), min_size=0, max_size=80),
+    st.lists(st.integers(0, 50), min_size=2, max_size=8, unique=True),
+)
+def test_bin_index_of_sorted_times_is_the_search_per_time(times: list, edges: list) -> None:
+    """Sorted times (a run's blocks) take the search per edge: the same bins, clamped."""
+    t, e = np.sort(np.array(times, dtype=float)), np.sort(np.array(edges, dtype=float))
+    expected = np.minimum(np.searchsorted(e, t, side="right") - 1, e.size - 2)
+    got = bin_index(t, e)
+    assert got.dtype == expected.dtype
+    assert np.array_equal(got, expected)
+
+
+@given(pieces)
+def test_cumulative_at_knots_is_cumulative_at_the_knots(spec: list) -> None:
+    series = _series(spec)
+    expected = series.cumulative_at(series.times_s)
+    assert series.cumulative_at_knots().tobytes() == expected.tobytes()
