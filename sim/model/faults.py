@@ -292,16 +292,15 @@ class SiteFaults:
         return StepSeries(down.times_s, 1.0 - self.cooling_lost[hall] * down.values)
 
     def instants(self) -> np.ndarray:
-        """Each start and end of a fault or planned window, and each repair: control decides there.
+        """Every start and end of a fault or planned window: control decides there.
 
-        A failing unit stops at once without a decision (its load's availability falls); a
-        repaired one is granted again at its repair, not at the next tick.
+        Not the unit failures and repairs: a failing unit stops at once without a decision
+        (its load's availability falls), and a repaired one waits for the next tick. Deciding
+        at each repair as well cost the 5-year hybrid with faults ≈25 % more (every instant
+        off the tick grid splits the thermal model's vectorised stretches).
         """
         windows = [self.outages, *self.cooling, *self.maintenance, self.orders]
-        repaired = self.failures.repaired_s[np.isfinite(self.failures.repaired_s)]
-        return np.unique(
-            np.concatenate([np.concatenate((w.start_s, w.end_s)) for w in windows] + [repaired])
-        )
+        return np.unique(np.concatenate([np.concatenate((w.start_s, w.end_s)) for w in windows]))
 
     def event_rows(
         self, names: list[str], halls: list[str]

@@ -273,8 +273,8 @@ class Site:
         instants = faults.instants()
         if supply is not None:  # the UPS running out, the generator taking over
             instants = np.union1d(instants, supply.instants())
-        if instants.size:  # control decides as each fault or window starts and ends, and at repairs
-            control.add_driver(ScheduledChanges(env, "faults and repairs", instants))
+        if instants.size:  # control decides as each fault or window starts and ends
+            control.add_driver(ScheduledChanges(env, "faults and planned windows", instants))
         _fail_gpu_nodes(env, faults, loads, hosting, streams)
         return cls(
             scenario=scenario,
