@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the stages, print the table, optionally write JSON; exit 1 on any FAIL."""
     parser = argument_parser(__doc__)
     parser.add_argument("--runs", type=int, default=40, help="runs of the Dask comparison")
-    parser.add_argument("--big", type=int, default=1_000, help="runs of the memory sweep")
+    parser.add_argument("--big", type=int, default=1_000, help="runs of the memory sweep (0: none)")
     parser.add_argument("--big-child", type=int, help=argparse.SUPPRESS)  # internal
     args = parser.parse_args(argv)
     if args.big_child is not None:
@@ -151,18 +151,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{' (sim/ modified)' if code['sim_modified'] else ''}, {environment_line(env_info)}",
         flush=True,
     )
-    results = run_stages(
-        [
-            (
-                "local",
-                f"baseline sweep, {runs} runs, 2 local workers",
-                lambda: timed_sweep(runs, None),
-            ),
-            ("dask", "the same on a local Dask cluster of 2", lambda: timed_sweep(runs, "local")),
-            ("big", f"baseline sweep, {big} runs with 4 daily bands", lambda: big_sweep(big)),
-        ]
-    )
-    local, dask, heavy = results["local"], results["dask"], results["big"]
+    stages = [
+        ("local", f"baseline sweep, {runs} runs, 2 local workers", lambda: timed_sweep(runs, None)),
+        ("dask", "the same on a local Dask cluster of 2", lambda: timed_sweep(runs, "local")),
+    ]
+    if big:
+        stages.append(
+            ("big", f"baseline sweep, {big} runs with 4 daily bands", lambda: big_sweep(big))
+        )
+    results = run_stages(stages)
+    local, dask = results["local"], results["dask"]
     rows = [
         ratio_row(
             "Dask / local processes, same runs",
@@ -170,30 +168,35 @@ def main(argv: list[str] | None = None) -> int:
             [dask / local],
             "<= 1.10",
             dask / local <= 1.10,
-        ),
-        ratio_row(
-            f"{big} runs with bands: peak memory (GB)",
-            heavy["peak_mb"] / 1_024,
-            [heavy["peak_mb"] / 1_024],
-            "<= 2",
-            heavy["peak_mb"] <= 2_048 and not heavy["failed"],
-        ),
-        ratio_row(
-            f"{big} runs with bands on 2 workers (min)",
-            heavy["wall_s"] / 60,
-            [heavy["wall_s"] / 60],
-            "—",
-            None,
-        ),
+        )
     ]
+    heavy = results.get("big")
+    if heavy is not None:
+        rows += [
+            ratio_row(
+                f"{big} runs with bands: peak memory (GB)",
+                heavy["peak_mb"] / 1_024,
+                [heavy["peak_mb"] / 1_024],
+                "<= 2",
+                heavy["peak_mb"] <= 2_048 and not heavy["failed"],
+            ),
+            ratio_row(
+                f"{big} runs with bands on 2 workers (min)",
+                heavy["wall_s"] / 60,
+                [heavy["wall_s"] / 60],
+                "—",
+                None,
+            ),
+        ]
     print()
     print(table(rows))
-    print(
-        f"\n{runs} runs: local {local:.1f} s, Dask {dask:.1f} s; "
-        f"{big} runs: {heavy['wall_s']:.0f} s, sweep process {heavy['parent_peak_mb']:.0f} MB "
-        f"at its peak, {heavy['band_rows']:.0f} band rows; speed unit "
-        f"{results['speed_unit']['median_s']:.3f} s"
-    )
+    print(f"\n{runs} runs: local {local:.1f} s, Dask {dask:.1f} s")
+    if heavy is not None:
+        print(
+            f"{big} runs: {heavy['wall_s']:.0f} s, sweep process {heavy['parent_peak_mb']:.0f} MB "
+            f"at its peak, {heavy['band_rows']:.0f} band rows"
+        )
+    print(f"speed unit {results['speed_unit']['median_s']:.3f} s")
     if args.json:
         write_json(args.json, {"environment": env_info, "code": code, "results": results})
     return 0 if all_passed(rows) else 1

@@ -11,8 +11,8 @@ run's result does not depend on which one ran it.
   ``LocalCluster`` of single-threaded worker processes on this machine. Runs travel with
   their scenario (input data included), so the workers need no shared filesystem.
   Workers started by a nanny get ``MALLOC_TRIM_THRESHOLD_`` (Dask's default), which makes
-  runs ≈2.5 times slower; the LocalCluster is started without it, and docs/sweeps.md says
-  how to start a cluster's workers without it.
+  runs ≈2.5 times slower; the LocalCluster is started without it and its workers keep the
+  memory they free as local ones do; docs/sweeps.md says how to set up a cluster's.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import Issue, ScenarioError
-from sim.sweep.outcome import worker_init
+from sim.sweep.outcome import keep_freed_memory, worker_init
 
 LOCAL_DASK = "local"
 CONNECT_TIMEOUT_S = 10
@@ -124,6 +124,8 @@ def dask_pool(address: str, workers: int) -> Iterator[Pool]:
                 )
             )
             client = stack.enter_context(distributed.Client(cluster))
+            # our own workers, set up as local ones (a user's cluster is left as it is)
+            client.run(keep_freed_memory)
         else:
             try:
                 client = stack.enter_context(
