@@ -30,14 +30,13 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any
 
 import psutil
 
 from sim.sweep import run_sweep
 
+from bench_sweep import sweep_spec
 from common import (
-    REPO,
     all_passed,
     argument_parser,
     code_state,
@@ -49,26 +48,13 @@ from common import (
     write_json,
 )
 
-KPIS = ["btc_mined", "mining_margin_usd", "energy_cost_usd"]
 BANDS = ["btc_mined", "mining_margin_usd", "hashprice_usd_per_ph_day", "energy_cost_usd"]
-
-
-def sweep_spec(runs: int, bands: list[str]) -> dict[str, Any]:
-    """The baseline, ``runs`` replications, these KPIs and bands."""
-    return {
-        "name": "bench",
-        "base": str(REPO / "scenarios" / "baseline.yaml"),
-        "replications": runs,
-        "seed": 7,
-        "kpis": KPIS,
-        "bands": bands,
-    }
 
 
 def timed_sweep(runs: int, dask: str | None) -> float:
     """Wall time of a KPI-only baseline sweep on 2 local processes or a local Dask cluster."""
     started = time.perf_counter()
-    result = run_sweep(sweep_spec(runs, []), workers=2, dask=dask)
+    result = run_sweep(sweep_spec(runs), workers=2, dask=dask)
     elapsed = time.perf_counter() - started
     if result.failed:
         raise SystemExit("a benchmark run failed")
@@ -120,7 +106,7 @@ class TreeMemory:
 def _big_child(runs: int) -> None:
     started = time.perf_counter()
     with TreeMemory() as memory:
-        result = run_sweep(sweep_spec(runs, BANDS), workers=2)
+        result = run_sweep({**sweep_spec(runs), "bands": BANDS}, workers=2)
     wall_s = time.perf_counter() - started
     assert result.bands is not None
     figures = {
