@@ -254,6 +254,5 @@ class FaultRecord:
     fuel_cost_usd_per_mwh: np.ndarray  # per hall
     failed_generator_starts: int
     gpu_fault_s: np.ndarray  # instants a fault took GPU nodes away (failures, halls going off)
-    failed: list[StepSeries]  # per group: units failed and not yet repaired
     hall_off: list[StepSeries]  # per group: 1 while its hall is off (dark or maintenance)
     rows: FaultRows

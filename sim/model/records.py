@@ -241,7 +241,6 @@ def fault_record(site: Site) -> FaultRecord:
         fuel_cost_usd_per_mwh=np.array([hall.fuel_cost_usd_per_mwh for hall in halls]),
         failed_generator_starts=sum(hall.failed_starts for hall in halls),
         gpu_fault_s=gpu_fault_s,
-        failed=faults.failures.out,
         hall_off=hall_off,
         rows=_fault_rows(site, off),
     )
