@@ -89,35 +89,45 @@ def fault_losses(
         return no_losses(0)
     groups = mining.groups
     asics = len(groups.names)
-    levels_kw = [
-        StepSeries(groups.times_s, groups.effective[:, g] * groups.unit_power_w[g] / 1_000.0)
-        for g in range(asics)
-    ] + [group.power_kw for group in ai.groups]
-    unit_kw = [
-        per_unit_in_service(level, s) for level, s in zip(levels_kw, faults.in_service, strict=True)
-    ]
     lost_units = [
         StepSeries(s.times_s, n - s.values)
         for s, n in zip(faults.in_service, faults.units_installed.tolist(), strict=True)
     ]
-    orders = np.flatnonzero(rows.event == "curtailment_order")
-    order_kw = [_window_loss(it_power_kw, rows.start_s[i], rows.end_s[i]) for i in orders]
-    not_served = total_from_zero(
-        [product(lost, kw) for lost, kw in zip(lost_units, unit_kw, strict=True)] + order_kw
-    )
-    unit_hs = [
+    # an ASIC group's units out of service × the share of its units in service that run
+    # (effective units: throttling included), once for both its power and its hashrate
+    running = [
         per_unit_in_service(
-            StepSeries(
-                groups.times_s,
-                groups.effective[:, g] * groups.unit_hashrate_ths[g] * HASHES_PER_THS,
-            ),
-            faults.in_service[g],
+            StepSeries(groups.times_s, groups.effective[:, g]), faults.in_service[g]
         )
         for g in range(asics)
     ]
+    lost_running = [
+        product(lost, share) for lost, share in zip(lost_units[:asics], running, strict=True)
+    ]
+    unit_kw = [
+        share.scaled(float(watts) / 1_000.0)
+        for share, watts in zip(running, groups.unit_power_w.tolist(), strict=True)
+    ] + [
+        per_unit_in_service(group.power_kw, s)
+        for group, s in zip(ai.groups, faults.in_service[asics:], strict=True)
+    ]
+    orders = np.flatnonzero(rows.event == "curtailment_order")
+    order_kw = [_window_loss(it_power_kw, rows.start_s[i], rows.end_s[i]) for i in orders]
+    not_served = total_from_zero(
+        [
+            units.scaled(float(watts) / 1_000.0)
+            for units, watts in zip(lost_running, groups.unit_power_w.tolist(), strict=True)
+        ]
+        + [product(lost, kw) for lost, kw in zip(lost_units[asics:], unit_kw[asics:], strict=True)]
+        + order_kw
+    )
     order_hs = [_window_loss(mining.hashrate_hs, rows.start_s[i], rows.end_s[i]) for i in orders]
     lost_hs = total_from_zero(
-        [product(lost, hs) for lost, hs in zip(lost_units[:asics], unit_hs, strict=True)] + order_hs
+        [
+            units.scaled(float(ths) * HASHES_PER_THS)
+            for units, ths in zip(lost_running, groups.unit_hashrate_ths.tolist(), strict=True)
+        ]
+        + order_hs
     )
     keep = expected_keep(mining.mining)
     jobs, lost_gpu_s = _preemptions_of_faults(
