@@ -8,6 +8,7 @@ is at hand, from batch means of the simulated path.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from sim.model.backup import hall_supply
-from sim.model.faults import Outages, draw_failures, draw_outages
+from sim.model.faults import FailureHistory, Outages, draw_failures, draw_outages
 from sim.model.site import Site
 from sim.rng import RandomStreams
 from sim.runner import run_one
@@ -42,17 +43,25 @@ def _crew(technicians: int, mttr_s: float) -> RepairCrewSpec:
     return RepairCrewSpec(technicians=technicians, repair_time=repair)
 
 
+def _one_group(
+    units: int, mtbf_d: float, crew: RepairCrewSpec, horizon_s: float, seed: int, **options: Any
+) -> FailureHistory:
+    """The failures of one group (streams seeded ``seed`` and ``seed + 1``)."""
+    return draw_failures(
+        np.array([units]),
+        np.array([SECONDS_PER_YEAR / (mtbf_d * DAY)]),
+        crew,
+        horizon_s,
+        np.random.default_rng(seed),
+        np.random.default_rng(seed + 1),
+        **options,
+    )
+
+
 def test_with_a_crew_for_every_unit_availability_is_mtbf_over_mtbf_plus_mttr() -> None:
     units, mtbf_d, mttr_d, years = 100, 30.0, 3.0, 20.0
     horizon = years * SECONDS_PER_YEAR
-    history = draw_failures(
-        np.array([units]),
-        np.array([SECONDS_PER_YEAR / (mtbf_d * DAY)]),
-        _crew(units, mttr_d * DAY),
-        horizon,
-        np.random.default_rng(11),
-        np.random.default_rng(12),
-    )
+    history = _one_group(units, mtbf_d, _crew(units, mttr_d * DAY), horizon, 11)
     out = history.out[0]
     unavailable = float(out.mean(np.array([0.0, horizon]))[0]) / units
     expected = mttr_d / (mtbf_d + mttr_d)
@@ -73,14 +82,7 @@ def _machine_repair_mean_down(units: int, rho: float) -> float:
 def test_with_one_technician_units_down_match_the_machine_repair_model() -> None:
     units, mtbf_d, mttr_d, years = 10, 20.0, 5.0, 40.0
     horizon = years * SECONDS_PER_YEAR
-    history = draw_failures(
-        np.array([units]),
-        np.array([SECONDS_PER_YEAR / (mtbf_d * DAY)]),
-        _crew(1, mttr_d * DAY),
-        horizon,
-        np.random.default_rng(21),
-        np.random.default_rng(22),
-    )
+    history = _one_group(units, mtbf_d, _crew(1, mttr_d * DAY), horizon, 21)
     batches = history.out[0].mean(np.linspace(0.0, horizon, 41))
     expected = _machine_repair_mean_down(units, mttr_d / mtbf_d)
     se = batches.std(ddof=1) / math.sqrt(batches.size)  # batch means of a year each
@@ -429,20 +431,15 @@ def _spares_chain_mean_down(units: int, lam: float, mu: float, nu: float, stock:
 def test_with_spares_and_lead_times_units_down_match_the_exact_markov_chain() -> None:
     units, mtbf_d, mttr_d, lead_d, stock, years = 10, 20.0, 2.0, 10.0, 1, 60.0
     horizon = years * SECONDS_PER_YEAR
-    history = draw_failures(
-        np.array([units]),
-        np.array([SECONDS_PER_YEAR / (mtbf_d * DAY)]),
+    lead = FaultDurationSpec(distribution="exponential", mean_s=lead_d * DAY)
+    history = _one_group(
+        units,
+        mtbf_d,
         _crew(units, mttr_d * DAY),
         horizon,
-        np.random.default_rng(41),
-        np.random.default_rng(42),
-        [
-            SparesSpec(
-                stock=stock,
-                lead_time=FaultDurationSpec(distribution="exponential", mean_s=lead_d * DAY),
-            )
-        ],
-        np.random.default_rng(43),
+        41,
+        spares=[SparesSpec(stock=stock, lead_time=lead)],
+        lead_rng=np.random.default_rng(43),
     )
     batches = history.out[0].mean(np.linspace(0.0, horizon, 61))
     expected = _spares_chain_mean_down(units, 1 / mtbf_d, 1 / mttr_d, 1 / lead_d, stock)
@@ -520,13 +517,12 @@ def _first_lives(
     never = RepairCrewSpec(
         technicians=1, repair_time=FaultDurationSpec(distribution="constant", mean_s=3e7)
     )
-    history = draw_failures(
-        np.array([units]),
-        np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
+    history = _one_group(
+        units,
+        mttf_d,
         never,
         horizon_d * DAY,
-        np.random.default_rng(seed),
-        np.random.default_rng(seed + 1),
+        seed,
         weibull_shape=[shape],
         aging_rng=np.random.default_rng(seed + 2),
         age_s=[age_d * DAY],
@@ -569,13 +565,12 @@ def test_with_weibull_lives_availability_is_still_mttf_over_mttf_plus_mttr() -> 
     # life's law; batch means over one-year batches after a year of warm-up give the SE
     units, mttf_d, mttr_d, years, shape = 100, 30.0, 3.0, 31.0, 3.0
     horizon = years * SECONDS_PER_YEAR
-    history = draw_failures(
-        np.array([units]),
-        np.array([SECONDS_PER_YEAR / (mttf_d * DAY)]),
+    history = _one_group(
+        units,
+        mttf_d,
         _crew(units, mttr_d * DAY),
         horizon,
-        np.random.default_rng(61),
-        np.random.default_rng(62),
+        61,
         weibull_shape=[shape],
         aging_rng=np.random.default_rng(63),
     )
