@@ -26,6 +26,7 @@ from sim.model.faults import NO_OUTAGES, Outages
 from sim.rng import RandomStreams
 from sim.scenario.faults import BackupSpec
 from sim.steps import StepSeries
+from sim.units import SECONDS_PER_HOUR
 
 
 @dataclass(frozen=True)
@@ -69,12 +70,12 @@ def hall_supply(
         if not started or backup.generator_kw == 0.0:
             gen_on = math.inf
         charge_kwh = min(
-            backup.ups_energy_kwh, charge_kwh + recharge_kw * (start - last_end) / 3_600.0
+            backup.ups_energy_kwh, charge_kwh + recharge_kw * (start - last_end) / SECONDS_PER_HOUR
         )
-        ups_s = charge_kwh / backup.ups_power_kw * 3_600.0 if backup.ups_power_kw else 0.0
+        ups_s = charge_kwh / backup.ups_power_kw * SECONDS_PER_HOUR if backup.ups_power_kw else 0.0
         ups_end = min(start + ups_s, end)
         # drawn at rated power until the generator takes over, the UPS is empty or the grid is back
-        charge_kwh -= backup.ups_power_kw * (min(ups_end, gen_on) - start) / 3_600.0
+        charge_kwh -= backup.ups_power_kw * (min(ups_end, gen_on) - start) / SECONDS_PER_HOUR
         charge_kwh, last_end = max(charge_kwh, 0.0), end
         points.append((start, backup.ups_power_kw if ups_s > 0 else 0.0))
         if gen_on > ups_end and ups_end < end:
