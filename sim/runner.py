@@ -131,7 +131,7 @@ def run_one(
         events=events_table(run),
         summary=summary_table(run, daily),
         network=network_table(run, daily["date"], day_edges(scenario)),
-        events_processed=site.env.events_processed,
+        events_processed=site.env.events_processed + site.hosting.clock.processed,
         random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,
     )

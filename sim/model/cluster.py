@@ -2,19 +2,19 @@
 
 The :class:`~sim.model.scheduling.scheduler.Scheduler` decides placements; this module gives
 it time.
-Each job costs a handful of SimPy events, all plain callbacks on timeouts (no process per
-job): its completion and, if the customer is impatient, its abandonment. Each timeout
+Each job costs a handful of events on the AI side's own clock (:class:`~sim.model.ai_clock.AiClock`,
+not SimPy's heap): its completion and, if the customer is impatient, its abandonment. Each
 carries the job's record as its value; a stale one (the job was preempted or retimed, or
-already started) is recognised and ignored, since SimPy timeouts cannot be cancelled. The
-node cap (usable nodes) and the clock speed are inputs that planned maintenance, the site
-policy and the halls' thermal state drive.
+already started) is recognised and ignored, since events cannot be cancelled. The node cap
+(usable nodes) and the clock speed are inputs that planned maintenance, the site policy and
+the halls' thermal state drive, as SimPy callbacks.
 
 Simultaneous events: every change at one instant (submissions, completions, abandonments,
-node-cap and speed changes) is applied first, then the group runs one scheduling pass, from
-an "end of instant" event that SimPy processes after every other event at that time (as in
-Batsim). So the schedule never depends on the order in which simultaneous events happen to be
-processed, nor on other groups' events. A node-cap change waits for the end of the instant
-too, so that a job ending at that instant completes rather than being preempted.
+node-cap and speed changes) is applied first, then the group runs one scheduling pass, at the
+end of the instant (as in Batsim). So the schedule never depends on the order in which
+simultaneous events happen to be processed, nor on other groups' events. A node-cap change
+waits for the end of the instant too, so that a job ending at that instant completes rather
+than being preempted.
 
 Jobs need *work*: seconds of running at full clock. At speed ``s`` (throttled GPUs) a job
 does ``s`` work-seconds per wall second. Preemption loses the work since the job's last
@@ -34,10 +34,10 @@ from typing import Any, TypeVar, cast
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, EventPriority
 
 from sim.errors import SimulationError
 from sim.eventlog import EventLog
+from sim.model.ai_clock import AiClock
 from sim.model.scheduling.jobs import Job, Placement, Preempted
 from sim.model.scheduling.scheduler import Scheduler
 from sim.scenario.ai import GpuGroupSpec
@@ -47,46 +47,6 @@ from sim.steps import StepSeries, from_changes, product, total
 _tuple_new = tuple.__new__
 RESERVED, ON_DEMAND = 0, 1  # scheduler priorities: reserved-contract work runs first
 T = TypeVar("T")
-# SimPy orders the events of one time by priority (URGENT 0, NORMAL 1), then by creation;
-# this one comes after all of them, including those they create at the same time
-AFTER_ALL_CHANGES = EventPriority(2)
-
-
-class Wakeup(simpy.Event):
-    """A timeout made with its one callback, for the per-job events (one call, not three).
-
-    ``Wakeup(env, delay, value, callback)`` is ``env.timeout(delay, value)`` with
-    ``callbacks.append(callback)``, scheduled exactly as a ``simpy.Timeout`` (same priority,
-    next event id), so the event order is unchanged. ``delay`` must be >= 0 (not checked: every
-    caller's is).
-    """
-
-    def __init__(
-        self,
-        env: simpy.Environment,
-        delay: float,
-        value: Any,
-        callback: Callable[[simpy.Event], None],
-    ) -> None:
-        self.env = env
-        self.callbacks = [callback]
-        self._value = value
-        self._ok = True
-        env.schedule(self, NORMAL, delay)
-
-
-class EndOfInstant(simpy.Event):
-    """An event, already triggered, that SimPy processes after every other event due now."""
-
-    def __init__(self, env: simpy.Environment, callback: Callable[[simpy.Event], None]) -> None:
-        # what Event.__init__ and succeed() set, inlined as simpy.Timeout does: a hot path
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-        env.schedule(self, AFTER_ALL_CHANGES)
-
-
 @dataclass(slots=True)
 class JobRecord:
     """Everything known about one job; becomes a row of jobs.csv.
@@ -118,7 +78,7 @@ class JobRecord:
     status: str = "queued"
     billed_gpu_s: float = 0.0
     segment_start_s: float = math.nan
-    completion: simpy.Event | None = None  # the pending completion; any other is stale
+    completion: int = -1  # the sequence number of the pending completion; any other is stale
 
 
 @dataclass
@@ -157,6 +117,8 @@ class GpuCluster:
         Queued jobs the scheduler scans for backfill per event.
     events
         Log for node-cap changes.
+    clock
+        The AI events' clock, shared by the site's GPU groups; a new one if not given.
     """
 
     def __init__(
@@ -166,8 +128,10 @@ class GpuCluster:
         node: GpuNodeSpec,
         backfill_depth: int,
         events: EventLog,
+        clock: AiClock | None = None,
     ) -> None:
         self.env = env
+        self.clock = clock if clock is not None else AiClock(env)
         self._events = events
         self.name = group.label
         self.spec = group
@@ -187,7 +151,7 @@ class GpuCluster:
         self._arrivals: list[JobRecord] = []
         self._caps: list[int] = []
         self._failed: list[int] = []  # nodes that failed this instant
-        self._pass_due = False  # an EndOfInstant is scheduled for now
+        self._pass_due = False  # a pass is due at the end of this instant
 
     @property
     def installed_gpus(self) -> int:
@@ -209,11 +173,12 @@ class GpuCluster:
             (AiHosting's arrivals). Then, if nothing else is due at this instant, the job is
             its only change and joins the queue at once: the same schedule, one event fewer.
         """
+        clock = self.clock
+        clock.catch_up()  # a no-op for AiHosting's arrivals, which are the clock's own events
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
-        env = self.env
-        now = env.now
-        if last and not self._pass_due and env.peek() > now:
+        now = clock.now
+        if last and not self._pass_due and clock.alone():
             # the instant's only change: it joins the queue, and the pass runs, at once
             if record.contract:
                 self._classify(record)
@@ -253,27 +218,26 @@ class GpuCluster:
     def _pass_at_end(self) -> None:
         """Run the pass at the end of this instant, after every other change due now."""
         self._pass_due = True
-        EndOfInstant(self.env, self._end_of_instant)
+        self.clock.end_of_instant(self._end_of_instant)
 
     def _changed(self) -> None:
         """A job ended or left now: pass if another may start (the cluster's own events).
 
         A completion or an abandonment is the last thing its event does. So if nothing else is
-        due at this instant (SimPy's next event is later), it is the instant's only change and
-        the pass runs at once: the same schedule as at the end of the instant, one event fewer.
+        due at this instant (the clock's next event is later), it is the instant's only change
+        and the pass runs at once: the same schedule as at the end of the instant.
         """
         if self._pass_due or not self.scheduler.queue_length:
             return
-        env = self.env
-        if env.peek() > env.now:
+        if self.clock.alone():
             self._end_of_instant()
         else:
             self._pass_at_end()
 
-    def _end_of_instant(self, _: simpy.Event | None = None) -> None:
+    def _end_of_instant(self) -> None:
         """Apply the node caps and arrivals of this instant, then run one pass."""
         self._pass_due = False
-        now = self.env.now
+        now = self.clock.now
         scheduler = self.scheduler
         for node in self._failed:  # before the caps: the failure frees its node first
             preempted = scheduler.vacate_node(node, now, self._preempt, defer=True)[0]
@@ -318,7 +282,7 @@ class GpuCluster:
         self.log.queue_delta.append(1)
         if math.isfinite(record.patience_s):
             # wait for the customer's patience to run out
-            Wakeup(self.env, record.patience_s, record, self._abandon)
+            self.clock.after(record.patience_s, record, self._abandon)
 
     def _queue_change(self, t_s: float, delta: int) -> None:
         self.log.queue_t.append(t_s)
@@ -326,8 +290,8 @@ class GpuCluster:
 
     def _started(self, placements: list[Placement], arriving: Container[int] = ()) -> None:
         """Start the placed jobs; ``arriving`` are jobs of this instant, never queued."""
-        now = self.env.now
-        env, jobs, log, complete = self.env, self.jobs, self.log, self._complete_cb
+        after, jobs, log, complete = self.clock.after, self.jobs, self.log, self._complete_cb
+        now = self.clock.now
         speed = self._speed
         for job_id, _, used, _, _ in placements:
             record = jobs[job_id]
@@ -342,7 +306,7 @@ class GpuCluster:
             log.busy_t.append(now)
             log.busy_delta.append(gpus)
             # wait for the job to finish its remaining work (the scheduler's end_s)
-            record.completion = Wakeup(env, record.remaining_s / speed, record, complete)
+            record.completion = after(record.remaining_s / speed, record, complete)
 
     def _close_segment(self, record: JobRecord, end_s: float, done_s: float, kept_s: float) -> None:
         """Book a run segment that ends now: ``done_s`` of work done, ``kept_s`` of it kept."""
@@ -364,25 +328,23 @@ class GpuCluster:
         log.busy_t.append(end_s)
         log.busy_delta.append(-allocated)
 
-    def _complete(self, event: simpy.Event) -> None:
-        record: JobRecord = event._value  # the record (no pending check: it fired)
-        if record.completion is not event:
+    def _complete(self, record: JobRecord, seq: int) -> None:
+        if record.completion != seq:
             return  # stale: the job was preempted or retimed after this was scheduled
-        now = self.env.now
+        now = self.clock.now
         left = record.remaining_s
         self._close_segment(record, now, left, left)
         record.remaining_s = 0.0
-        record.completion = None
+        record.completion = -1
         record.status, record.end_s = "completed", now
         self._release_reserved(record)
         self.scheduler.finish(record.job_id, now, defer=True)
         self._changed()
 
-    def _abandon(self, event: simpy.Event) -> None:
-        record: JobRecord = event._value  # the record (no pending check: it fired)
+    def _abandon(self, record: JobRecord, _: int) -> None:
         if record.status != "queued" or not math.isnan(record.first_start_s):
             return  # it started in time (patience applies before the first start only)
-        now = self.env.now
+        now = self.clock.now
         self.scheduler.withdraw(record.job_id, now, defer=True)
         record.status, record.end_s = "abandoned", now
         self._release_reserved(record)
@@ -434,7 +396,8 @@ class GpuCluster:
         are done, not preempted). Preempted jobs queue again, with the work they still need,
         before anything else starts, so they keep their FIFO place.
         """
-        now = self.env.now
+        self.clock.catch_up()
+        now = self.clock.now
         self.log.cap_t.append(now)
         self.log.cap_nodes.append(nodes)
         self._caps.append(nodes)
@@ -447,6 +410,7 @@ class GpuCluster:
         What the cluster may still power is its node cap, which the site lowers at the same
         instant; this only says which jobs the failure hits (those on the failed node).
         """
+        self.clock.catch_up()
         self._failed.append(node)
         if not self._pass_due:
             self._pass_at_end()
@@ -479,33 +443,35 @@ class GpuCluster:
             )
         if factor == self._speed:
             return
+        clock = self.clock
+        clock.catch_up()  # jobs due to end now end first
         self._speed = factor
-        now = self.env.now
+        now = clock.now
         log = self.log
         log.speed_t.append(now)
         log.speed.append(factor)
         scheduler = self.scheduler
         moved = scheduler.set_speed(factor, now, defer=True)[0]
-        env, jobs, complete = self.env, self.jobs, self._complete_cb
+        after, jobs, complete = clock.after, self.jobs, self._complete_cb
         work_left_s = scheduler.work_left_s
         for placement in moved:
             record = jobs[placement.job_id]
             # wait for the job to finish at the new speed (the scheduler's new end_s)
             delay = work_left_s(placement.job_id, now) / factor
-            record.completion = Wakeup(env, delay, record, complete)
+            record.completion = after(delay, record, complete)
         if scheduler.queue_length and not self._pass_due:
             self._pass_at_end()  # the reservation moved: a pass may backfill more
 
     def _preempt(self, stopped: Preempted) -> Job:
         """Book a preempted run and return the job as it queues again."""
-        now = self.env.now
+        now = self.clock.now
         record = self.jobs[stopped.job.job_id]
         done = self._work_s(record.segment_start_s, now)
         kept = self.kept_work_s(record, now)
         self._close_segment(record, now, done, kept)
         record.status = "queued"
         record.preemptions += 1
-        record.completion = None
+        record.completion = -1
         self.log.preempt_t.append(now)
         self.log.preempt_lost_gpu_s.append((done - kept) * record.allocated_gpus)
         self._queue_change(now, +1)

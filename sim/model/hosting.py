@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import simpy
 
 from sim.eventlog import EventLog
-from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord, Wakeup
+from sim.model.ai_clock import AiClock
+from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.model.contracts import SlaPeriod, contract_rooms, sla_periods
 from sim.model.demand import Arrivals, HourBins, JobClassDemand, trace_arrivals
 from sim.rng import RandomStreams
@@ -28,11 +30,12 @@ class AiHosting:
     ) -> None:
         ai = scenario.ai
         self.env = env
+        self.clock = AiClock(env)  # the jobs' events, shared by the groups
         self.horizon_s = scenario.horizon_s
         self.start_unix_s = unix_seconds(scenario.start_utc)
         nodes = known_gpu_nodes(scenario.gpu_node_types)
         self.clusters = [
-            GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth, events)
+            GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth, events, self.clock)
             for group in ai.groups
         ]
         names = [cluster.name for cluster in self.clusters]
@@ -121,17 +124,6 @@ class AiHosting:
         self._next_id += 1
         cluster.submit(record, last=True)
 
-    def arrive(self) -> Generator[simpy.Event, None, None]:
-        """SimPy process: draw the first day of arrivals at time 0; callbacks do the rest.
-
-        Each arrival is a timeout whose callback submits the job and waits for the next one;
-        after a day's last arrival a timeout waits for the end of the day and draws the next
-        day. No process resumes per job. (Starting this as a process keeps the first draw
-        where it always was among the events at time 0.)
-        """
-        self._open_window(0.0)
-        yield from ()  # nothing to wait for: the callbacks take over
-
     def _open_window(self, start_s: float) -> None:
         """Draw the arrivals of one day from ``start_s`` and wait for the first."""
         end_s = min(start_s + SECONDS_PER_DAY, self.horizon_s)
@@ -145,37 +137,40 @@ class AiHosting:
             batch.patience_s.tolist(),
             strict=True,
         )
-        self._wait_for_next(self.env.now)
+        self._wait_for_next(self.clock.now)
 
     def _wait_for_next(self, now: float) -> None:
         """Wait for the day's next arrival, or for the day's end after the last one."""
         arrival = next(self._pending, None)
         if arrival is None:
             # wait for the end of the window before drawing the next one
-            Wakeup(self.env, max(self._window_end_s - now, 0.0), None, self._window_ends)
+            self.clock.after(max(self._window_end_s - now, 0.0), None, self._window_ends)
         else:
             # wait for the next job's submission (the event carries the job)
-            Wakeup(self.env, arrival[0] - now, arrival, self._arrival_cb)
+            self.clock.after(arrival[0] - now, arrival, self._arrival_cb)
 
-    def _arrival(self, event: simpy.Event) -> None:
-        _, job_class, gpus, duration_s, patience_s = event._value  # the job it carries
-        now = self.env.now  # not the drawn time: the sum of the delays may round differently
+    def _arrival(self, arrival: tuple[float, int, int, float, float], _seq: int) -> None:
+        _, job_class, gpus, duration_s, patience_s = arrival
+        now = self.clock.now  # not the drawn time: the sum of the delays may round differently
         # wait for the next arrival first: the submission must be this callback's last change
         # (GpuCluster.submit's ``last``), and a next one due now must be seen as due
         self._wait_for_next(now)
         self._submit(job_class, gpus, duration_s, patience_s, now)
 
-    def _window_ends(self, _: simpy.Event) -> None:
+    def _window_ends(self, _: Any, __: int) -> None:
         if self._window_end_s < self.horizon_s:
             self._open_window(self._window_end_s)
 
     def start(self) -> None:
-        """Start the arrival process.
+        """Draw the first day of arrivals and wait for the first; the clock does the rest.
 
-        Node caps, planned ones included, come from the site's control loop.
+        Each arrival is an event of the clock whose callback submits the job and waits for
+        the next one; after a day's last arrival an event waits for the end of the day and
+        draws the next day. Node caps, planned ones included, come from the site's control
+        loop.
         """
         if self.classes or self._trace is not None:
-            self.env.process(self.arrive())
+            self._open_window(0.0)
 
     def close(self, events: EventLog) -> None:
         """Book what is still running at the horizon, and the contracts' SLA periods."""

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.eventlog import EventLog
+from sim.model.ai_clock import AiClock
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.scenario.ai import GpuGroupSpec
 from sim.scenario.catalog import BUILTIN_GPU_NODES
@@ -67,14 +68,15 @@ def simulate(
 ) -> list[Outcome]:
     """Replay the groups in one SimPy environment; what happened to each group's jobs.
 
-    Submissions arrive as AiHosting feeds them: a chain of timeouts in time order, each
-    arrival setting the next one's before it submits its job (``last=True``); simultaneous
-    ones in ``feed_rank`` order (default: trace order). Job ids (hence FIFO ties) follow the
-    trace, not the feed. Node-cap changes are timeouts set at time 0, so SimPy processes them
-    before the completions due at the same time, or, with ``caps_late``, after a zero-delay
-    hop, after them.
+    Submissions arrive as AiHosting feeds them: a chain of events on the groups' shared AI
+    clock in time order, each arrival setting the next one's before it submits its job
+    (``last=True``); simultaneous ones in ``feed_rank`` order (default: trace order). Job ids
+    (hence FIFO ties) follow the trace, not the feed. Node-cap changes are SimPy timeouts set
+    at time 0 (commands, as the site's control sends them), or, with ``caps_late``, after a
+    zero-delay hop.
     """
     env = simpy.Environment()
+    clock = AiClock(env)
     clusters = [
         GpuCluster(
             env,
@@ -82,6 +84,7 @@ def simulate(
             BUILTIN_GPU_NODES[NODE],
             DEPTH,
             EventLog(),
+            clock,
         )
         for g in groups
     ]
@@ -117,8 +120,7 @@ def simulate(
         clusters[index].submit(record, last=True)
 
     def wait(position: int) -> None:
-        delay = feed[position][0] - env.now
-        env.timeout(delay).callbacks.append(lambda _: arrive(position))
+        clock.after(feed[position][0] - clock.now, position, lambda p, _: arrive(p))
 
     if feed:
         wait(0)
@@ -258,9 +260,10 @@ def test_a_job_ending_when_the_cap_drops_completes_either_way() -> None:
 def tenant_jobs_at_a_completion(arrival_first: bool) -> tuple[list[JobRecord], str]:
     """A tenant job of a 1-node contract runs 0–10 s; two more arrive at 10 s, as it ends.
 
-    With ``arrival_first`` SimPy processes their arrival before its completion (the arrival's
-    timeout is made first, as AiHosting's chain makes it), else after. Returns the three
-    records and the first job's status when the two arrive.
+    With ``arrival_first`` their arrival is an event of the AI clock made before the first
+    job's completion (as AiHosting's chain makes it), so it is processed first; else they come
+    from a SimPy timeout (a command), whose first call to the group processes the completion.
+    Returns the three records and the first job's status when the two arrive.
     """
     env = simpy.Environment()
     cluster = GpuCluster(
@@ -285,13 +288,13 @@ def tenant_jobs_at_a_completion(arrival_first: bool) -> tuple[list[JobRecord], s
     )
     seen: list[str] = []
 
-    def arrive(_: simpy.Event) -> None:
+    def arrive(*_: object) -> None:
         seen.append(first.status)
         cluster.submit(second)
         cluster.submit(third, last=True)
 
     if arrival_first:
-        env.timeout(10).callbacks.append(arrive)
+        cluster.clock.after(10, None, arrive)
         cluster.submit(first, last=True)  # starts at once: its completion is made after
     else:
         cluster.submit(first, last=True)
@@ -307,7 +310,9 @@ def test_a_tenant_job_arriving_as_another_ends_is_classified_after_the_release()
     outcomes = []
     for arrival_first in (True, False):
         records, status_at_arrival = tenant_jobs_at_a_completion(arrival_first)
-        assert status_at_arrival == ("running" if arrival_first else "completed")
+        # on the clock the arrival comes first; a SimPy command's first call to the group
+        # processes the completion due now, so it too comes before the arrivals join
+        assert status_at_arrival == "running"
         outcomes.append(
             [(r.priority, r.contract, r.status, r.first_start_s, r.end_s) for r in records]
         )
