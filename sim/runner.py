@@ -13,6 +13,7 @@ from sim.economics.facility import facility_money
 from sim.economics.faults import fault_losses
 from sim.economics.mining import mining_money
 from sim.errors import Issue, ScenarioError
+from sim.gcpolicy import fewer_collections
 from sim.model.grid_programs import four_cp_peak_rows
 from sim.model.records import ai_record, facility_record, fault_record, mining_record
 from sim.model.site import Site
@@ -56,6 +57,13 @@ def simulate(
     (:func:`run_one` builds them all, a sweep's worker only the ones it returns).
     ``progress`` is told the share of the horizon simulated.
     """
+    with fewer_collections():
+        return _simulate(scenario, progress)
+
+
+def _simulate(
+    scenario: Scenario, progress: Callable[[float], None] | None
+) -> tuple[Site, RunRecords]:
     site = Site.build(scenario, scenario.seed)
     site.run(progress)
     mining = mining_record(site)

@@ -12,10 +12,11 @@ returned as a failure with its traceback, so one bad run never stops a sweep.
 from __future__ import annotations
 
 import ctypes
+import gc
 import signal
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,8 +68,21 @@ def kpi_tables(scenario: Scenario) -> tuple[Any, dict[str, Any]]:
 
 
 def run_task(task: RunTask) -> RunOutcome:
-    """Run ``task`` and return its KPIs; any exception becomes a ``failed`` outcome."""
+    """Run ``task`` and return its KPIs; any exception becomes a ``failed`` outcome.
+
+    The run's objects are freed before it returns (the time counts in ``wall_time_s``): its
+    site is a graph of components that refer to each other, which only the cycle collector
+    frees, and collections are rare during a run (:mod:`sim.gcpolicy`). Left for later, a
+    hybrid run's ≈200,000 job records would still hold ≈100 MB when the next run starts.
+    """
     started = time.perf_counter()
+    outcome = _run(task)
+    gc.collect()
+    return replace(outcome, wall_time_s=time.perf_counter() - started)
+
+
+def _run(task: RunTask) -> RunOutcome:
+    """The outcome of ``task``, its wall time left at 0."""
     try:
         if not 0 <= task.seed < 2**63:  # the scenario seed field's range; model_copy skips it
             raise ValueError(f"seed {task.seed} is outside 0 … 2^63 − 1")
@@ -81,14 +95,10 @@ def run_task(task: RunTask) -> RunOutcome:
             FAILED,
             f"{type(exc).__name__}: {message}",
             {},
-            _since(started),
+            0.0,
             traceback=traceback.format_exc(),
         )
-    return RunOutcome(OK, "", kpis, _since(started), series)
-
-
-def _since(started: float) -> float:
-    return time.perf_counter() - started
+    return RunOutcome(OK, "", kpis, 0.0, series)
 
 
 # glibc's mallopt parameters (malloc.h) and the values a worker sets
@@ -117,7 +127,20 @@ def keep_freed_memory() -> None:
 def worker_init() -> None:
     """In each worker: leave Ctrl-C to the parent, which cancels the sweep and stops us.
 
-    And keep freed memory for the next run (:func:`keep_freed_memory`).
+    And keep freed memory for the next run (:func:`keep_freed_memory`), and keep the
+    worker's own objects out of the collections after each run (:func:`settle_imports`).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep_freed_memory()
+    settle_imports()
+
+
+def settle_imports() -> None:
+    """Move every object alive now (modules, the model's imports) out of the collector's view.
+
+    They live as long as the worker, so traversing them at each collection is wasted: with
+    them frozen, :func:`run_task`'s collection after a baseline run takes ≈0.5 ms, not ≈75 ms
+    (a quarter of the run).
+    """
+    gc.collect()
+    gc.freeze()
