@@ -195,8 +195,8 @@ TABLE_INTROS = {
 OUTPUTS_INTRO = """\
 `dcsim run` writes the tables below into its output folder (default `outputs/<name>/`),
 with `manifest.json`: the resolved scenario, the seed, the command, package versions, wall
-time, SimPy events processed, the named random streams the run drew from, the row count of
-each file, `"complete": true`, and under `inputs` the path and SHA-256 of each input file
+time, events processed (SimPy's and the AI clock's), the named random streams the run drew
+from, the row count of each file, `"complete": true`, and under `inputs` the path and SHA-256 of each input file
 (price, hashrate, energy price, ambient, job trace). Input files are read once, when the
 scenario is loaded; the run itself opens no file, so a loaded scenario can be pickled and
 run in another process or on another machine. `output.tables` (or `--tables daily,summary`)
