@@ -102,28 +102,6 @@ class AiHosting:
             )
         return Arrivals.merge(batches)
 
-    def _submit(
-        self, job_class: int, gpus: int, duration_s: float, patience_s: float, now: float
-    ) -> None:
-        cluster, per_node, price, checkpoint_s, name = self._terms[job_class]
-        # a tenant's job asks for its contract; the cluster decides, at the end of the
-        # instant, whether it runs as reserved work or bursts beyond it as on-demand work
-        record = JobRecord(
-            self._next_id,
-            job_class,
-            now,
-            gpus,
-            1 if gpus <= per_node else -(-gpus // per_node),
-            duration_s,
-            patience_s,
-            price,
-            checkpoint_s,
-            RESERVED if name else ON_DEMAND,
-            name,
-        )
-        self._next_id += 1
-        cluster.submit(record, last=True)
-
     def _open_window(self, start_s: float) -> None:
         """Draw the arrivals of one day from ``start_s`` and wait for the first."""
         end_s = min(start_s + SECONDS_PER_DAY, self.horizon_s)
@@ -150,12 +128,30 @@ class AiHosting:
             self.clock.after(arrival[0] - now, arrival, self._arrival_cb)
 
     def _arrival(self, arrival: tuple[float, int, int, float, float], _seq: int) -> None:
+        """A job arrives: wait for the next one, then submit this one."""
         _, job_class, gpus, duration_s, patience_s = arrival
         now = self.clock.now  # not the drawn time: the sum of the delays may round differently
         # wait for the next arrival first: the submission must be this callback's last change
         # (GpuCluster.submit's ``last``), and a next one due now must be seen as due
         self._wait_for_next(now)
-        self._submit(job_class, gpus, duration_s, patience_s, now)
+        cluster, per_node, price, checkpoint_s, name = self._terms[job_class]
+        # a tenant's job asks for its contract; the cluster decides, at the end of the
+        # instant, whether it runs as reserved work or bursts beyond it as on-demand work
+        record = JobRecord(
+            self._next_id,
+            job_class,
+            now,
+            gpus,
+            1 if gpus <= per_node else -(-gpus // per_node),
+            duration_s,
+            patience_s,
+            price,
+            checkpoint_s,
+            RESERVED if name else ON_DEMAND,
+            name,
+        )
+        self._next_id += 1
+        cluster.submit(record, last=True)
 
     def _window_ends(self, _: Any, __: int) -> None:
         if self._window_end_s < self.horizon_s:
