@@ -196,12 +196,13 @@ OUTPUTS_INTRO = """\
 `dcsim run` writes the tables below into its output folder (default `outputs/<name>/`),
 with `manifest.json`: the resolved scenario, the seed, the command, package versions, wall
 time, events processed (SimPy's and the AI clock's), the named random streams the run drew
-from, the row count of each file, `"complete": true`, and under `inputs` the path and SHA-256 of each input file
-(price, hashrate, energy price, ambient, job trace). Input files are read once, when the
-scenario is loaded; the run itself opens no file, so a loaded scenario can be pickled and
-run in another process or on another machine. `output.tables` (or `--tables daily,summary`)
-chooses the tables; `output.format: parquet` (or `--format parquet`) writes
-`<table>.parquet` files with typed columns and full-precision floats instead of CSV.
+from, the row count of each file, `"complete": true`, and under `inputs` the path and
+SHA-256 of each input file (price, hashrate, energy price, ambient, job trace). Input files
+are read once, when the scenario is loaded; the run itself opens no file, so a loaded
+scenario can be pickled and run in another process or on another machine.
+`output.tables` (or `--tables daily,summary`) chooses the tables; `output.format: parquet`
+(or `--format parquet`) writes `<table>.parquet` files with typed columns and
+full-precision floats instead of CSV.
 
 In CSV, timestamps are ISO 8601 UTC with whole seconds (`2024-04-20T00:09:27Z`) and dates
 `YYYY-MM-DD`; units are in the column names. Numbers are written rounded (half to even) to

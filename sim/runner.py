@@ -68,6 +68,7 @@ def _simulate(
     site.run(progress)
     mining = mining_record(site)
     ai = ai_record(site.hosting)
+    site.hosting.drop_jobs()  # in ``ai`` now
     facility = facility_record(site, mining, ai)
     energy_price = mining.paid_energy_price_usd_per_mwh
     money, series, faults = mining_money(mining), ai_series(ai), fault_record(site)

@@ -122,6 +122,11 @@ class AiClock:
             self.processed += 1
             callback(value, seq)
 
+    def close(self) -> None:
+        """The run is over: drop the events due after it (and the job records they carry)."""
+        self._heap.clear()
+        self._driver, self._driver_s = None, math.inf
+
     def _command(self, callback: Callable[[], None]) -> None:
         self.catch_up()
         callback()

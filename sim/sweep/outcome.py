@@ -72,8 +72,8 @@ def run_task(task: RunTask) -> RunOutcome:
 
     The run's objects are freed before it returns (the time counts in ``wall_time_s``): its
     site is a graph of components that refer to each other, which only the cycle collector
-    frees, and collections are rare during a run (:mod:`sim.gcpolicy`). Left for later, a
-    hybrid run's ≈200,000 job records would still hold ≈100 MB when the next run starts.
+    frees, and collections are rare during a run (:mod:`sim.gcpolicy`), so the next run would
+    otherwise start on top of this one's.
     """
     started = time.perf_counter()
     outcome = _run(task)
