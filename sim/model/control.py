@@ -47,35 +47,6 @@ KNOWN_IN_ADVANCE = (
     "planned node caps",
 )
 NO_THROTTLING = ThrottleChanges(np.zeros(0), np.zeros(0, int), np.zeros(0), np.zeros(0, bool))
-# what a policy sees at each tick, (T,) or (T, ·); the rest of a snapshot is the site's
-PER_TICK = (
-    "energy_price_usd_per_mwh",
-    "revenue_usd_per_mwh",
-    "units_available",
-    "grid_kw",
-    "hall_capacity_kw",
-    "cooling_kw_per_kw",
-    "curtail_credit_usd_per_mwh",
-)
-
-
-def repeated_row(snapshot: PowerSnapshot) -> bytes | None:
-    """The bits of the first tick's inputs if every tick's are the same, bit for bit; else None.
-
-    A broadcast row (stride 0: the units available when nothing changes, the NaN revenue
-    of a revenue-blind policy) needs no comparison.
-    """
-    rows = []
-    for name in PER_TICK:
-        values: np.ndarray = getattr(snapshot, name)
-        if values.dtype != np.float64:
-            return None
-        if values.strides[0] != 0:
-            bits = values.view(np.uint64)
-            if not (bits == bits[0]).all():
-                return None
-        rows.append(values[0].tobytes())
-    return b"".join(rows)
 
 
 class RampedCaps:
@@ -214,8 +185,8 @@ class SiteControl:
             Driver(env, name) for name in KNOWN_IN_ADVANCE
         ]
         self._full_speed: dict[int, bool] = {}  # per heat class, for throttle events
-        # the inputs of the last batch that repeated one row, and that row's grants
-        self._repeated: tuple[bytes, np.ndarray] | None = None
+        # the pieces of its inputs the last steady batch saw, and its grants at one tick
+        self._steady: tuple[tuple[int, ...], np.ndarray] | None = None
 
     def snapshot(
         self, ticks_s: np.ndarray, ambient_c: np.ndarray, capacity_kw: np.ndarray
@@ -303,10 +274,18 @@ class SiteControl:
         self._decided_s = end_s
         if not self.unit_kw.size:
             return
-        # the ambient acts only through halls: a site without any need not look it up
-        ambient = self.facility.ambient_c.at(ticks) if self.facility.halls else np.zeros(ticks.size)
-        capacity_kw = self.facility.capacity_kw(ambient, ticks)
-        grants = self._grants(self.snapshot(ticks, ambient, capacity_kw))
+        if self.facility.halls:
+            ambient = self.facility.ambient_c.at(ticks)
+            capacity_kw = self.facility.capacity_kw(ambient, ticks)
+        else:  # the ambient acts only through halls: a site without any need not look it up
+            ambient, capacity_kw = np.zeros(ticks.size), np.zeros((ticks.size, 0))
+        steady = self._steady_inputs(ticks)
+        if steady is not None and self._steady is not None and self._steady[0] == steady:
+            # every tick sees what the last steady batch saw: its grants (read-only)
+            grants = np.broadcast_to(self._steady[1], (ticks.size, self.unit_kw.size))
+        else:
+            grants = self.policy(self.snapshot(ticks, ambient, capacity_kw))
+            self._steady = None if steady is None else (steady, grants[:1].copy())
         if self.fleet.groups:
             self._log(*self.fleet.set_running(ticks, grants[:, self.asics]))
         throttles = NO_THROTTLING
@@ -320,24 +299,29 @@ class SiteControl:
             )
         self._command_gpus(ticks, end_s, grants[:, self.gpus], throttles)
 
-    def _grants(self, snapshot: PowerSnapshot) -> np.ndarray:
-        """The policy's grants at the snapshot's ticks (T, L).
+    def _steady_inputs(self, ticks: np.ndarray) -> tuple[int, ...] | None:
+        """The pieces of the energy price, credit and availability in force over ``ticks``.
 
-        A policy grants each tick from that tick's inputs alone (the plain fill of
-        :mod:`sim.model.policy_spec` goes tick by tick, and the policies match it bit for
-        bit), so a batch whose ticks all see the inputs the last such batch saw is granted
-        that batch's row at every tick without calling the policy again: a site without
-        halls whose units and grid do not change under a revenue-blind policy (the
-        baseline) calls it once, not once per drawn epoch. Read-only when repeated.
+        None unless every input of the policy holds one value over them: the policy never
+        reads revenue (``REVENUE_BLIND``), there are no halls (no ambient, cooling or
+        capacity), the grid is the interconnect's (no backup supply), and no series or
+        limit changes between the first tick and the last. A policy grants each tick from
+        that tick's inputs alone (the plain fill of :mod:`sim.model.policy_spec` goes tick
+        by tick, and the policies match it bit for bit), so a steady batch with the pieces
+        of the last one is granted its row at every tick without a snapshot or a policy
+        call: the baseline calls its policy once, not once per drawn epoch.
         """
-        key = repeated_row(snapshot)
-        if key is None:
-            return self.policy(snapshot)
-        if self._repeated is not None and self._repeated[0] == key:
-            return np.broadcast_to(self._repeated[1], snapshot.units_available.shape)
-        grants = self.policy(snapshot)
-        self._repeated = (key, grants[:1].copy())
-        return grants
+        if self._reads_revenue or self.facility.halls or self.supply is not None:
+            return None
+        span = (float(ticks[0]), float(ticks[-1]))
+        pieces = []
+        for series in (self.energy_price, self.dr_credit):
+            first, last = np.searchsorted(series.times_s, span, side="right")
+            if first != last:
+                return None
+            pieces.append(int(first))
+        row = self.loads.steady_row(*span)
+        return None if row is None else (*pieces, row)
 
     def _command_gpus(
         self,

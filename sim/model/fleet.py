@@ -77,6 +77,10 @@ class AsicFleet:
         n = units.shape[0]
         if not n:
             return np.zeros(0), units, units
+        if units.strides[0] == 0 and not np.any(units[0] != self._latest[0]):
+            # the row running, repeated at every tick (control's steady batches): no change
+            self._latest = units[-1:]
+            return np.zeros(0), units[:0], units[:0]
         rows = np.flatnonzero(_changed(units, self._latest[0]))
         after = units[rows]
         before = units[np.maximum(rows - 1, 0)]
@@ -222,13 +226,10 @@ def _changed(units: np.ndarray, before: np.ndarray) -> np.ndarray:
     slices, and the comparisons across the end of a group's ticks are dropped.
     """
     ticks, groups = units.shape
-    changed = np.zeros(ticks, dtype=bool)
-    if units.strides[0] == 0:  # one row at every tick (control's repeated grants)
-        changed[0] = np.any(units[0] != before)
-        return changed
     flat = np.ascontiguousarray(units.T).ravel()
     steps = np.zeros(flat.size, dtype=bool)  # steps[i]: flat[i + 1] != flat[i]
     np.not_equal(flat[1:], flat[:-1], out=steps[:-1])
+    changed = np.empty(ticks, dtype=bool)
     changed[0] = np.any(units[0] != before)
     changed[1:] = steps.reshape(groups, ticks)[:, :-1].any(axis=0)
     return changed

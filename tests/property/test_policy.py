@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.model import policy_spec
-from sim.model.control import PER_TICK, repeated_row
 from sim.model.policy import (
     POLICIES,
     REVENUE_BLIND,
@@ -362,46 +361,28 @@ def test_revenue_blind_policies_grant_the_same_without_revenue(
     assert_same_bits(POLICIES[name](blind), POLICIES[name](snapshot))
 
 
+# what a policy sees at each tick, (T,) or (T, ·); the rest of a snapshot is the site's
+PER_TICK = (
+    "energy_price_usd_per_mwh",
+    "revenue_usd_per_mwh",
+    "units_available",
+    "grid_kw",
+    "hall_capacity_kw",
+    "cooling_kw_per_kw",
+    "curtail_credit_usd_per_mwh",
+)
+
+
 @settings(max_examples=200, deadline=None)
 @given(snapshots(), st.integers(1, 30), st.sampled_from(sorted(POLICIES)))
 def test_a_tick_repeated_is_granted_as_the_tick_alone(
     snapshot: PowerSnapshot, ticks: int, name: str
 ) -> None:
-    """Control reuses a batch's grants for batches whose ticks all repeat its inputs."""
+    """Control grants a batch whose inputs hold still at every tick as one tick alone."""
     alone = replace(snapshot, **{f: getattr(snapshot, f)[:1] for f in PER_TICK})
     repeated = replace(
         snapshot,
         **{f: np.repeat(getattr(snapshot, f)[:1], ticks, axis=0) for f in PER_TICK},
     )
-    assert repeated_row(repeated) == repeated_row(alone)
     expected = np.repeat(POLICIES[name](alone), ticks, axis=0)
     assert_same_bits(POLICIES[name](repeated), expected)
-
-
-def test_repeated_row_compares_bits() -> None:
-    row = np.array([[1.0, np.nan, 0.0]])
-    site = replace(
-        _hall_less_site(),
-        units_available=np.broadcast_to(row, (4, 3)),
-        revenue_usd_per_mwh=np.broadcast_to(np.nan, (4, 3)),
-    )
-    assert repeated_row(site) is not None  # NaN equals itself bit for bit; broadcasts pass
-    signed = np.repeat(row, 4, axis=0)
-    signed[2, 2] = -0.0  # equal to 0.0, other bits
-    assert repeated_row(replace(site, units_available=signed)) is None
-
-
-def _hall_less_site() -> PowerSnapshot:
-    """Four ticks of one hall-less site with nothing varying but what a test replaces."""
-    return PowerSnapshot(
-        energy_price_usd_per_mwh=np.full(4, 40.0),
-        revenue_usd_per_mwh=np.full((4, 3), 60.0),
-        units_available=np.full((4, 3), 10.0),
-        unit_power_kw=np.array([3.0, 3.5, 3.3]),
-        serves_tenants=np.zeros(3, dtype=bool),
-        hall=np.zeros(3, dtype=int),
-        grid_kw=np.full(4, 1_000.0),
-        hall_capacity_kw=np.zeros((4, 0)),
-        cooling_kw_per_kw=np.zeros((4, 0)),
-        curtail_credit_usd_per_mwh=np.zeros(4),
-    )
