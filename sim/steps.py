@@ -119,6 +119,17 @@ def _aligned(series: tuple[StepSeries, ...]) -> tuple[np.ndarray, list[np.ndarra
     start = max(s.times_s[0] for s in series)
     firsts = [int(np.searchsorted(s.times_s, start)) for s in series]
     grids = [s.times_s[first:] for s, first in zip(series, firsts, strict=True)]
+    varying = [i for i, s in enumerate(series) if s.times_s[-1] > start]
+    if len(varying) == 1 and grids[varying[0]][0] == start:
+        # the others hold one value from ``start`` on (a site's hashrate that never
+        # changes, a fixed energy price): the one series' own times, and the others' last
+        # values repeated, without merging its ≈300,000 block times with nothing new
+        own = varying[0]
+        times = grids[own]
+        return times, [
+            s.values[firsts[own] :] if i == own else np.full(times.size, s.values[-1])
+            for i, s in enumerate(series)
+        ]
     joined = np.concatenate(grids)
     order = np.argsort(joined, kind="stable")
     merged = joined[order]

@@ -38,18 +38,26 @@ class FeeModel:
         self._spike_fees = np.array([s.btc_per_block for s in spec.spikes], dtype=float)
         self._rng = rng
 
-    def _spike(self, heights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(is in a spike, spike fee) per height; a later spike wins where two overlap."""
+    def _spike(self, heights: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(is in a spike, spike fee) per height; a later spike wins where two overlap.
+
+        None when no spike meets the heights, as for most draws.
+        """
+        if not heights.size:
+            return None
+        lowest, highest = heights.min(), heights.max()
+        met = [
+            (start, end, fee)
+            for start, end, fee in zip(
+                self._spike_starts, self._spike_ends, self._spike_fees, strict=True
+            )
+            if end > lowest and start <= highest
+        ]
+        if not met:
+            return None
         hit = np.zeros(heights.shape, dtype=bool)
         fees = np.zeros(heights.shape)
-        if not heights.size:
-            return hit, fees
-        lowest, highest = heights.min(), heights.max()
-        for start, end, fee in zip(
-            self._spike_starts, self._spike_ends, self._spike_fees, strict=True
-        ):
-            if end <= lowest or start > highest:  # most draws meet no spike
-                continue
+        for start, end, fee in met:
             inside = (heights >= start) & (heights < end)
             hit |= inside
             fees[inside] = fee
@@ -57,13 +65,16 @@ class FeeModel:
 
     def expected(self, heights: np.ndarray, times_s: np.ndarray) -> np.ndarray:
         """Expected fees (BTC) of blocks at ``heights`` found at ``times_s``."""
-        hit, spike = self._spike(np.asarray(heights))
-        return np.where(hit, spike, self.level.at(times_s))
+        spike = self._spike(np.asarray(heights))
+        level = self.level.at(times_s)
+        return level if spike is None else np.where(*spike, level)
 
     def draw(self, heights: np.ndarray, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Realised and expected fees (BTC) of the given blocks; one normal draw per block."""
         sigma = self.noise_sigma
         noise = np.exp(sigma * self._rng.standard_normal(len(heights)) - 0.5 * sigma**2)
-        hit, spike = self._spike(np.asarray(heights))
+        spike = self._spike(np.asarray(heights))
         level = self.level.at(times_s)
-        return np.where(hit, spike, level * noise), np.where(hit, spike, level)
+        if spike is None:
+            return level * noise, level
+        return np.where(*spike, level * noise), np.where(*spike, level)

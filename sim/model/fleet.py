@@ -77,6 +77,10 @@ class AsicFleet:
         n = units.shape[0]
         if not n:
             return np.zeros(0), units, units
+        if units.strides[0] == 0 and not np.any(units[0] != self._latest[0]):
+            # the row running, repeated at every tick (control's steady batches): no change
+            self._latest = units[-1:]
+            return np.zeros(0), units[:0], units[:0]
         rows = np.flatnonzero(_changed(units, self._latest[0]))
         after = units[rows]
         before = units[np.maximum(rows - 1, 0)]

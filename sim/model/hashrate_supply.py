@@ -149,6 +149,9 @@ class HashrateSupply:
         self.order_gain = econ.entry_rate_per_year * step_years * noise[self.vintage_of_step]
         self.value_per_usd_margin = econ.payback_days / TH_PER_PH / econ.capex_usd_per_th
         self.decay = np.exp(-econ.retirement_per_year * step_years)
+        # decay^1 … decay^lag_steps, the powers a chunk (≤ lag_steps long) uses: each the
+        # same number whichever chunk computes it, so computed once, not per draw
+        self._decay_powers = self.decay ** np.arange(1, self.lag_steps + 1)
         self.installed = np.zeros((steps, self.efficiency.size))
         # orders (H/s) by the step they arrive at: placed lag_steps before, so the first
         # lag_steps were placed before t = 0 (filled below)
@@ -218,13 +221,15 @@ class HashrateSupply:
             alive = self._alive(end)
             # I[k] = d·I[k−1] + A[k], summed in closed form: d^j · (I[lo−1] + Σ A[i] d^−i);
             # the arrivals of the chunk go to the one or two vintages ordered lag_steps before
-            powers = self.decay ** np.arange(1, end - lo + 1)
+            powers = self._decay_powers[: end - lo]
             block = self.installed[lo:end, :alive]
             np.multiply(powers[:, None], self.installed[lo - 1, :alive], out=block)
             vintage = self.vintage_of_step[np.maximum(np.arange(lo, end) - self.lag_steps, 0)]
             # steps → vintages is non-decreasing without gaps: these are np.unique(vintage)
             for v in range(int(vintage[0]), int(vintage[-1]) + 1):
-                arrived = np.where(vintage == v, self.arrivals_hs[lo:end], 0.0)
+                arrived = self.arrivals_hs[lo:end]
+                if vintage[0] != vintage[-1]:  # two vintages: each takes its own steps'
+                    arrived = np.where(vintage == v, arrived, 0.0)
                 block[:, self.first_new + v] += powers * np.cumsum(arrived / powers)
         hashprice = self._hashprice_of_steps(first, end, difficulty, subsidy_btc)
         margin = hashprice - self.breakeven[self.first_new + self.vintage_of_step[first:end]]

@@ -123,6 +123,19 @@ class Loads:
         limited = any(np.any(lim.which == load) for lim in self._limits)
         return limited or bool(np.any(column != column[0]))
 
+    def steady_row(self, first_s: float, last_s: float) -> int | None:
+        """Which availability holds over ``[first_s, last_s]``, if one and no limit meets it.
+
+        An identifier of the row :meth:`available_at` repeats at every tick in that span
+        (None when a series changes or a limit starts or ends inside it).
+        """
+        first, last = np.searchsorted(self._times, (first_s, last_s), side="right")
+        if first != last:
+            return None
+        if any(lim.start_s <= last_s and lim.end_s > first_s for lim in self._limits):
+            return None
+        return int(first)
+
     def available_at(self, ticks_s: np.ndarray, loads: np.ndarray | None = None) -> np.ndarray:
         """Units available of every load (or of ``loads``) at each tick (T, L).
 

@@ -219,10 +219,12 @@ class BitcoinNetwork:
         n = rules.RETARGET_INTERVAL_BLOCKS - self.height % rules.RETARGET_INTERVAL_BLOCKS
         work_per_block = self.difficulty * rules.HASHES_PER_DIFFICULTY
         cumulative = np.cumsum(self._arrivals.standard_exponential(n))
-        if self._supply is not None:
-            self._follow_supply(work_per_block * float(cumulative[-1]))
-        start_work = self._path.cumulative_at(np.array([self.env.now]))[0]
-        return self._time_of_work(start_work + work_per_block * cumulative)
+        if self._supply is None:
+            start_work = self._path.cumulative_at(np.array([self.env.now]))[0]
+            return self._time_of_work(start_work + work_per_block * cumulative)
+        # the miners' path starts now: no work on it yet (adding that 0.0 changes no bit)
+        self._follow_supply(work_per_block * float(cumulative[-1]))
+        return self._time_of_work(work_per_block * cumulative)
 
     def _follow_supply(self, work_hashes: float) -> None:
         """Ask the miners for the hashrate from now on, at this epoch's difficulty and subsidy."""

@@ -95,6 +95,8 @@ def interval_table(run: RunRecords, edges_s: np.ndarray) -> pd.DataFrame:
         bins = block_bins if only is None else block_bins[only]
         if weights is not None and only is not None:
             weights = weights[only]
+        if weights is not None and not weights.any():  # no solo reward (FPPS): all +0.0
+            return np.zeros(duration.size)
         return np.bincount(bins, weights=weights, minlength=duration.size)[: duration.size]
 
     revenue_btc = money.fpps_btc_rate.integrate(edges_s) + per_bin(money.site_reward_btc)

@@ -359,3 +359,30 @@ def test_revenue_blind_policies_grant_the_same_without_revenue(
         revenue_usd_per_mwh=np.broadcast_to(np.nan, snapshot.revenue_usd_per_mwh.shape),
     )
     assert_same_bits(POLICIES[name](blind), POLICIES[name](snapshot))
+
+
+# what a policy sees at each tick, (T,) or (T, ·); the rest of a snapshot is the site's
+PER_TICK = (
+    "energy_price_usd_per_mwh",
+    "revenue_usd_per_mwh",
+    "units_available",
+    "grid_kw",
+    "hall_capacity_kw",
+    "cooling_kw_per_kw",
+    "curtail_credit_usd_per_mwh",
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(snapshots(), st.integers(1, 30), st.sampled_from(sorted(POLICIES)))
+def test_a_tick_repeated_is_granted_as_the_tick_alone(
+    snapshot: PowerSnapshot, ticks: int, name: str
+) -> None:
+    """Control grants a batch whose inputs hold still at every tick as one tick alone."""
+    alone = replace(snapshot, **{f: getattr(snapshot, f)[:1] for f in PER_TICK})
+    repeated = replace(
+        snapshot,
+        **{f: np.repeat(getattr(snapshot, f)[:1], ticks, axis=0) for f in PER_TICK},
+    )
+    expected = np.repeat(POLICIES[name](alone), ticks, axis=0)
+    assert_same_bits(POLICIES[name](repeated), expected)

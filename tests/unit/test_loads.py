@@ -48,6 +48,20 @@ def test_availability_follows_each_loads_series_and_the_limits_drivers_set() -> 
     ]
 
 
+def test_a_steady_row_holds_only_where_no_series_or_limit_changes() -> None:
+    loads = _loads()
+    steady = loads.steady_row(0.0, 1_800.0)
+    assert steady is not None
+    assert loads.steady_row(900.0, 3_000.0) == steady  # the same row: one identifier
+    assert loads.steady_row(0.0, 3_600.0) is None  # the GPU plan changes at the last tick
+    later = loads.steady_row(3_600.0, 9_000.0)
+    assert later not in (None, steady)
+    loads.limit(10_000.0, 12_000.0, np.array([1]), 0.0)
+    assert loads.steady_row(3_600.0, 9_000.0) == later  # the limit starts after the span
+    assert loads.steady_row(9_000.0, 10_000.0) is None  # … and at its last tick
+    assert loads.steady_row(12_000.0, 20_000.0) == later  # it ended before
+
+
 def _plain_running(times: np.ndarray, granted: np.ndarray, ramp_s: float, t: float) -> float:
     """Units granted throughout [t − ramp, t]: the least grant in force in that window."""
     in_force = np.searchsorted(times, [max(t - ramp_s, 0.0), t], side="right") - 1

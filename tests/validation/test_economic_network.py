@@ -372,3 +372,14 @@ def test_retarget_loop_is_stable_exactly_when_the_elasticity_is_below_one(
         assert rms < 4 * EPOCH_SD / np.sqrt(1 - (0.8 / sigma) ** 2), errors.round(3)
     else:
         assert errors[1] * errors[0] < 0 and abs(errors[1]) > 2 * abs(errors[0]), errors
+
+
+@pytest.mark.parametrize("retirement", [0.0, 0.05, 0.3])
+def test_a_chunks_decay_powers_are_those_it_would_compute_itself(retirement: float) -> None:
+    # the supply computes decay^1 … decay^lag once; every chunk's slice must be the very
+    # numbers decay ** arange(1, n + 1) gives (outputs stay identical, bit for bit)
+    scenario = synthetic(30, fixed_price(60_000), retirement_per_year=retirement)
+    supply = run_network(scenario)._supply
+    assert supply is not None
+    for n in range(1, supply.lag_steps + 1):
+        assert np.array_equal(supply._decay_powers[:n], supply.decay ** np.arange(1, n + 1))
