@@ -1,7 +1,8 @@
 """Benchmark sweeps at scale: Dask against local processes, and a 1,000-run sweep's memory.
 
-Run by hand (``.venv/bin/python benchmarks/bench_sweep_scale.py [--runs N] [--big M]
-[--json PATH]``); about 6 minutes on a 2-core machine with the defaults (40 and 1,000).
+Run by hand (``.venv/bin/python benchmarks/bench_sweep_scale.py [--runs N] [--rounds R]
+[--big M] [--json PATH]``); about 6 minutes on a 2-core machine with the defaults (40, 1
+and 1,000).
 
 The requirement (issue 12)
 --------------------------
@@ -11,9 +12,12 @@ sweep with daily bands <= 2 GB."
 What is measured (``time.perf_counter``, ``resource.getrusage``)
 ----------------------------------------------------------------
 1. the speed unit (1,000,000 bare SimPy timeouts), sampled around the stages;
-2. a KPI-only sweep of N baseline replications on 2 local worker processes, then the same on
+2. a KPI-only sweep of N baseline replications on 2 local worker processes, and the same on
    a new Dask LocalCluster of 2 single-threaded workers (``--dask local``), the cluster's
-   start included: target Dask / local <= 1.10;
+   start and close included; each sweep in a fresh process, as ``dcsim sweep`` runs it
+   (so that neither inherits the other's forkserver or imports), R rounds of the pair,
+   the first of each pair alternating: target Dask / local <= 1.10, the median of the
+   rounds' ratios (a machine shared with other work moves a single sweep by 2x);
 3. in a fresh process, a sweep of M baseline replications keeping the KPIs and daily bands
    of four series, on 2 local workers: its wall time (the 1,000-run figure itself, not a
    projection) and its peak memory: the largest sum of the RSS of the sweep process and
@@ -26,6 +30,7 @@ import argparse
 import contextlib
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -52,13 +57,35 @@ BANDS = ["btc_mined", "mining_margin_usd", "hashprice_usd_per_ph_day", "energy_c
 
 
 def timed_sweep(runs: int, dask: str | None) -> float:
-    """Wall time of a KPI-only baseline sweep on 2 local processes or a local Dask cluster."""
+    """Wall time of a KPI-only baseline sweep on 2 local processes or a local Dask cluster,
+    in a fresh process."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--sweep-child", str(runs), "--dask", dask or ""],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(child.stdout.strip().splitlines()[-1])
+
+
+def _sweep_child(runs: int, dask: str | None) -> None:
     started = time.perf_counter()
     result = run_sweep(sweep_spec(runs), workers=2, dask=dask)
     elapsed = time.perf_counter() - started
     if result.failed:
         raise SystemExit("a benchmark run failed")
-    return elapsed
+    print(elapsed)
+
+
+def paired_sweeps(runs: int, rounds: int) -> dict[str, list[float]]:
+    """``rounds`` pairs of sweeps (local, Dask), the first of each pair alternating."""
+    times: dict[str, list[float]] = {"local": [], "dask": []}
+    for round_ in range(rounds):
+        order = ["local", "dask"] if round_ % 2 == 0 else ["dask", "local"]
+        for kind in order:
+            times[kind].append(timed_sweep(runs, "local" if kind == "dask" else None))
+            print(f"    round {round_ + 1}: {kind} {times[kind][-1]:.1f} s", flush=True)
+    return times
 
 
 def big_sweep(runs: int) -> dict[str, float]:
@@ -123,13 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     """Run the stages, print the table, optionally write JSON; exit 1 on any FAIL."""
     parser = argument_parser(__doc__)
     parser.add_argument("--runs", type=int, default=40, help="runs of the Dask comparison")
+    parser.add_argument("--rounds", type=int, default=1, help="pairs of the Dask comparison")
     parser.add_argument("--big", type=int, default=1_000, help="runs of the memory sweep (0: none)")
     parser.add_argument("--big-child", type=int, help=argparse.SUPPRESS)  # internal
+    parser.add_argument("--sweep-child", type=int, help=argparse.SUPPRESS)  # internal
+    parser.add_argument("--dask", help=argparse.SUPPRESS)  # internal, with --sweep-child
     args = parser.parse_args(argv)
     if args.big_child is not None:
         _big_child(args.big_child)
         return 0
-    runs, big = args.runs, args.big
+    if args.sweep_child is not None:
+        _sweep_child(args.sweep_child, args.dask or None)
+        return 0
+    runs, rounds, big = args.runs, args.rounds, args.big
     env_info = environment()
     code = code_state()
     print(
@@ -138,24 +171,22 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     stages = [
-        ("local", f"baseline sweep, {runs} runs, 2 local workers", lambda: timed_sweep(runs, None)),
-        ("dask", "the same on a local Dask cluster of 2", lambda: timed_sweep(runs, "local")),
+        (
+            "pairs",
+            f"baseline sweep, {runs} runs, on 2 local workers and on a local Dask cluster of 2, "
+            f"{rounds} round(s)",
+            lambda: paired_sweeps(runs, rounds),
+        )
     ]
     if big:
         stages.append(
             ("big", f"baseline sweep, {big} runs with 4 daily bands", lambda: big_sweep(big))
         )
     results = run_stages(stages)
-    local, dask = results["local"], results["dask"]
-    rows = [
-        ratio_row(
-            "Dask / local processes, same runs",
-            dask / local,
-            [dask / local],
-            "<= 1.10",
-            dask / local <= 1.10,
-        )
-    ]
+    pairs = results["pairs"]
+    ratios = [d / p for d, p in zip(pairs["dask"], pairs["local"], strict=True)]
+    ratio = statistics.median(ratios)
+    rows = [ratio_row("Dask / local processes, same runs", ratio, ratios, "<= 1.10", ratio <= 1.10)]
     heavy = results.get("big")
     if heavy is not None:
         rows += [
@@ -176,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         ]
     print()
     print(table(rows))
-    print(f"\n{runs} runs: local {local:.1f} s, Dask {dask:.1f} s")
+    local, dask = (", ".join(f"{t:.1f}" for t in pairs[kind]) for kind in ("local", "dask"))
+    print(f"\n{runs} runs: local {local} s; Dask {dask} s")
     if heavy is not None:
         print(
             f"{big} runs: {heavy['wall_s']:.0f} s, sweep process {heavy['parent_peak_mb']:.0f} MB "
