@@ -42,6 +42,7 @@ from sim.sweep import run_sweep
 
 from bench_sweep import sweep_spec
 from common import (
+    Check,
     all_passed,
     argument_parser,
     code_state,
@@ -56,36 +57,47 @@ from common import (
 BANDS = ["btc_mined", "mining_margin_usd", "hashprice_usd_per_ph_day", "energy_cost_usd"]
 
 
-def timed_sweep(runs: int, dask: str | None) -> float:
-    """Wall time of a KPI-only baseline sweep on 2 local processes or a local Dask cluster,
-    in a fresh process."""
+def timed_sweep(runs: int, dask: str | None) -> dict[str, float]:
+    """Wall and CPU time of a KPI-only baseline sweep on 2 local processes or a local Dask
+    cluster, in a fresh process."""
     child = subprocess.run(
         [sys.executable, __file__, "--sweep-child", str(runs), "--dask", dask or ""],
         capture_output=True,
         text=True,
         check=True,
     )
-    return float(child.stdout.strip().splitlines()[-1])
+    figures: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def _sweep_child(runs: int, dask: str | None) -> None:
     started = time.perf_counter()
-    result = run_sweep(sweep_spec(runs), workers=2, dask=dask)
+    with TreeUsage() as usage:
+        result = run_sweep(sweep_spec(runs), workers=2, dask=dask)
     elapsed = time.perf_counter() - started
     if result.failed:
         raise SystemExit("a benchmark run failed")
-    print(elapsed)
+    print(json.dumps({"wall_s": elapsed, "cpu_s": usage.cpu_s}))
 
 
-def paired_sweeps(runs: int, rounds: int) -> dict[str, list[float]]:
-    """``rounds`` pairs of sweeps (local, Dask), the first of each pair alternating."""
-    times: dict[str, list[float]] = {"local": [], "dask": []}
+def paired_sweeps(runs: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+    """``rounds`` pairs of sweeps (local, Dask), the first of each pair alternating:
+    {"local"|"dask": {"wall_s"|"cpu_s": one figure per round}}."""
+    figures: dict[str, dict[str, list[float]]] = {
+        kind: {"wall_s": [], "cpu_s": []} for kind in ("local", "dask")
+    }
     for round_ in range(rounds):
         order = ["local", "dask"] if round_ % 2 == 0 else ["dask", "local"]
         for kind in order:
-            times[kind].append(timed_sweep(runs, "local" if kind == "dask" else None))
-            print(f"    round {round_ + 1}: {kind} {times[kind][-1]:.1f} s", flush=True)
-    return times
+            sweep = timed_sweep(runs, "local" if kind == "dask" else None)
+            for name, value in sweep.items():
+                figures[kind][name].append(value)
+            print(
+                f"    round {round_ + 1}: {kind} {sweep['wall_s']:.1f} s, "
+                f"{sweep['cpu_s']:.1f} CPU s",
+                flush=True,
+            )
+    return figures
 
 
 def big_sweep(runs: int) -> dict[str, float]:
@@ -100,28 +112,44 @@ def big_sweep(runs: int) -> dict[str, float]:
     return figures
 
 
-class TreeMemory:
-    """The largest total RSS of this process and all its descendants, sampled every 0.2 s.
+class TreeUsage:
+    """The largest total RSS of this process and all its descendants, sampled every 0.2 s,
+    and the CPU time they used meanwhile (a descendant's as last sampled).
 
     Local workers are started by a forkserver, so they are this process's grandchildren and
     ``RUSAGE_CHILDREN`` never sees them; psutil (a Dask dependency: the sweep extra) does.
+    CPU time is steadier than wall time on a machine shared with other work: what the sweep
+    itself cost, whoever else ran.
     """
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self._me = psutil.Process()
+        self._cpu_at_start = 0.0
+        self._cpu_s: dict[int, float] = {}  # by pid, descendants only
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread = threading.Thread(target=self._sample_every, daemon=True)
+
+    @property
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) of this process and its descendants since entry."""
+        return _cpu_s(self._me) - self._cpu_at_start + sum(self._cpu_s.values())
 
     def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.wait(0.2):
-            total = 0
-            for process in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):  # a process may end meanwhile
-                    total += process.memory_info().rss
-            self.peak_mb = max(self.peak_mb, total / 2**20)
+        total = 0
+        for process in [self._me, *self._me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):  # a process may end meanwhile
+                total += process.memory_info().rss
+                if process.pid != self._me.pid:
+                    self._cpu_s[process.pid] = _cpu_s(process)
+        self.peak_mb = max(self.peak_mb, total / 2**20)
 
-    def __enter__(self) -> TreeMemory:
+    def _sample_every(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def __enter__(self) -> TreeUsage:
+        self._cpu_at_start = _cpu_s(self._me)
         self._thread.start()
         return self
 
@@ -130,9 +158,14 @@ class TreeMemory:
         self._thread.join()
 
 
+def _cpu_s(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def _big_child(runs: int) -> None:
     started = time.perf_counter()
-    with TreeMemory() as memory:
+    with TreeUsage() as memory:
         result = run_sweep({**sweep_spec(runs), "bands": BANDS}, workers=2)
     wall_s = time.perf_counter() - started
     assert result.bands is not None
@@ -184,9 +217,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     results = run_stages(stages)
     pairs = results["pairs"]
-    ratios = [d / p for d, p in zip(pairs["dask"], pairs["local"], strict=True)]
-    ratio = statistics.median(ratios)
-    rows = [ratio_row("Dask / local processes, same runs", ratio, ratios, "<= 1.10", ratio <= 1.10)]
+
+    def ratios(figure: str) -> list[float]:
+        return [d / p for d, p in zip(pairs["dask"][figure], pairs["local"][figure], strict=True)]
+
+    wall, cpu = ratios("wall_s"), ratios("cpu_s")
+    ratio = statistics.median(wall)
+    rows = [
+        ratio_row("Dask / local processes, same runs", ratio, wall, "<= 1.10", ratio <= 1.10),
+        Check(
+            "… CPU time of the process trees",
+            f"{statistics.median(cpu):.3f}",
+            f"{min(cpu):.2f}–{max(cpu):.2f}",
+            "—",
+            target="—",
+            passed=None,
+        ),
+    ]
     heavy = results.get("big")
     if heavy is not None:
         rows += [
@@ -207,8 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         ]
     print()
     print(table(rows))
-    local, dask = (", ".join(f"{t:.1f}" for t in pairs[kind]) for kind in ("local", "dask"))
-    print(f"\n{runs} runs: local {local} s; Dask {dask} s")
+    for kind in ("local", "dask"):
+        walls, cpus = (", ".join(f"{t:.1f}" for t in pairs[kind][f]) for f in ("wall_s", "cpu_s"))
+        print(f"\n{runs} runs on {kind}: {walls} s; CPU {cpus} s", end="")
+    print()
     if heavy is not None:
         print(
             f"{big} runs: {heavy['wall_s']:.0f} s, sweep process {heavy['parent_peak_mb']:.0f} MB "
