@@ -10,9 +10,9 @@ run's result does not depend on which one ran it.
   workers must be able to import this version of ``sim``. ``--dask local``: a
   ``LocalCluster`` of single-threaded worker processes on this machine. Runs travel with
   their scenario (input data included), so the workers need no shared filesystem.
-  Workers started by a nanny get ``MALLOC_TRIM_THRESHOLD_`` (Dask's default), which makes
-  runs ≈2.5 times slower; the LocalCluster is started without it and its workers keep the
-  memory they free as local ones do; docs/sweeps.md says how to set up a cluster's.
+  Dask's defaults suit many short tasks, not long CPU-bound ones: the LocalCluster is
+  started without them (:func:`_local_worker_config`) and its workers keep the memory they
+  free as local ones do; docs/sweeps.md says what to set on a cluster of one's own.
 """
 
 from __future__ import annotations
