@@ -134,7 +134,7 @@ def _preload_dask_forkserver(distributed: Any) -> None:
 
     Spawned, each worker imported Dask, numpy and pandas, and the model at its first run,
     and finalised a whole interpreter at its exit: the cluster took 9–14 s from start to
-    close around an empty sweep on the loaded 2 cores, 3–4 s forked from a server that had
+    close around an empty call on the loaded 2 cores, 3–4 s forked from a server that had
     imported all of it once. Dask sets its own preload list the first time it asks for the
     context; ours is set after it. A forkserver already running (a local sweep earlier in
     this process) keeps its own list: the workers then import Dask after the fork.
