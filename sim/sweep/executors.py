@@ -10,9 +10,9 @@ run's result does not depend on which one ran it.
   workers must be able to import this version of ``sim``. ``--dask local``: a
   ``LocalCluster`` of single-threaded worker processes on this machine. Runs travel with
   their scenario (input data included), so the workers need no shared filesystem.
-  Workers started by a nanny get ``MALLOC_TRIM_THRESHOLD_`` (Dask's default), which makes
-  runs ≈2.5 times slower; the LocalCluster is started without it and its workers keep the
-  memory they free as local ones do; docs/sweeps.md says how to set up a cluster's.
+  Dask's defaults suit many short tasks, not long CPU-bound ones: the LocalCluster is
+  started without them (:func:`_local_worker_config`) and its workers keep the memory they
+  free as local ones do; docs/sweeps.md says what to set on a cluster of one's own.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from sim.sweep.outcome import keep_freed_memory, worker_init
 
 LOCAL_DASK = "local"
 CONNECT_TIMEOUT_S = 10
+# what a worker imports to run a run: imported once by the forkserver, before any fork
+WORKER_MODULES = ["sim.runner", "sim.sweep.outcome"]
 
 
 @dataclass
@@ -50,12 +52,16 @@ class Pool:
             self.executor.shutdown(wait=False)
 
 
+def _has_forkserver() -> bool:
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
 def _context() -> Any:
     """``forkserver`` (its server imports the model once; workers fork from it), else spawn."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    if not _has_forkserver():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["sim.runner", "sim.sweep.outcome"])  # once per server
+    context.set_forkserver_preload(WORKER_MODULES)  # once per server, at its start
     return context
 
 
@@ -87,25 +93,57 @@ def _distributed() -> Any:
 
 
 def _local_worker_config() -> Any:
-    """Dask config for the LocalCluster's workers: no MALLOC_TRIM_THRESHOLD_, no profiler.
+    """Dask config for our LocalCluster: workers set up to run long CPU-bound tasks.
 
-    The nanny's MALLOC_TRIM_THRESHOLD_ turns off glibc's adaptive mmap threshold, so every
-    large numpy array is mapped and unmapped afresh: measured here, a baseline run took
-    1.6 s in such a worker against 0.6 s in a plain process, and 0.8 s without the
-    variable. The worker's statistical profiler samples the running thread's stack every
-    few milliseconds: a baseline run took 0.42 s with it and 0.38 s without (0.32 s in a
-    local process; medians of 60).
+    Measured on 2 cores (docs/performance.md, 2026-12-02 Dask subsection):
+
+    - no ``MALLOC_TRIM_THRESHOLD_``: the nanny's value turns off glibc's adaptive mmap
+      threshold, so every large numpy array is mapped and unmapped afresh (a baseline run
+      1.6 s in such a worker, 0.6 s in a plain process);
+    - no statistical profiler: it samples the running thread's stack every 10 ms (a
+      baseline run 0.42 s with it, 0.38 s without);
+    - the event loops' housekeeping (the 20 ms tick, the 100 ms memory monitors, the
+      500 ms system monitor) less often: an idle cluster of 2 took 0.13 CPU s a second
+      with the defaults (6 % of 2 cores, in the parent and in each worker, where it takes
+      the GIL from the running task), 0.02 with these;
+    - worker processes forked from a forkserver rather than spawned
+      (:func:`_preload_dask_forkserver`).
     """
     import dask
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    return dask.config.set(
-        {
-            "distributed.nanny.pre-spawn-environ": environ,
-            "distributed.worker.profile.enabled": False,
-        }
-    )
+    config: dict[str, Any] = {
+        "distributed.nanny.pre-spawn-environ": environ,
+        "distributed.worker.profile.enabled": False,
+        # only measures how long the event loop was blocked; warns after 3 s
+        "distributed.admin.tick.interval": "1s",
+        # a worker's pause (80 %) and its nanny's restart (95 % of memory) still act
+        "distributed.worker.memory.monitor-interval": "1s",
+        # CPU, memory, network and disk figures for the dashboard
+        "distributed.admin.system-monitor.interval": "5s",
+        "distributed.admin.system-monitor.disk": False,
+    }
+    if _has_forkserver():
+        config["distributed.worker.multiprocessing-method"] = "forkserver"
+    return dask.config.set(config)
+
+
+def _preload_dask_forkserver(distributed: Any) -> None:
+    """Have the forkserver that starts our LocalCluster's workers import Dask and the model.
+
+    Spawned, each worker imported Dask, numpy and pandas, and the model at its first run,
+    and finalised a whole interpreter at its exit: the cluster took 9–14 s from start to
+    close around an empty call on the loaded 2 cores, 3–4 s forked from a server that had
+    imported all of it once. Dask sets its own preload list the first time it asks for the
+    context; ours is set after it. A forkserver already running (a local sweep earlier in
+    this process) keeps its own list: the workers then import Dask after the fork.
+    """
+    if not _has_forkserver():
+        return
+    distributed.utils.get_mp_context()  # under the forkserver config: Dask's list, once
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["distributed", *WORKER_MODULES])
 
 
 @contextlib.contextmanager
@@ -121,6 +159,7 @@ def dask_pool(address: str, workers: int) -> Iterator[Pool]:
     with contextlib.ExitStack() as stack:
         if address == LOCAL_DASK:
             stack.enter_context(_local_worker_config())
+            _preload_dask_forkserver(distributed)
             cluster = stack.enter_context(
                 distributed.LocalCluster(
                     n_workers=workers,
