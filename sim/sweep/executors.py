@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import Issue, ScenarioError
-from sim.sweep.outcome import keep_freed_memory, worker_init
+from sim.sweep.outcome import keep_freed_memory, settle_imports, worker_init
 
 LOCAL_DASK = "local"
 CONNECT_TIMEOUT_S = 10
@@ -173,6 +173,7 @@ def dask_pool(address: str, workers: int) -> Iterator[Pool]:
             client = stack.enter_context(distributed.Client(cluster))
             # our own workers, set up as local ones (a user's cluster is left as it is)
             client.run(keep_freed_memory)
+            client.run(settle_imports)
         else:
             try:
                 client = stack.enter_context(
