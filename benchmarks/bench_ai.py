@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{AI_SCENARIO.name}: {facts['jobs_submitted']:,} jobs submitted "
         f"({facts['jobs_completed']:,} completed, {facts['jobs_abandoned']:,} abandoned), "
         f"{facts['gpus_installed']:,} GPUs at {facts['gpu_utilization']:.1%} utilisation, "
-        f"{facts['events_processed']:,} SimPy events; bare M/M/c simulated "
+        f"{facts['events_processed']:,} events (SimPy's and the AI clock's); bare M/M/c simulated "
         f"{results['throughput']['mmc']['simulated_h']:.1f} h"
     )
     if code_after != code_before:
