@@ -8,17 +8,25 @@ import simpy
 
 from sim.model.ai_clock import AiClock
 
+Log = list[tuple[str, float, float]]  # (an event's value, the clock's now, SimPy's now)
 
-def _recorder(log: list[tuple[str, float, float]], clock: AiClock) -> Any:
-    """A clock callback that logs (its value, the clock's now, SimPy's now)."""
-    return lambda value, _seq: log.append((value, clock.now, clock.env.now))
+
+def _logged_clock(*times_s: float) -> tuple[simpy.Environment, AiClock, Log, Any]:
+    """A clock, its log, a callback that logs, and events "ai@<t>" due at ``times_s``."""
+    env = simpy.Environment()
+    clock = AiClock(env)
+    log: Log = []
+
+    def record(value: str, _seq: int) -> None:
+        log.append((value, clock.now, env.now))
+
+    for t in times_s:
+        clock.after(t, f"ai@{t:g}", record)
+    return env, clock, log, record
 
 
 def test_events_run_in_time_then_creation_order_at_their_own_times() -> None:
-    env = simpy.Environment()
-    clock = AiClock(env)
-    log: list[tuple[str, float, float]] = []
-    record = _recorder(log, clock)
+    env, clock, log, record = _logged_clock()
     for value, delay in [("c", 2.5), ("a", 1.0), ("b", 2.5), ("d", 0.1 + 0.2)]:
         clock.after(delay, value, record)
     env.run()
@@ -29,12 +37,7 @@ def test_events_run_in_time_then_creation_order_at_their_own_times() -> None:
 def test_a_command_finds_every_earlier_event_done_and_those_due_now_done_first() -> None:
     # AI events at 1, 2 and 3 s; a SimPy callback (a command) at 2 s: it must see 1 and 2
     # processed (2 as simultaneous with it), never 3
-    env = simpy.Environment()
-    clock = AiClock(env)
-    log: list[tuple[str, float, float]] = []
-    record = _recorder(log, clock)
-    for t in (1.0, 2.0, 3.0):
-        clock.after(t, f"ai@{t:g}", record)
+    env, clock, log, _ = _logged_clock(1.0, 2.0, 3.0)
     seen: list[list[str]] = []
 
     def command(_: simpy.Event) -> None:
@@ -51,10 +54,7 @@ def test_a_command_finds_every_earlier_event_done_and_those_due_now_done_first()
 
 
 def test_events_created_by_a_command_are_processed_at_their_time() -> None:
-    env = simpy.Environment()
-    clock = AiClock(env)
-    log: list[tuple[str, float, float]] = []
-    record = _recorder(log, clock)
+    env, clock, log, record = _logged_clock()
     clock.after(10.0, "late", record)
 
     def command(_: simpy.Event) -> None:
@@ -99,12 +99,7 @@ def test_end_of_instant_runs_after_every_event_of_the_instant() -> None:
 
 
 def test_events_at_a_run_until_wait_as_simpy_leaves_its_own_and_close_drops_the_rest() -> None:
-    env = simpy.Environment()
-    clock = AiClock(env)
-    log: list[tuple[str, float, float]] = []
-    record = _recorder(log, clock)
-    for t in (4.0, 5.0, 6.0):
-        clock.after(t, f"ai@{t:g}", record)
+    env, clock, log, record = _logged_clock(4.0, 5.0, 6.0)
     env.run(until=5.0)
     assert [v for v, _, _ in log] == ["ai@4"]
     env.run(until=7.0)
