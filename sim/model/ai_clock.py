@@ -76,6 +76,7 @@ class AiClock:
         self._heap: list[tuple[float, int, Callback, Any]] = []
         self._seq = count()
         self._looping = False  # processing events before SimPy's next one (_run_before)
+        self._catching_up = False  # processing the events due at a command's instant
         self._deferred: list[Callable[[], None]] = []  # passes due at the end of this instant
         self._driver: simpy.Event | None = None
         self._driver_s = math.inf  # when the pending driver is meant to fire
@@ -110,17 +111,21 @@ class AiClock:
         Those before now are processed as in the loop; those due now as changes simultaneous
         with the command, so their passes wait for the end of the instant.
         """
-        if self._looping:
-            return  # called by the loop's own events: already there
+        if self._looping or self._catching_up:
+            return  # called by an event being processed: the others due now come after it
         now = self.env.now
         heap = self._heap
         if heap and heap[0][0] < now:
             self._run_before(now)
         self.now = now
-        while heap and heap[0][0] <= now:
-            _, seq, callback, value = heappop(heap)
-            self.processed += 1
-            callback(value, seq)
+        self._catching_up = True
+        try:
+            while heap and heap[0][0] <= now:
+                _, seq, callback, value = heappop(heap)
+                self.processed += 1
+                callback(value, seq)
+        finally:
+            self._catching_up = False
 
     def close(self) -> None:
         """The run is over: drop the events due after it (and the job records they carry)."""

@@ -109,3 +109,19 @@ def test_events_at_a_run_until_wait_as_simpy_leaves_its_own_and_close_drops_the_
     env.run()
     assert [v for v, _, _ in log] == ["ai@4", "ai@5", "ai@6"]
     assert clock.processed == 3
+
+
+def test_an_event_that_catches_up_itself_does_not_run_the_next_one_first() -> None:
+    # AiHosting's arrivals call GpuCluster.submit, which catches the clock up: at a
+    # command's instant that must not process the next event due then inside this one
+    env, clock, log, record = _logged_clock()
+
+    def arrival(value: str, seq: int) -> None:
+        clock.catch_up()
+        record(value, seq)
+
+    clock.after(2.0, "first", arrival)
+    clock.after(2.0, "second", arrival)
+    env.timeout(2.0).callbacks.append(lambda _: clock.catch_up())
+    env.run()
+    assert [v for v, _, _ in log] == ["first", "second"]
