@@ -1,13 +1,13 @@
 """Garbage-collector settings for a run: fewer collections while its objects pile up.
 
 A run allocates hundreds of thousands of objects that live until it ends (a hybrid run's
-≈200,000 job records and their events, the logs' lists), and almost none of them are ever
-part of a reference cycle: reference counting frees them. CPython's collector still counts
-them as new objects and traverses them, again at every older-generation collection: measured
-on a 2-year hybrid run, 282 young, 25 middle and 2 full collections took 1.7 s of its 8 s.
-Raising the thresholds for the run leaves 4 young collections (0.27 s). Cyclic garbage is
-still collected, only later; the settings are restored when the run ends, so the next
-collection (at the latest) sweeps what the run left.
+≈200,000 job records and their events, the logs' lists), so the collector finds almost no
+garbage during a run, yet it counts them as new objects and traverses them, again at every
+older-generation collection: measured on a 2-year hybrid run, 282 young, 25 middle and 2
+full collections took 1.7 s of its 8 s. Raising the thresholds for the run leaves 4 young
+collections (0.27 s). Cyclic garbage is still collected, only later. The settings are
+restored when the run ends; the site, a graph of components that refer to each other, is
+then freed by the next collection (a sweep's worker runs one after each run).
 """
 
 from __future__ import annotations
