@@ -57,17 +57,19 @@ from common import (
 BANDS = ["btc_mined", "mining_margin_usd", "hashprice_usd_per_ph_day", "energy_cost_usd"]
 
 
-def timed_sweep(runs: int, dask: str | None) -> dict[str, float]:
-    """Wall and CPU time of a KPI-only baseline sweep on 2 local processes or a local Dask
-    cluster, in a fresh process."""
+def _in_child(*args: str) -> dict[str, float]:
+    """Run this script with ``args`` in a fresh process: the figures it prints last (JSON)."""
     child = subprocess.run(
-        [sys.executable, __file__, "--sweep-child", str(runs), "--dask", dask or ""],
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
     )
     figures: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
     return figures
+
+
+def timed_sweep(runs: int, dask: str | None) -> dict[str, float]:
+    """Wall and CPU time of a KPI-only baseline sweep on 2 local processes or a local Dask
+    cluster, in a fresh process."""
+    return _in_child("--sweep-child", str(runs), "--dask", dask or "")
 
 
 def _sweep_child(runs: int, dask: str | None) -> None:
@@ -102,14 +104,7 @@ def paired_sweeps(runs: int, rounds: int) -> dict[str, dict[str, list[float]]]:
 
 def big_sweep(runs: int) -> dict[str, float]:
     """The M-run sweep with bands, in a fresh process so that its peaks are its own."""
-    child = subprocess.run(
-        [sys.executable, __file__, "--big-child", str(runs)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    figures: dict[str, float] = json.loads(child.stdout.strip().splitlines()[-1])
-    return figures
+    return _in_child("--big-child", str(runs))
 
 
 class TreeUsage:
