@@ -36,23 +36,18 @@ Callback = Callable[[Any, int], None]  # called with the event's value and its s
 
 
 class EndOfInstant(simpy.Event):
-    """An event, already triggered, that SimPy processes after every other event due now."""
+    """An event, already triggered, that SimPy processes after every other event due then.
 
-    def __init__(self, env: simpy.Environment, callback: Callable[[simpy.Event], None]) -> None:
-        # what Event.__init__ and succeed() set, inlined as simpy.Timeout does
-        self.env = env
-        self.callbacks = [callback]
-        self._value = None
-        self._ok = True
-        env.schedule(self, AFTER_ALL_CHANGES)
-
-
-class _Driver(simpy.Event):
-    """The SimPy event at which the clock processes its events (end-of-instant priority)."""
+    ``delay`` from now: 0 for the end of this instant, more for the clock's driver.
+    """
 
     def __init__(
-        self, env: simpy.Environment, delay: float, callback: Callable[[simpy.Event], None]
+        self,
+        env: simpy.Environment,
+        callback: Callable[[simpy.Event], None],
+        delay: float = 0.0,
     ) -> None:
+        # what Event.__init__ and succeed() set, inlined as simpy.Timeout does
         self.env = env
         self.callbacks = [callback]
         self._value = None
@@ -139,7 +134,7 @@ class AiClock:
     def _wake(self, t_s: float) -> None:
         """Make the driver fire at ``t_s`` (or at SimPy's now, if that is later)."""
         self._driver_s = t_s
-        self._driver = _Driver(self.env, max(t_s - self.env.now, 0.0), self._drive)
+        self._driver = EndOfInstant(self.env, self._drive, max(t_s - self.env.now, 0.0))
 
     def _drive(self, event: simpy.Event) -> None:
         if event is not self._driver:
