@@ -95,6 +95,31 @@ class HourBins:
         return hour_of_day, weekday
 
 
+@dataclass(frozen=True)
+class Weighted:
+    """Values drawn with replacement with given weights, as ``Generator.choice`` draws them.
+
+    ``choice(values, size=n, p=weights / weights.sum())`` looks one U(0,1) per draw up in the
+    normalised cumulative weights; so does :meth:`draw`, without ``choice``'s checks of ``p``
+    on every call (most of its cost for a day's jobs). ``tests/unit/test_demand.py`` checks
+    that both give the same values and leave the generator in the same state.
+    """
+
+    values: np.ndarray
+    cdf: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray) -> Weighted:
+        """``values`` with relative ``weights`` (≥ 0, positive sum)."""
+        cdf = (weights / weights.sum()).cumsum()
+        cdf /= cdf[-1]
+        return cls(values, cdf)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` values drawn from ``rng``."""
+        return self.values[self.cdf.searchsorted(rng.random(n), side="right")]
+
+
 def _normalised(profile: list[float]) -> np.ndarray:
     values = np.asarray(profile, dtype=float)
     return values / values.mean()
@@ -123,8 +148,7 @@ class JobClassDemand:
             self._rate(bins.calendar_, bins.edges_s[:-1]) * bins.widths_s / SECONDS_PER_HOUR
         )
         weights = np.asarray(spec.gpus.weights or [1.0] * len(spec.gpus.values), dtype=float)
-        self._gpu_values = np.asarray(spec.gpus.values, dtype=np.int64)
-        self._gpu_probs = weights / weights.sum()
+        self._gpus = Weighted.of(np.asarray(spec.gpus.values, dtype=np.int64), weights)
 
     def rate_per_hour(self, hour_starts_s: np.ndarray) -> np.ndarray:
         """Arrival rate (1/h) in the UTC hours starting at ``hour_starts_s``."""
@@ -152,11 +176,10 @@ class JobClassDemand:
     def _jobs(self, times: np.ndarray) -> Arrivals:
         n = times.size
         rng, spec = self._job_rng, self.spec
-        gpus = rng.choice(self._gpu_values, size=n, p=self._gpu_probs)
         return Arrivals(
             times,
             np.full(n, self.index, dtype=np.int64),
-            gpus,
+            self._gpus.draw(rng, n),
             draw_durations(spec, rng, n),
             draw_patience(spec, rng, n),
         )

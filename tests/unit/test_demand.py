@@ -16,12 +16,36 @@ from sim.model.demand import (
     Arrivals,
     HourBins,
     JobClassDemand,
+    Weighted,
     draw_durations,
     draw_patience,
 )
 from sim.rng import RandomStreams
 from sim.scenario.ai import JobClassSpec
 from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, unix_seconds
+
+WEIGHTS = [
+    [1.0],
+    [1.0, 1.0, 1.0],
+    [0.5, 0.3, 0.2],
+    [0.4, 0.3, 0.2, 0.1],
+    [0.0, 2.0, 0.0, 1.0],
+    [1e-3, 3.7, 1 / 3, 2.2e4, 0.1],
+    list(np.random.default_rng(5).random(40)),
+]
+
+
+@pytest.mark.parametrize("weights", WEIGHTS)
+@pytest.mark.parametrize("n", [0, 1, 7, 1_000])
+def test_weighted_draws_what_generator_choice_draws(weights: list[float], n: int) -> None:
+    # if a numpy upgrade changes how choice draws with p, Weighted must follow it
+    w = np.asarray(weights)
+    values = np.arange(10, 10 + w.size, dtype=np.int64) * 3
+    ours, numpys = np.random.default_rng(n), np.random.default_rng(n)
+    drawn = Weighted.of(values, w).draw(ours, n)
+    expected = numpys.choice(values, size=n, p=w / w.sum())
+    assert drawn.dtype == expected.dtype and np.array_equal(drawn, expected)
+    assert np.array_equal(ours.random(5), numpys.random(5))  # the same state after
 
 
 def _day_by_day(
