@@ -34,12 +34,17 @@ class Arrivals:
     @classmethod
     def merge(cls, batches: list[Arrivals]) -> Arrivals:
         """One batch of all jobs, sorted by submit time (stable across batches)."""
-        fields = {
-            name: np.concatenate([getattr(b, name) for b in batches])
-            for name in ("submit_s", "job_class", "gpus", "duration_s", "patience_s")
-        }
-        order = np.argsort(fields["submit_s"], kind="stable")
-        return cls(**{name: values[order] for name, values in fields.items()})
+        if len(batches) == 1:
+            return batches[0]
+        columns = [
+            np.concatenate(column)
+            for column in zip(
+                *[(b.submit_s, b.job_class, b.gpus, b.duration_s, b.patience_s) for b in batches],
+                strict=True,
+            )
+        ]
+        order = columns[0].argsort(kind="stable")
+        return cls(*[column.take(order) for column in columns])
 
 
 @dataclass(frozen=True)
