@@ -181,6 +181,7 @@ class JobClassDemand:
     def _jobs(self, times: np.ndarray) -> Arrivals:
         n = times.size
         rng, spec = self._job_rng, self.spec
+        # drawn in the stream's order: GPUs, run times, patience
         return Arrivals(
             times,
             np.full(n, self.index, dtype=np.int64),
