@@ -175,7 +175,8 @@ class JobClassDemand:
         counts = self._arrival_rng.poisson(self._expected[lo:hi])
         starts = np.repeat(bins.edges_s[lo:hi], counts)
         widths = np.repeat(bins.widths_s[lo:hi], counts)
-        times = np.sort(starts + widths * self._arrival_rng.random(counts.sum()))
+        times = starts + widths * self._arrival_rng.random(counts.sum())
+        times.sort()  # in place: np.sort would copy first
         return self._jobs(times)
 
     def _jobs(self, times: np.ndarray) -> Arrivals:
