@@ -18,7 +18,7 @@ import numpy as np
 from sim.rng import RandomStreams
 from sim.scenario.ai import JobClassSpec
 from sim.scenario.trace import Trace
-from sim.units import SECONDS_PER_HOUR, SECONDS_PER_YEAR, unix_seconds
+from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR, unix_seconds
 
 
 @dataclass(frozen=True)
@@ -34,42 +34,62 @@ class Arrivals:
     @classmethod
     def merge(cls, batches: list[Arrivals]) -> Arrivals:
         """One batch of all jobs, sorted by submit time (stable across batches)."""
-        fields = {
-            name: np.concatenate([getattr(b, name) for b in batches])
-            for name in ("submit_s", "job_class", "gpus", "duration_s", "patience_s")
-        }
-        order = np.argsort(fields["submit_s"], kind="stable")
-        return cls(**{name: values[order] for name, values in fields.items()})
+        if len(batches) == 1:
+            return batches[0]
+        columns = [
+            np.concatenate(column)
+            for column in zip(
+                *[(b.submit_s, b.job_class, b.gpus, b.duration_s, b.patience_s) for b in batches],
+                strict=True,
+            )
+        ]
+        order = columns[0].argsort(kind="stable")
+        return cls(*[column.take(order) for column in columns])
 
 
 @dataclass(frozen=True)
 class HourBins:
-    """A window cut into bins at UTC hour boundaries, each with one arrival rate.
+    """The run's days, each cut into bins at UTC hour boundaries, each bin with one arrival rate.
+
+    Arrivals are drawn one day at a time, but the rates are deterministic, so the bins of every
+    day are made once.
 
     Attributes
     ----------
     edges_s : np.ndarray
-        Bin edges (s since the start of the run): the window's start, the hour boundaries
-        inside it and its end.
+        Bin edges (s since the start of the run): the day boundaries, the hour boundaries
+        between them and the horizon.
     widths_s : np.ndarray
         Bin widths (s).
     calendar_ : tuple[np.ndarray, np.ndarray]
         UTC hour of day (0–23) and weekday (0 = Monday) of each bin.
+    days_s : list[float]
+        Day boundaries: day ``d`` is ``[days_s[d], days_s[d + 1])``, the last one ends at the
+        horizon.
+    first_bin : list[int]
+        Bins of day ``d``: ``first_bin[d]`` to ``first_bin[d + 1]`` (exclusive).
     """
 
     edges_s: np.ndarray
     widths_s: np.ndarray
     calendar_: tuple[np.ndarray, np.ndarray]
+    days_s: list[float]
+    first_bin: list[int]
 
     @classmethod
-    def of(cls, start_unix_s: float, start_s: float, end_s: float) -> HourBins:
-        """The bins of ``[start_s, end_s)`` for a run that starts at ``start_unix_s``."""
+    def of(cls, start_unix_s: float, horizon_s: float) -> HourBins:
+        """The bins of the days of a run that starts at ``start_unix_s`` and lasts ``horizon_s``."""
         offset = -start_unix_s % SECONDS_PER_HOUR
-        first = offset + np.ceil((start_s - offset) / SECONDS_PER_HOUR) * SECONDS_PER_HOUR
-        inner = np.arange(first, end_s, SECONDS_PER_HOUR)
-        inner = inner[(inner > start_s) & (inner < end_s)]
-        edges = np.concatenate(([start_s], inner, [end_s]))  # sorted and distinct
-        return cls(edges, np.diff(edges), cls.calendar(start_unix_s, edges[:-1]))
+        days = np.append(np.arange(0.0, horizon_s, SECONDS_PER_DAY), horizon_s)
+        # start and horizon are whole seconds, so every edge is exact, as when drawn day by day
+        edges = np.union1d(days, np.arange(offset, horizon_s, SECONDS_PER_HOUR))
+        return cls(
+            edges,
+            np.diff(edges),
+            cls.calendar(start_unix_s, edges[:-1]),
+            days.tolist(),
+            np.searchsorted(edges, days).tolist(),
+        )
 
     @staticmethod
     def calendar(start_unix_s: float, hour_starts_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,16 +100,46 @@ class HourBins:
         return hour_of_day, weekday
 
 
+@dataclass(frozen=True)
+class Weighted:
+    """Values drawn with replacement with given weights, as ``Generator.choice`` draws them.
+
+    ``choice(values, size=n, p=weights / weights.sum())`` looks one U(0,1) per draw up in the
+    normalised cumulative weights; so does :meth:`draw`, without ``choice``'s checks of ``p``
+    on every call (most of its cost for a day's jobs). ``tests/unit/test_demand.py`` checks
+    that both give the same values and leave the generator in the same state.
+    """
+
+    values: np.ndarray
+    cdf: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray, weights: np.ndarray) -> Weighted:
+        """``values`` with relative ``weights`` (≥ 0, positive sum)."""
+        cdf = (weights / weights.sum()).cumsum()
+        cdf /= cdf[-1]
+        return cls(values, cdf)
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` values drawn from ``rng``."""
+        return self.values[self.cdf.searchsorted(rng.random(n), side="right")]
+
+
 def _normalised(profile: list[float]) -> np.ndarray:
     values = np.asarray(profile, dtype=float)
     return values / values.mean()
 
 
 class JobClassDemand:
-    """Draws the arrivals of one job class, one window at a time."""
+    """Draws the arrivals of one job class, one day at a time."""
 
     def __init__(
-        self, index: int, spec: JobClassSpec, start_utc: datetime, streams: RandomStreams
+        self,
+        index: int,
+        spec: JobClassSpec,
+        start_utc: datetime,
+        streams: RandomStreams,
+        bins: HourBins,
     ) -> None:
         self.index = index
         self.spec = spec
@@ -98,9 +148,12 @@ class JobClassDemand:
         self._weekly = _normalised(spec.weekly_profile)
         self._arrival_rng = streams.get(f"ai_arrivals:{spec.name}")
         self._job_rng = streams.get(f"ai_jobs:{spec.name}")
+        self._bins = bins
+        self._expected = (
+            self._rate(bins.calendar_, bins.edges_s[:-1]) * bins.widths_s / SECONDS_PER_HOUR
+        )
         weights = np.asarray(spec.gpus.weights or [1.0] * len(spec.gpus.values), dtype=float)
-        self._gpu_values = np.asarray(spec.gpus.values, dtype=np.int64)
-        self._gpu_probs = weights / weights.sum()
+        self._gpus = Weighted.of(np.asarray(spec.gpus.values, dtype=np.int64), weights)
 
     def rate_per_hour(self, hour_starts_s: np.ndarray) -> np.ndarray:
         """Arrival rate (1/h) in the UTC hours starting at ``hour_starts_s``."""
@@ -115,29 +168,25 @@ class JobClassDemand:
             return rate  # the growth factor is exactly 1
         return rate * (1.0 + self.spec.growth_per_year) ** (hour_starts_s / SECONDS_PER_YEAR)
 
-    def arrivals(self, start_s: float, end_s: float, bins: HourBins | None = None) -> Arrivals:
-        """Jobs submitted in ``[start_s, end_s)``; windows must be drawn in time order.
-
-        ``bins`` are the window's hour bins, if already made (they are the same for every
-        class of a scenario).
-        """
-        if bins is None:
-            bins = HourBins.of(self._start_unix_s, start_s, end_s)
-        edges, widths = bins.edges_s, bins.widths_s
-        expected = self._rate(bins.calendar_, edges[:-1]) * widths / SECONDS_PER_HOUR
-        counts = self._arrival_rng.poisson(expected)
-        starts = np.repeat(edges[:-1], counts)
-        times = np.sort(starts + np.repeat(widths, counts) * self._arrival_rng.random(counts.sum()))
+    def arrivals(self, day: int) -> Arrivals:
+        """Jobs submitted on day ``day`` of the run (see :class:`HourBins`), drawn in day order."""
+        bins = self._bins
+        lo, hi = bins.first_bin[day], bins.first_bin[day + 1]
+        counts = self._arrival_rng.poisson(self._expected[lo:hi])
+        starts = np.repeat(bins.edges_s[lo:hi], counts)
+        widths = np.repeat(bins.widths_s[lo:hi], counts)
+        times = starts + widths * self._arrival_rng.random(counts.sum())
+        times.sort()  # in place: np.sort would copy first
         return self._jobs(times)
 
     def _jobs(self, times: np.ndarray) -> Arrivals:
         n = times.size
         rng, spec = self._job_rng, self.spec
-        gpus = rng.choice(self._gpu_values, size=n, p=self._gpu_probs)
+        # drawn in the stream's order: GPUs, run times, patience
         return Arrivals(
             times,
             np.full(n, self.index, dtype=np.int64),
-            gpus,
+            self._gpus.draw(rng, n),
             draw_durations(spec, rng, n),
             draw_patience(spec, rng, n),
         )

@@ -46,8 +46,9 @@ class AiHosting:
         contracted_gpus = {c.name: c.gpus for c in self.contracts}
         for cluster in self.clusters:
             cluster.contracted_gpus = contracted_gpus
+        self._bins = HourBins.of(self.start_unix_s, self.horizon_s)  # the same for every class
         self._demand = [
-            JobClassDemand(i, spec, scenario.start_utc, streams)
+            JobClassDemand(i, spec, scenario.start_utc, streams, self._bins)
             for i, spec in enumerate(self.classes)
         ]
         self._trace = (
@@ -74,6 +75,7 @@ class AiHosting:
             for cluster in [self.clusters[index]]
         ]
         self._pending: Iterator[tuple[float, int, int, float, float]] = iter(())
+        self._day = 0
         self._window_end_s = 0.0
         self._next_id = 0
         self._arrival_cb = self._arrival  # bound once: a bound method is made per lookup
@@ -85,10 +87,10 @@ class AiHosting:
         """Power of every GPU node at full load (kW)."""
         return sum(c.spec.nodes * c.node.peak_power_w for c in self.clusters) / 1_000.0
 
-    def _window(self, start_s: float, end_s: float) -> Arrivals:
-        bins = HourBins.of(self.start_unix_s, start_s, end_s)  # the same for every class
-        batches = [demand.arrivals(start_s, end_s, bins) for demand in self._demand]
+    def _window(self, day: int) -> Arrivals:
+        batches = [demand.arrivals(day) for demand in self._demand]
         if self._trace is not None:
+            start_s, end_s = self._bins.days_s[day], self._bins.days_s[day + 1]
             t = self._trace.submit_s
             keep = (t >= start_s) & (t < end_s)
             batches.append(
@@ -102,11 +104,11 @@ class AiHosting:
             )
         return Arrivals.merge(batches)
 
-    def _open_window(self, start_s: float) -> None:
-        """Draw the arrivals of one day from ``start_s`` and wait for the first."""
-        end_s = min(start_s + SECONDS_PER_DAY, self.horizon_s)
-        batch = self._window(start_s, end_s)
-        self._window_end_s = end_s
+    def _open_window(self, day: int) -> None:
+        """Draw the arrivals of day ``day`` of the run and wait for the first."""
+        batch = self._window(day)
+        self._day = day
+        self._window_end_s = self._bins.days_s[day + 1]
         self._pending = zip(
             batch.submit_s.tolist(),
             batch.job_class.tolist(),
@@ -155,7 +157,7 @@ class AiHosting:
 
     def _window_ends(self, _: Any, __: int) -> None:
         if self._window_end_s < self.horizon_s:
-            self._open_window(self._window_end_s)
+            self._open_window(self._day + 1)
 
     def start(self) -> None:
         """Draw the first day of arrivals and wait for the first; the clock does the rest.
@@ -166,7 +168,7 @@ class AiHosting:
         loop.
         """
         if self.classes or self._trace is not None:
-            self._open_window(0.0)
+            self._open_window(0)
 
     def drop_jobs(self) -> None:
         """Forget the job records, once the run's records hold them as columns.
