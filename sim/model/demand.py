@@ -11,14 +11,13 @@ attributes come from separate streams per class (``ai_arrivals:<class>``,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
 from sim.rng import RandomStreams
 from sim.scenario.ai import JobClassSpec
 from sim.scenario.trace import Trace
-from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR, unix_seconds
+from sim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR, SECONDS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -137,13 +136,11 @@ class JobClassDemand:
         self,
         index: int,
         spec: JobClassSpec,
-        start_utc: datetime,
         streams: RandomStreams,
         bins: HourBins,
     ) -> None:
         self.index = index
         self.spec = spec
-        self._start_unix_s = unix_seconds(start_utc)
         self._diurnal = _normalised(spec.diurnal_profile)
         self._weekly = _normalised(spec.weekly_profile)
         self._arrival_rng = streams.get(f"ai_arrivals:{spec.name}")
@@ -154,10 +151,6 @@ class JobClassDemand:
         )
         weights = np.asarray(spec.gpus.weights or [1.0] * len(spec.gpus.values), dtype=float)
         self._gpus = Weighted.of(np.asarray(spec.gpus.values, dtype=np.int64), weights)
-
-    def rate_per_hour(self, hour_starts_s: np.ndarray) -> np.ndarray:
-        """Arrival rate (1/h) in the UTC hours starting at ``hour_starts_s``."""
-        return self._rate(HourBins.calendar(self._start_unix_s, hour_starts_s), hour_starts_s)
 
     def _rate(
         self, calendar: tuple[np.ndarray, np.ndarray], hour_starts_s: np.ndarray

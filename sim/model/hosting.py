@@ -48,7 +48,7 @@ class AiHosting:
             cluster.contracted_gpus = contracted_gpus
         self._bins = HourBins.of(self.start_unix_s, self.horizon_s)  # the same for every class
         self._demand = [
-            JobClassDemand(i, spec, scenario.start_utc, streams, self._bins)
+            JobClassDemand(i, spec, streams, self._bins)
             for i, spec in enumerate(self.classes)
         ]
         self._trace = (

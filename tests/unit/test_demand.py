@@ -118,7 +118,7 @@ def test_arrivals_are_the_day_by_day_draws(spec: dict, start: datetime, length: 
     job_class = JobClassSpec.model_validate(spec)
     horizon_s = length.total_seconds()
     bins = HourBins.of(unix_seconds(start), horizon_s)
-    demand = JobClassDemand(2, job_class, start, RandomStreams(11), bins)
+    demand = JobClassDemand(2, job_class, RandomStreams(11), bins)
     expected = _day_by_day(job_class, start, horizon_s, 11)
     assert len(bins.days_s) == len(expected) + 1 and bins.days_s[-1] == horizon_s
     for day, (edges, mean, want) in enumerate(expected):
