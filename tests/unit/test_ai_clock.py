@@ -125,3 +125,50 @@ def test_an_event_that_catches_up_itself_does_not_run_the_next_one_first() -> No
     env.timeout(2.0).callbacks.append(lambda _: clock.catch_up())
     env.run()
     assert [v for v, _, _ in log] == ["first", "second"]
+
+
+def test_the_chains_slot_keeps_the_heaps_order_at_equal_times() -> None:
+    # a chain event (in the slot) and heap events due at one time run in creation order,
+    # as if all were in the heap; the chain's next link, made later, runs after them
+    env, clock, log, record = _logged_clock()
+    alone: list[bool] = []
+
+    def link(value: str, seq: int) -> None:
+        record(value, seq)
+        alone.append(clock.alone())
+        if value == "chain 1":
+            clock.chain(0.0, "chain 2", link)
+
+    clock.after(1.0, "heap before", record)
+    clock.chain(1.0, "chain 1", link)
+    clock.after(1.0, "heap after", record)
+    clock.after(2.0, "heap later", record)
+    env.run()
+    assert [(v, t) for v, t, _ in log] == [
+        ("heap before", 1.0),
+        ("chain 1", 1.0),
+        ("heap after", 1.0),
+        ("chain 2", 1.0),
+        ("heap later", 2.0),
+    ]
+    assert alone == [False, True]  # "heap after" and "chain 2" were still due
+    assert clock.processed == 5
+
+
+def test_a_command_catches_up_the_chains_slot_and_close_drops_it() -> None:
+    env, clock, log, record = _logged_clock(3.0)
+    clock.chain(2.0, "chain", record)
+    seen: list[list[str]] = []
+
+    def command(_: simpy.Event) -> None:
+        clock.catch_up()
+        seen.append([value for value, _, _ in log])
+
+    env.timeout(2.0).callbacks.append(command)
+    env.run(until=2.5)
+    assert seen == [["chain"]]
+    clock.chain(1.0, "dropped", record)
+    clock.close()  # drops the slot's event as the heap's
+    env.run()
+    assert [v for v, _, _ in log] == ["chain"]
+    assert clock.processed == 1
