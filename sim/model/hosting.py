@@ -151,7 +151,7 @@ class AiHosting:
             name,
         )
         self._next_id += 1
-        cluster.submit(record, last=True)
+        cluster.arrive(record)
 
     def _window_ends(self, _: Any, __: int) -> None:
         if self._window_end_s < self.horizon_s:
