@@ -152,6 +152,9 @@ class GpuCluster:
         self._caps: list[int] = []
         self._failed: list[int] = []  # nodes that failed this instant
         self._pass_due = False  # a pass is due at the end of this instant
+        # jobs waiting: the queue series' level, the scheduler's queue length after every
+        # change, kept so that a completion need not call the scheduler's property
+        self._waiting = 0
 
     @property
     def installed_gpus(self) -> int:
@@ -183,15 +186,13 @@ class GpuCluster:
         """
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
-        if last and not self._pass_due and self.clock.alone():
-            self._join_now(record)
-        else:
+        if not last or self._pass_due or not self.clock.alone():
+            # other changes may come at this instant: the job joins at its end
             self._arrivals.append(record)
             if not self._pass_due:
                 self._pass_at_end()
-
-    def _join_now(self, record: JobRecord) -> None:
-        """The instant's only change: the job joins the queue, and the pass runs, at once."""
+            return
+        # the instant's only change: it joins the queue, and the pass runs, at once
         if record.contract:
             self._classify(record)
         now = self.clock.now
@@ -239,7 +240,7 @@ class GpuCluster:
         due at this instant (the clock's next event is later), it is the instant's only change
         and the pass runs at once: the same schedule as at the end of the instant.
         """
-        if self._pass_due or not self.scheduler.queue_length:
+        if self._pass_due or not self._waiting:
             return
         if self.clock.alone():
             self._end_of_instant()
@@ -290,13 +291,14 @@ class GpuCluster:
 
     def _waits(self, record: JobRecord, now: float) -> None:
         """A job that arrived now was not started: it joins the queue series and waits."""
-        self.log.queue_t.append(now)
-        self.log.queue_delta.append(1)
+        self._queue_change(now, +1)
         if math.isfinite(record.patience_s):
             # wait for the customer's patience to run out
             self.clock.after(record.patience_s, record, self._abandon)
 
     def _queue_change(self, t_s: float, delta: int) -> None:
+        """``delta`` jobs joined (left, if negative) the queue at ``t_s``."""
+        self._waiting += delta
         self.log.queue_t.append(t_s)
         self.log.queue_delta.append(delta)
 

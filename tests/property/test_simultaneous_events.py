@@ -133,7 +133,10 @@ def simulate(
                 )
             else:
                 env.timeout(t_s).callbacks.append(lambda _, f=set_cap, n=nodes: f(n))
-    env.run()
+    while env.peek() < math.inf:
+        env.step()
+        for cluster in clusters:  # the cluster's own count of waiting jobs stays exact
+            assert cluster._waiting == cluster.scheduler.queue_length
     outcomes = []
     for cluster, mine in zip(clusters, records, strict=True):
         cluster.scheduler.check_invariants()
