@@ -58,8 +58,7 @@ class JobRecord:
     job_id: int
     job_class: int
     submit_s: float
-    gpus: int
-    nodes: int
+    gpus: int  # its nodes (in jobs.csv) follow from its group's GPUs per node
     duration_s: float
     patience_s: float
     price_usd_per_gpu_hour: float
