@@ -15,12 +15,6 @@ at the time of a command are processed when the command comes (``catch_up``), be
 simultaneous changes: their scheduling passes wait for the end of that instant, through a
 SimPy end-of-instant event as before. Within the loop an instant ends when the next AI event
 is later; the passes deferred to it run then.
-
-A *chain* of events, of which at most one is pending because each schedules the next (the
-job arrivals: each waits for the next, the day's last for the day's end), is held in a slot
-beside the heap rather than in it: the loop takes whichever of the slot and the heap's top
-is first by ``(time, seq)``, the very order the heap would give, and the chain's event skips a
-push and a pop on a heap of thousands of completions.
 """
 
 from __future__ import annotations
@@ -39,15 +33,6 @@ from simpy.events import EventPriority
 AFTER_ALL_CHANGES = EventPriority(2)
 
 Callback = Callable[[Any, int], None]  # called with the event's value and its sequence number
-Entry = tuple[float, int, Callback, Any]  # (time, seq, callback, value): heap order is time, seq
-
-
-def _nothing(_: Any, __: int) -> None:
-    """The empty slot's callback, never called."""
-
-
-# the empty slot: after every event, since times are finite and no seq is negative
-NO_EVENT: Entry = (math.inf, -1, _nothing, None)
 
 
 class EndOfInstant(simpy.Event):
@@ -83,8 +68,7 @@ class AiClock:
         self.env = env
         self.now = env.now  # the time of the AI event being processed, or of the command
         self.processed = 0  # AI events processed (the manifest adds them to SimPy's)
-        self._heap: list[Entry] = []
-        self._slot = NO_EVENT  # the chain's pending event (see :meth:`chain`)
+        self._heap: list[tuple[float, int, Callback, Any]] = []
         self._seq = count()
         self._looping = False  # processing events before SimPy's next one (_run_before)
         self._catching_up = False  # processing the events due at a command's instant
@@ -104,24 +88,10 @@ class AiClock:
             self._wake(t_s)
         return seq
 
-    def chain(self, delay: float, value: Any, callback: Callback) -> int:
-        """As :meth:`after`, for the chain's next event: the one scheduled while none is pending.
-
-        Every event the chain's callbacks schedule this way is kept in one slot instead of
-        the heap; its ``seq`` is taken now, as :meth:`after` takes it, so ties order the same.
-        """
-        assert self._slot is NO_EVENT, "the chain's previous event is still pending"
-        t_s = self.now + delay
-        seq = next(self._seq)
-        self._slot = (t_s, seq, callback, value)
-        if t_s < self._driver_s and not self._looping:
-            self._wake(t_s)
-        return seq
-
     def alone(self) -> bool:
         """True if nothing else can change a cluster at this instant (so a pass may run now)."""
-        heap, now = self._heap, self.now
-        return self._looping and self._slot[0] > now and (not heap or heap[0][0] > now)
+        heap = self._heap
+        return self._looping and (not heap or heap[0][0] > self.now)
 
     def end_of_instant(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once every change due now is applied."""
@@ -139,29 +109,27 @@ class AiClock:
         if self._looping or self._catching_up:
             return  # called by an event being processed: the others due now come after it
         now = self.env.now
-        if self._next_s() < now:
+        heap = self._heap
+        if heap and heap[0][0] < now:
             self._run_before(now)
         self.now = now
         self._catching_up = True
         try:
-            self._process(math.nextafter(now, math.inf))  # those due at now, not after
+            while heap and heap[0][0] <= now:
+                _, seq, callback, value = heappop(heap)
+                self.processed += 1
+                callback(value, seq)
         finally:
             self._catching_up = False
 
     def close(self) -> None:
         """The run is over: drop the events due after it (and the job records they carry)."""
         self._heap.clear()
-        self._slot = NO_EVENT
         self._driver, self._driver_s = None, math.inf
 
     def _command(self, callback: Callable[[], None]) -> None:
         self.catch_up()
         callback()
-
-    def _next_s(self) -> float:
-        """When the next AI event is due (``inf`` if none is)."""
-        heap, slot_s = self._heap, self._slot[0]
-        return heap[0][0] if heap and heap[0][0] < slot_s else slot_s
 
     def _wake(self, t_s: float) -> None:
         """Make the driver fire at ``t_s`` (or at SimPy's now, if that is later)."""
@@ -178,47 +146,27 @@ class AiClock:
             self._run_before(limit)
         else:  # other events are due now after this one: ours are simultaneous with them
             self.catch_up()
-        next_s = self._next_s()
-        if next_s < math.inf:
-            self._wake(next_s)
+        heap = self._heap
+        if heap:
+            self._wake(heap[0][0])
 
     def _run_before(self, limit_s: float) -> None:
         """Process every AI event before ``limit_s``, each instant's deferred passes at its end."""
-        self._looping = True
-        try:
-            self._process(limit_s)
-        finally:
-            self._looping = False
-
-    def _process(self, limit_s: float) -> None:
-        """Process the events before ``limit_s`` in ``(time, seq)`` order, slot and heap merged.
-
-        Passes deferred to an instant run once the next event is later (in the loop only:
-        while catching up, :meth:`end_of_instant` defers to SimPy).
-        """
         heap, deferred = self._heap, self._deferred
         processed = 0
+        self._looping = True
         try:
-            while True:
-                slot = self._slot
-                if heap and heap[0] < slot:
-                    t_s, seq, callback, value = heap[0]
-                    if t_s >= limit_s:
-                        break
-                    heappop(heap)
-                else:
-                    t_s, seq, callback, value = slot
-                    if t_s >= limit_s:
-                        break
-                    self._slot = NO_EVENT
+            while heap and heap[0][0] < limit_s:
+                t_s, seq, callback, value = heappop(heap)
                 self.now = t_s
                 processed += 1
                 callback(value, seq)
-                if deferred and self._next_s() > t_s:
+                if deferred and (not heap or heap[0][0] > t_s):
                     # the instant is over: its passes, which may add events due now
                     due = deferred[:]
                     deferred.clear()
                     for run_pass in due:
                         run_pass()
         finally:
+            self._looping = False
             self.processed += processed

@@ -122,10 +122,10 @@ class AiHosting:
         arrival = next(self._pending, None)
         if arrival is None:
             # wait for the end of the window before drawing the next one
-            self.clock.chain(max(self._window_end_s - now, 0.0), None, self._window_ends)
+            self.clock.after(max(self._window_end_s - now, 0.0), None, self._window_ends)
         else:
             # wait for the next job's submission (the event carries the job)
-            self.clock.chain(arrival[0] - now, arrival, self._arrival_cb)
+            self.clock.after(arrival[0] - now, arrival, self._arrival_cb)
 
     def _arrival(self, arrival: tuple[float, int, int, float, float], _seq: int) -> None:
         """A job arrives: wait for the next one, then submit this one."""
