@@ -132,7 +132,7 @@ class AiHosting:
         _, job_class, gpus, duration_s, patience_s = arrival
         now = self.clock.now  # not the drawn time: the sum of the delays may round differently
         # wait for the next arrival first: the submission must be this callback's last change
-        # (GpuCluster.submit's ``last``), and a next one due now must be seen as due
+        # (GpuCluster.arrive's ``last``), and a next one due now must be seen as due
         self._wait_for_next(now)
         cluster, price, checkpoint_s, priority, name = self._terms[job_class]
         # a tenant's job asks for its contract; the cluster decides, at the end of the
