@@ -58,8 +58,7 @@ class JobRecord:
     job_id: int
     job_class: int
     submit_s: float
-    gpus: int
-    nodes: int
+    gpus: int  # its nodes (in jobs.csv) follow from its group's GPUs per node
     duration_s: float
     patience_s: float
     price_usd_per_gpu_hour: float
@@ -152,6 +151,9 @@ class GpuCluster:
         self._caps: list[int] = []
         self._failed: list[int] = []  # nodes that failed this instant
         self._pass_due = False  # a pass is due at the end of this instant
+        # jobs waiting: the queue series' level, the scheduler's queue length after every
+        # change, kept so that a completion need not call the scheduler's property
+        self._waiting = 0
 
     @property
     def installed_gpus(self) -> int:
@@ -173,30 +175,40 @@ class GpuCluster:
             (AiHosting's arrivals). Then, if nothing else is due at this instant, the job is
             its only change and joins the queue at once: the same schedule, one event fewer.
         """
-        clock = self.clock
-        clock.catch_up()  # a no-op for AiHosting's arrivals, which are the clock's own events
+        self.clock.catch_up()
+        self.arrive(record, last)
+
+    def arrive(self, record: JobRecord, last: bool = True) -> None:
+        """:meth:`submit` from an event of the clock itself (AiHosting's arrivals).
+
+        Such an event is processed by the clock's loop, which never needs catching up.
+        """
         record.remaining_s = record.duration_s
         self.jobs[record.job_id] = record
-        now = clock.now
-        if last and not self._pass_due and clock.alone():
-            # the instant's only change: it joins the queue, and the pass runs, at once
-            if record.contract:
-                self._classify(record)
-            # tuple.__new__ skips Job's checks: the arrival's GPUs and run time were checked
-            # when drawn (or read from the trace), and submit_s is now
-            job = _tuple_new(
-                Job,
-                (record.job_id, record.gpus, record.duration_s, record.priority, record.submit_s),
-            )
-            started = self.scheduler.submit(job, now)
-            if started:
-                self._started(started, (record.job_id,))
-            if record.status == "queued":
-                self._waits(record, now)
+        if not last or self._pass_due or not self.clock.alone():
+            # other changes may come at this instant: the job joins at its end
+            self._arrivals.append(record)
+            if not self._pass_due:
+                self._pass_at_end()
             return
-        self._arrivals.append(record)
-        if not self._pass_due:
-            self._pass_at_end()
+        # the instant's only change: it joins the queue, and the pass runs, at once
+        if record.contract:
+            self._classify(record)
+        now = self.clock.now
+        job_id = record.job_id
+        # tuple.__new__ skips Job's checks: the arrival's GPUs and run time were checked
+        # when drawn (or read from the trace), and submit_s is now
+        job = _tuple_new(
+            Job, (job_id, record.gpus, record.duration_s, record.priority, record.submit_s)
+        )
+        started = self.scheduler.submit(job, now)
+        if len(started) == 1 and started[0][0] == job_id:  # it starts, nothing else does
+            self._run(record, started[0][2], now)
+            return
+        if started:
+            self._started(started, (job_id,))
+        if record.status == "queued":
+            self._waits(record, now)
 
     def _classify(self, record: JobRecord) -> None:
         """Count a job that joins now against its contract, or make it on-demand work.
@@ -227,7 +239,7 @@ class GpuCluster:
         due at this instant (the clock's next event is later), it is the instant's only change
         and the pass runs at once: the same schedule as at the end of the instant.
         """
-        if self._pass_due or not self.scheduler.queue_length:
+        if self._pass_due or not self._waiting:
             return
         if self.clock.alone():
             self._end_of_instant()
@@ -278,44 +290,59 @@ class GpuCluster:
 
     def _waits(self, record: JobRecord, now: float) -> None:
         """A job that arrived now was not started: it joins the queue series and waits."""
-        self.log.queue_t.append(now)
-        self.log.queue_delta.append(1)
+        self._queue_change(now, +1)
         if math.isfinite(record.patience_s):
             # wait for the customer's patience to run out
             self.clock.after(record.patience_s, record, self._abandon)
 
     def _queue_change(self, t_s: float, delta: int) -> None:
+        """``delta`` jobs joined (left, if negative) the queue at ``t_s``."""
+        self._waiting += delta
         self.log.queue_t.append(t_s)
         self.log.queue_delta.append(delta)
 
     def _started(self, placements: list[Placement], arriving: Container[int] = ()) -> None:
         """Start the placed jobs; ``arriving`` are jobs of this instant, never queued."""
-        after, jobs, log, complete = self.clock.after, self.jobs, self.log, self._complete_cb
-        now = self.clock.now
-        speed = self._speed
+        jobs, now = self.jobs, self.clock.now
         for job_id, _, used, _, _ in placements:
-            record = jobs[job_id]
-            if record.first_start_s != record.first_start_s:  # NaN: never started before
-                record.first_start_s = now
-            record.status = "running"
-            record.allocated_gpus = gpus = used[0] if len(used) == 1 else sum(used)
-            record.segment_start_s = now
             if job_id not in arriving:
-                log.queue_t.append(now)  # the queue shrinks by one
-                log.queue_delta.append(-1)
-            log.busy_t.append(now)
-            log.busy_delta.append(gpus)
-            # wait for the job to finish its remaining work (the scheduler's end_s)
-            record.completion = after(record.remaining_s / speed, record, complete)
+                self._queue_change(now, -1)
+            self._run(jobs[job_id], used, now)
+
+    def _run(self, record: JobRecord, used: tuple[int, ...], now: float) -> None:
+        """Start a run segment of the job now, on ``used`` GPUs per node; wait for its end."""
+        if record.first_start_s != record.first_start_s:  # NaN: never started before
+            record.first_start_s = now
+        record.status = "running"
+        record.allocated_gpus = gpus = used[0] if len(used) == 1 else sum(used)
+        record.segment_start_s = now
+        log = self.log
+        log.busy_t.append(now)
+        log.busy_delta.append(gpus)
+        # wait for the job to finish its remaining work (the scheduler's end_s)
+        record.completion = self.clock.after(
+            record.remaining_s / self._speed, record, self._complete_cb
+        )
 
     def _close_segment(self, record: JobRecord, end_s: float, done_s: float, kept_s: float) -> None:
         """Book a run segment that ends now: ``done_s`` of work done, ``kept_s`` of it kept."""
-        segment_start_s, allocated = record.segment_start_s, record.allocated_gpus
-        record.run_s += end_s - segment_start_s
         record.lost_s += done_s - kept_s
         record.remaining_s -= kept_s
-        billed = allocated * kept_s if record.priority == ON_DEMAND else 0.0
-        record.billed_gpu_s += billed
+        self._book_segment(record, end_s, kept_s)
+
+    def _book_segment(self, record: JobRecord, end_s: float, kept_s: float) -> None:
+        """Book a segment's run time, its bill for ``kept_s`` of kept work and its GPUs' release.
+
+        The work lost and left are the caller's (:meth:`_close_segment`): a completion keeps
+        all it did and has none left.
+        """
+        segment_start_s, allocated = record.segment_start_s, record.allocated_gpus
+        record.run_s += end_s - segment_start_s
+        if record.priority == ON_DEMAND:
+            billed = allocated * kept_s
+            record.billed_gpu_s += billed
+        else:
+            billed = 0.0  # reserved work is paid by its contract
         log = self.log
         # the kept work is the segment's first kept_s of work: bill it over that span
         log.seg_start.append(segment_start_s)
@@ -332,12 +359,12 @@ class GpuCluster:
         if record.completion != seq:
             return  # stale: the job was preempted or retimed after this was scheduled
         now = self.clock.now
-        left = record.remaining_s
-        self._close_segment(record, now, left, left)
+        self._book_segment(record, now, record.remaining_s)  # it did and keeps all that was left
         record.remaining_s = 0.0
         record.completion = -1
         record.status, record.end_s = "completed", now
-        self._release_reserved(record)
+        if record.contract:
+            self._release_reserved(record)
         self.scheduler.finish(record.job_id, now, defer=True)
         self._changed()
 
@@ -347,13 +374,14 @@ class GpuCluster:
         now = self.clock.now
         self.scheduler.withdraw(record.job_id, now, defer=True)
         record.status, record.end_s = "abandoned", now
-        self._release_reserved(record)
+        if record.contract:
+            self._release_reserved(record)
         self._queue_change(now, -1)
         self._changed()
 
     def _release_reserved(self, record: JobRecord) -> None:
-        if record.contract:
-            self.reserved_gpus[record.contract] -= record.gpus
+        """A tenant's job ended or left: its GPUs no longer count against its contract."""
+        self.reserved_gpus[record.contract] -= record.gpus
 
     def _work_s(self, since_s: float, until_s: float) -> float:
         """Work a job running from ``since_s`` to ``until_s`` (now or later) does (s)."""

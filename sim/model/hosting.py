@@ -62,13 +62,13 @@ class AiHosting:
             if ai.trace is not None
             else None
         )
-        # per class: cluster, GPUs per node, price, checkpoint interval and contract
+        # per class: cluster, price, checkpoint interval, priority and contract
         self._terms = [
             (
                 cluster,
-                cluster.node.gpus_per_node,
                 spec.price_usd_per_gpu_hour,
                 spec.checkpoint_interval_s,
+                RESERVED if spec.contract else ON_DEMAND,
                 spec.contract or "",
             )
             for spec, index in zip(self.classes, self._class_cluster, strict=True)
@@ -134,9 +134,9 @@ class AiHosting:
         _, job_class, gpus, duration_s, patience_s = arrival
         now = self.clock.now  # not the drawn time: the sum of the delays may round differently
         # wait for the next arrival first: the submission must be this callback's last change
-        # (GpuCluster.submit's ``last``), and a next one due now must be seen as due
+        # (GpuCluster.arrive's ``last``), and a next one due now must be seen as due
         self._wait_for_next(now)
-        cluster, per_node, price, checkpoint_s, name = self._terms[job_class]
+        cluster, price, checkpoint_s, priority, name = self._terms[job_class]
         # a tenant's job asks for its contract; the cluster decides, at the end of the
         # instant, whether it runs as reserved work or bursts beyond it as on-demand work
         record = JobRecord(
@@ -144,16 +144,15 @@ class AiHosting:
             job_class,
             now,
             gpus,
-            1 if gpus <= per_node else -(-gpus // per_node),
             duration_s,
             patience_s,
             price,
             checkpoint_s,
-            RESERVED if name else ON_DEMAND,
+            priority,
             name,
         )
         self._next_id += 1
-        cluster.submit(record, last=True)
+        cluster.arrive(record)
 
     def _window_ends(self, _: Any, __: int) -> None:
         if self._window_end_s < self.horizon_s:

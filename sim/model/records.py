@@ -79,7 +79,7 @@ _FLOAT_FIELDS = attrgetter(
     "submit_s", "first_start_s", "end_s", "run_s", "lost_s", "billed_gpu_s",
     "price_usd_per_gpu_hour",
 )  # fmt: skip
-_INT_FIELDS = attrgetter("job_class", "gpus", "allocated_gpus", "nodes", "preemptions")
+_INT_FIELDS = attrgetter("job_class", "gpus", "allocated_gpus", "preemptions")
 
 
 def _job_columns(hosting: AiHosting) -> JobColumns:
@@ -87,15 +87,19 @@ def _job_columns(hosting: AiHosting) -> JobColumns:
     records: list[JobRecord] = []
     job_ids: list[int] = []
     groups: list[str] = []
+    per_node: list[int] = []  # GPUs per node of each job's group
     for cluster in hosting.clusters:
         records += cluster.jobs.values()
         job_ids += cluster.jobs  # keyed by job_id
         groups += [cluster.name] * len(cluster.jobs)
+        per_node += [cluster.node.gpus_per_node] * len(cluster.jobs)
     n = len(records)
     floats = np.fromiter(chain.from_iterable(map(_FLOAT_FIELDS, records)), float, n * 7)
     submit, first_start, end, run, lost, billed_gpu_s, price = floats.reshape(n, 7).T
-    ints = np.fromiter(chain.from_iterable(map(_INT_FIELDS, records)), np.int64, n * 5)
-    job_class, gpus, allocated, nodes, preemptions = ints.reshape(n, 5).T
+    ints = np.fromiter(chain.from_iterable(map(_INT_FIELDS, records)), np.int64, n * 4)
+    job_class, gpus, allocated, preemptions = ints.reshape(n, 4).T
+    # one node up to a node's GPUs, else a gang job on as many whole nodes as it needs
+    nodes = -(-gpus // np.fromiter(per_node, np.int64, count=n))
     names = np.array([c.name for c in hosting.classes] or [""], dtype=object)
     ids = np.fromiter(job_ids, dtype=np.int64, count=n)
     # each cluster's jobs are in job_id order already

@@ -99,7 +99,6 @@ def simulate(
                 job_class=0,
                 submit_s=float(job.submit_s),
                 gpus=job.gpus,
-                nodes=-(-job.gpus // GPN),
                 duration_s=float(job.run_s),
                 patience_s=job.patience_s,
                 price_usd_per_gpu_hour=1.0,
@@ -133,7 +132,10 @@ def simulate(
                 )
             else:
                 env.timeout(t_s).callbacks.append(lambda _, f=set_cap, n=nodes: f(n))
-    env.run()
+    while env.peek() < math.inf:
+        env.step()
+        for cluster in clusters:  # the cluster's own count of waiting jobs stays exact
+            assert cluster._waiting == cluster.scheduler.queue_length
     outcomes = []
     for cluster, mine in zip(clusters, records, strict=True):
         cluster.scheduler.check_invariants()
@@ -276,7 +278,6 @@ def tenant_jobs_at_a_completion(arrival_first: bool) -> tuple[list[JobRecord], s
             job_class=0,
             submit_s=submit_s,
             gpus=GPN,
-            nodes=1,
             duration_s=10.0,
             patience_s=math.inf,
             price_usd_per_gpu_hour=1.0,

@@ -46,7 +46,6 @@ def record(
         job_class=0,
         submit_s=submit_s,
         gpus=gpus,
-        nodes=1,
         duration_s=work_h * HOUR,
         patience_s=math.inf,
         price_usd_per_gpu_hour=PRICE,
