@@ -81,6 +81,11 @@ def run_task(task: RunTask) -> RunOutcome:
     return replace(outcome, wall_time_s=time.perf_counter() - started)
 
 
+def run_tasks(tasks: list[RunTask]) -> list[RunOutcome]:
+    """Run several tasks in one call, each as :func:`run_task` (a batch of a Dask sweep)."""
+    return [run_task(task) for task in tasks]
+
+
 def _run(task: RunTask) -> RunOutcome:
     """The outcome of ``task``, its wall time left at 0."""
     try:

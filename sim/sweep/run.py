@@ -30,7 +30,7 @@ from sim.record.outdir import OutDirError, OutputFolder
 from sim.sweep.design import sensitivity_matrix
 from sim.sweep.executors import Pool, dask_pool, local_pool
 from sim.sweep.journal import Journal, JournalError, journal_path, plan_digest, read_journal
-from sim.sweep.outcome import FAILED, OK, RunOutcome, RunTask, run_task
+from sim.sweep.outcome import FAILED, OK, RunOutcome, RunTask, run_tasks
 from sim.sweep.plan import SweepPlan, plan_sweep
 from sim.sweep.sensitivity import sensitivity_table
 from sim.sweep.spec import SweepSpec, read_sweep, sweep_from_mapping
@@ -52,6 +52,7 @@ from sim.sweep.tables import (
 )
 
 IN_FLIGHT_PER_WORKER = 4
+MAX_BATCH = 32  # runs per submission at most
 # progress(runs done, runs in all, runs failed so far)
 SweepProgress = Callable[[int, int, int], None]
 # record(run_id, outcome): called in the parent as each run finishes
@@ -80,6 +81,34 @@ class SweepResult:
         return int((self.runs["status"] != OK).sum())
 
 
+class Batches:
+    """How many runs to send per submission, so that one holds about ``batch_s`` of work.
+
+    Sized from the mean wall time of the successful runs so far (one run per submission
+    until one has finished, and always with ``batch_s`` = 0), and never more than an even share
+    of what is left, so the last batches still spread over the workers.
+    """
+
+    def __init__(self, batch_s: float, workers: int) -> None:
+        self.batch_s = batch_s
+        self.workers = workers
+        self._runs = 0
+        self._wall_s = 0.0
+
+    def finished(self, outcome: RunOutcome) -> None:
+        """Count a successful run's wall time (a failure may take none, and says nothing)."""
+        if outcome.status == OK:
+            self._runs += 1
+            self._wall_s += outcome.wall_time_s
+
+    def size(self, left: int) -> int:
+        """Runs in the next submission, with ``left`` runs still to send."""
+        if self.batch_s <= 0.0 or self._wall_s <= 0.0:
+            return 1
+        wanted = round(self.batch_s * self._runs / self._wall_s)
+        return max(1, min(wanted, MAX_BATCH, left // (IN_FLIGHT_PER_WORKER * self.workers)))
+
+
 def execute(
     tasks: Sequence[tuple[int, RunTask]],
     pool: Pool,
@@ -89,10 +118,11 @@ def execute(
 ) -> dict[int, RunOutcome]:
     """Run ``tasks`` (run_id, task) on ``pool``; their outcomes by run_id.
 
-    A run that raises comes back as a ``failed`` outcome, and so does a run whose worker
+    Runs are sent in batches (:class:`Batches`, one run each on local processes). A run that
+    raises comes back as a ``failed`` outcome, and so do the runs of a batch whose worker
     died (killed, out of memory, lost by Dask), with the reason. ``record`` is called with
-    each outcome as it arrives; ``already`` runs were done before (progress counts them).
-    On any exception (Ctrl-C, SIGTERM), the runs in flight are stopped at once.
+    each outcome as its batch arrives; ``already`` runs were done before (progress counts
+    them). On any exception (Ctrl-C, SIGTERM), the runs in flight are stopped at once.
     """
     total = already + len(tasks)
     outcomes: dict[int, RunOutcome] = {}
@@ -100,16 +130,23 @@ def execute(
     if progress is not None:
         progress(already, total, 0)
     queue = iter(tasks)
-    pending: dict[Future[RunOutcome], int] = {}
+    pending: dict[Future[list[RunOutcome]], list[int]] = {}
+    batches = Batches(pool.batch_s, pool.workers)
+    sent = 0
 
     def submit(count: int) -> None:
-        for run_id, task in itertools.islice(queue, count):
+        nonlocal sent
+        for _ in range(count):
+            batch = list(itertools.islice(queue, batches.size(len(tasks) - sent)))
+            if not batch:
+                return
+            sent += len(batch)
             try:
-                future = pool.executor.submit(run_task, task)
+                future = pool.executor.submit(run_tasks, [task for _, task in batch])
             except Exception as exc:  # noqa: BLE001 - a broken pool takes no more runs
                 future = Future()
                 future.set_exception(exc)
-            pending[future] = run_id
+            pending[future] = [run_id for run_id, _ in batch]
 
     try:
         # a few runs per worker in flight, not all: a million-run sweep would otherwise
@@ -117,19 +154,22 @@ def execute(
         submit(IN_FLIGHT_PER_WORKER * pool.workers)
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            submit(len(done))
             for future in sorted(done, key=pending.__getitem__):
-                run_id = pending.pop(future)
+                run_ids = pending.pop(future)
                 try:
-                    outcome = future.result()
+                    results = future.result()
                 except Exception as exc:  # noqa: BLE001 - the worker, not the run, failed
-                    outcome = RunOutcome(FAILED, f"{type(exc).__name__}: {exc}", {}, 0.0)
-                outcomes[run_id] = outcome
-                if record is not None:
-                    record(run_id, outcome)
-                failed += outcome.status != OK
+                    lost = RunOutcome(FAILED, f"{type(exc).__name__}: {exc}", {}, 0.0)
+                    results = [lost] * len(run_ids)
+                for run_id, outcome in zip(run_ids, results, strict=True):
+                    outcomes[run_id] = outcome
+                    batches.finished(outcome)
+                    if record is not None:
+                        record(run_id, outcome)
+                    failed += outcome.status != OK
                 if progress is not None:
                     progress(already + len(outcomes), total, failed)
+            submit(len(done))
     except BaseException:
         pool.stop_now()
         raise
