@@ -2,9 +2,10 @@
 
 The parent loads and validates every variant first (:func:`sim.sweep.plan.plan_sweep`);
 nothing runs unless all are valid. Runs then go to local worker processes or a Dask
-cluster (:mod:`sim.sweep.executors`) as pickled scenarios with their seeds; each returns
-its KPI row (and daily band series) or a failure record (:mod:`sim.sweep.outcome`). Each
-finished run is appended to the journal (:mod:`sim.sweep.journal`) as it finishes, and
+cluster (:mod:`sim.sweep.executors`) as pickled scenarios with their seeds, on Dask in
+batches of about a second of work (:class:`Batches`); each returns its KPI row (and daily
+band series) or a failure record (:mod:`sim.sweep.outcome`). Each finished run is
+appended to the journal (:mod:`sim.sweep.journal`) as it (or its batch) finishes, and
 outcomes are stored by plan position, so the tables do not depend on which run finished
 first, on how many workers there were, on the executor, or on whether the sweep was
 interrupted and resumed.
@@ -55,7 +56,7 @@ IN_FLIGHT_PER_WORKER = 4
 MAX_BATCH = 32  # runs per submission at most
 # progress(runs done, runs in all, runs failed so far)
 SweepProgress = Callable[[int, int, int], None]
-# record(run_id, outcome): called in the parent as each run finishes
+# record(run_id, outcome): called in the parent as each run (on Dask, its batch) finishes
 Record = Callable[[int, RunOutcome], None]
 
 
@@ -85,8 +86,8 @@ class Batches:
     """How many runs to send per submission, so that one holds about ``batch_s`` of work.
 
     Sized from the mean wall time of the successful runs so far (one run per submission
-    until one has finished, and always with ``batch_s`` = 0), and never more than an even share
-    of what is left, so the last batches still spread over the workers.
+    until one has finished, and always with ``batch_s`` = 0), and never more than an even
+    share of what is left, so the last batches still spread over the workers.
     """
 
     def __init__(self, batch_s: float, workers: int) -> None:
