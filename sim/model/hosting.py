@@ -75,8 +75,7 @@ class AiHosting:
             for cluster in [self.clusters[index]]
         ]
         self._pending: Iterator[tuple[float, int, int, float, float]] = iter(())
-        self._day = 0
-        self._window_end_s = 0.0
+        self._day = 0  # the day whose arrivals are being submitted
         self._next_id = 0
         self._arrival_cb = self._arrival  # bound once: a bound method is made per lookup
         self.sla_period_s = ai.sla_period_days * SECONDS_PER_DAY
@@ -108,7 +107,6 @@ class AiHosting:
         """Draw the arrivals of day ``day`` of the run and wait for the first."""
         batch = self._window(day)
         self._day = day
-        self._window_end_s = self._bins.days_s[day + 1]
         self._pending = zip(
             batch.submit_s.tolist(),
             batch.job_class.tolist(),
@@ -123,8 +121,9 @@ class AiHosting:
         """Wait for the day's next arrival, or for the day's end after the last one."""
         arrival = next(self._pending, None)
         if arrival is None:
-            # wait for the end of the window before drawing the next one
-            self.clock.after(max(self._window_end_s - now, 0.0), None, self._window_ends)
+            # wait for the end of the day before drawing the next one
+            end_s = self._bins.days_s[self._day + 1]
+            self.clock.after(max(end_s - now, 0.0), None, self._window_ends)
         else:
             # wait for the next job's submission (the event carries the job)
             self.clock.after(arrival[0] - now, arrival, self._arrival_cb)
@@ -155,7 +154,7 @@ class AiHosting:
         cluster.arrive(record)
 
     def _window_ends(self, _: Any, __: int) -> None:
-        if self._window_end_s < self.horizon_s:
+        if self._bins.days_s[self._day + 1] < self.horizon_s:
             self._open_window(self._day + 1)
 
     def start(self) -> None:
