@@ -77,6 +77,16 @@ class StepSeries:
         return self.integrate(edges_s) / np.diff(edges_s)
 
 
+def piece_over(times_s: np.ndarray, first_s: float, last_s: float) -> int | None:
+    """The piece of a step series changing at ``times_s`` in force all over [first_s, last_s].
+
+    An identifier (the number of changes up to ``first_s``), or None if the series changes
+    after ``first_s`` and by ``last_s``.
+    """
+    first, last = np.searchsorted(times_s, (first_s, last_s), side="right")
+    return int(first) if first == last else None
+
+
 def integrate_columns(
     times_s: np.ndarray,
     values: np.ndarray,

@@ -35,7 +35,7 @@ from sim.model.network import BitcoinNetwork
 from sim.model.policy import POLICIES, REVENUE_BLIND, PowerSnapshot, revenue_per_mwh
 from sim.model.thermal import ThrottleChanges
 from sim.scenario.schema import Scenario
-from sim.steps import StepSeries
+from sim.steps import StepSeries, piece_over
 from sim.units import HASHES_PER_PHS, SECONDS_PER_DAY
 
 # inputs computed for the whole run before it starts, read at control's ticks
@@ -314,14 +314,12 @@ class SiteControl:
         if self._reads_revenue or self.facility.halls or self.supply is not None:
             return None
         span = (float(ticks[0]), float(ticks[-1]))
-        pieces = []
-        for series in (self.energy_price, self.dr_credit):
-            first, last = np.searchsorted(series.times_s, span, side="right")
-            if first != last:
-                return None
-            pieces.append(int(first))
+        price = piece_over(self.energy_price.times_s, *span)
+        credit = piece_over(self.dr_credit.times_s, *span)
         row = self.loads.steady_row(*span)
-        return None if row is None else (*pieces, row)
+        if price is None or credit is None or row is None:
+            return None
+        return price, credit, row
 
     def _command_gpus(
         self,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.steps import StepSeries
+from sim.steps import StepSeries, piece_over
 
 
 @dataclass(frozen=True)
@@ -129,12 +129,9 @@ class Loads:
         An identifier of the row :meth:`available_at` repeats at every tick in that span
         (None when a series changes or a limit starts or ends inside it).
         """
-        first, last = np.searchsorted(self._times, (first_s, last_s), side="right")
-        if first != last:
-            return None
         if any(lim.start_s <= last_s and lim.end_s > first_s for lim in self._limits):
             return None
-        return int(first)
+        return piece_over(self._times, first_s, last_s)
 
     def available_at(self, ticks_s: np.ndarray, loads: np.ndarray | None = None) -> np.ndarray:
         """Units available of every load (or of ``loads``) at each tick (T, L).
