@@ -9,6 +9,9 @@ was wrongly left waiting, and that every head starts by its shadow time unless a
 change or an arrival ahead of it intervened.
 ``check_invariants`` also compares the reservation the scheduler keeps between passes with a
 fresh one.
+
+The compiled scheduler (``CompiledScheduler``) goes through the same driver and checks, and
+must give the same history as the Python one, placement for placement and float for float.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.model.scheduling.compiled import CompiledScheduler
 from sim.model.scheduling.jobs import Job, Placement, Reservation
 from sim.model.scheduling.scheduler import Scheduler
 
@@ -290,8 +294,8 @@ class Driver:
             )
 
 
-def replay(case: Case) -> Driver:
-    driver = Driver(Scheduler(case.nodes, case.gpus_per_node, case.depth), case.depth)
+def replay(case: Case, make: type[Scheduler] = Scheduler) -> Driver:
+    driver = Driver(make(case.nodes, case.gpus_per_node, case.depth), case.depth)
     driver.run(case.ops)
     return driver
 
@@ -312,3 +316,17 @@ def test_scheduler_keeps_invariants_and_easy_guarantees_on_busy_queues(case: Cas
 @given(cases())
 def test_scheduler_is_deterministic(case: Case) -> None:
     assert replay(case).history == replay(case).history
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases())
+def test_compiled_scheduler_gives_the_python_schedulers_answers(case: Case) -> None:
+    assert replay(case, CompiledScheduler).history == replay(case).history
+
+
+@settings(max_examples=40, deadline=None)
+@given(dense_cases())
+def test_compiled_scheduler_gives_the_python_schedulers_answers_on_busy_queues(
+    case: Case,
+) -> None:
+    assert replay(case, CompiledScheduler).history == replay(case).history

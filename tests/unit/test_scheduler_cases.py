@@ -5,16 +5,25 @@ from __future__ import annotations
 import pytest
 
 from sim.errors import SimulationError
+from sim.model.scheduling.compiled import CompiledScheduler
 from sim.model.scheduling.jobs import Job, Placement, Reservation
 from sim.model.scheduling.scheduler import Scheduler
+
+Make = type[Scheduler] | type[CompiledScheduler]
+
+
+@pytest.fixture(params=[Scheduler, CompiledScheduler], ids=["python", "compiled"])
+def make(request: pytest.FixtureRequest) -> Make:
+    """Each case runs on the Python scheduler and on the compiled one, with the same answers."""
+    return request.param
 
 
 def started_ids(placements: list[Placement]) -> list[int]:
     return [p.job_id for p in placements]
 
 
-def test_best_fit_packs_the_fullest_node_that_fits() -> None:
-    s = Scheduler(3, 8)
+def test_best_fit_packs_the_fullest_node_that_fits(make: Make) -> None:
+    s = make(3, 8)
     assert s.submit(Job(1, 6, 100.0), 0.0)[0].nodes == (0,)  # lowest id among idle nodes
     assert s.submit(Job(2, 4, 100.0), 0.0)[0].nodes == (1,)  # node 0 has only 2 free
     assert s.submit(Job(3, 2, 100.0), 0.0)[0].nodes == (0,)  # fills node 0's hole exactly
@@ -23,8 +32,8 @@ def test_best_fit_packs_the_fullest_node_that_fits() -> None:
     s.check_invariants()
 
 
-def test_gang_job_waits_for_whole_idle_nodes() -> None:
-    s = Scheduler(2, 8)
+def test_gang_job_waits_for_whole_idle_nodes(make: Make) -> None:
+    s = make(2, 8)
     s.submit(Job(1, 1, 10.0), 0.0)
     assert s.submit(Job(2, 12, 50.0), 0.0) == []  # 15 GPUs free, but only one whole node
     assert s.reservation() == Reservation(2, 10.0)
@@ -34,9 +43,9 @@ def test_gang_job_waits_for_whole_idle_nodes() -> None:
     s.check_invariants()
 
 
-def blocked_gang_head() -> Scheduler:
+def blocked_gang_head(make: Make) -> Scheduler:
     """2 x 8 GPUs: a full node until t=100, a half node until t=50, a 16-GPU head waiting."""
-    s = Scheduler(2, 8)
+    s = make(2, 8)
     s.submit(Job(1, 8, 100.0), 0.0)
     s.submit(Job(2, 4, 50.0), 0.0)
     assert s.submit(Job(3, 16, 10.0), 0.0) == []
@@ -44,16 +53,16 @@ def blocked_gang_head() -> Scheduler:
     return s
 
 
-def test_small_short_job_backfills_in_front_of_the_blocked_head() -> None:
-    s = blocked_gang_head()
+def test_small_short_job_backfills_in_front_of_the_blocked_head(make: Make) -> None:
+    s = blocked_gang_head(make)
     (p,) = s.submit(Job(4, 4, 40.0), 1.0)  # ends at 41 <= 100
     assert p.nodes == (1,) and p.end_s == 41.0
     assert s.submit(Job(5, 1, 1.0), 1.0) == []  # no GPU left on either node
     s.check_invariants()
 
 
-def test_long_job_that_would_delay_the_head_does_not_backfill() -> None:
-    s = blocked_gang_head()
+def test_long_job_that_would_delay_the_head_does_not_backfill(make: Make) -> None:
+    s = blocked_gang_head(make)
     assert s.submit(Job(4, 4, 200.0), 1.0) == []  # fits now, but would hold node 1 at t=100
     assert started_ids(s.submit(Job(5, 4, 99.0), 1.0)) == [5]  # ends at 100: just in time
     s.finish(2, 50.0)
@@ -63,8 +72,8 @@ def test_long_job_that_would_delay_the_head_does_not_backfill() -> None:
     s.check_invariants()
 
 
-def test_long_backfill_on_extra_nodes_only_is_allowed() -> None:
-    s = Scheduler(4, 8)
+def test_long_backfill_on_extra_nodes_only_is_allowed(make: Make) -> None:
+    s = make(4, 8)
     s.submit(Job(1, 8, 100.0), 0.0)
     s.submit(Job(2, 8, 100.0), 0.0)
     assert s.submit(Job(3, 24, 10.0), 0.0) == []  # needs 3 of the 4 nodes idle at t=100
@@ -80,8 +89,8 @@ def test_long_backfill_on_extra_nodes_only_is_allowed() -> None:
     s.check_invariants()
 
 
-def test_long_backfill_keeps_one_node_for_a_shared_node_head() -> None:
-    s = Scheduler(2, 8)
+def test_long_backfill_keeps_one_node_for_a_shared_node_head(make: Make) -> None:
+    s = make(2, 8)
     s.submit(Job(1, 6, 100.0), 0.0)
     s.submit(Job(2, 6, 100.0), 0.0)
     assert s.submit(Job(3, 8, 10.0), 0.0) == []  # a whole node, free at t=100
@@ -95,13 +104,13 @@ def test_long_backfill_keeps_one_node_for_a_shared_node_head() -> None:
     s.check_invariants()
 
 
-def reproduction_until_t50() -> Scheduler:
+def reproduction_until_t50(make: Make) -> Scheduler:
     """The simultaneous-events issue's case on 4 whole nodes, up to t = 50.
 
     Job 0 (4 nodes) runs 0-40, then job 1 (3 nodes) 40-50; jobs 2 (2 nodes, 50 s, from 20)
     and 3 (2 nodes, 10 s, from 30) wait. At t = 50 job 1 ends and job 4 (1 node, 30 s) arrives.
     """
-    s = Scheduler(4, 8)
+    s = make(4, 8)
     s.submit(Job(0, 32, 40.0), 0.0)
     s.submit(Job(1, 24, 10.0), 0.0)
     s.submit(Job(2, 16, 50.0, submit_s=20.0), 20.0)
@@ -110,8 +119,8 @@ def reproduction_until_t50() -> Scheduler:
     return s
 
 
-def test_deferred_changes_of_an_instant_get_one_pass() -> None:
-    s = reproduction_until_t50()
+def test_deferred_changes_of_an_instant_get_one_pass(make: Make) -> None:
+    s = reproduction_until_t50(make)
     assert s.submit(Job(4, 8, 30.0, submit_s=50.0), 50.0, defer=True) == []
     assert s.finish(1, 50.0, defer=True) == []
     assert started_ids(s.schedule(50.0)) == [2, 3]  # FIFO; job 4 waits for job 3's end
@@ -119,17 +128,17 @@ def test_deferred_changes_of_an_instant_get_one_pass() -> None:
     s.check_invariants()
 
 
-def test_a_pass_per_call_depends_on_the_order_of_simultaneous_calls() -> None:
+def test_a_pass_per_call_depends_on_the_order_of_simultaneous_calls(make: Make) -> None:
     # Why GpuCluster defers: a pass after the arrival alone lets job 4 backfill on the node
     # that is "extra" at job 2's shadow time (50), and job 3 loses its place until 80.
-    s = reproduction_until_t50()
+    s = reproduction_until_t50(make)
     assert started_ids(s.submit(Job(4, 8, 30.0, submit_s=50.0), 50.0)) == [4]
     assert started_ids(s.finish(1, 50.0)) == [2]
     assert s.reservation() == Reservation(3, 80.0)
 
 
-def test_two_completions_at_one_instant_then_one_pass_protect_the_new_head() -> None:
-    s = Scheduler(4, 8)
+def test_two_completions_at_one_instant_then_one_pass_protect_the_new_head(make: Make) -> None:
+    s = make(4, 8)
     s.submit(Job(0, 16, 10.0), 0.0)
     s.submit(Job(1, 16, 10.0), 0.0)
     s.submit(Job(2, 8, 100.0, submit_s=1.0), 1.0)
@@ -146,8 +155,8 @@ def test_two_completions_at_one_instant_then_one_pass_protect_the_new_head() -> 
     s.check_invariants()
 
 
-def test_reserved_work_jumps_ahead_of_on_demand_fifo_within_a_class() -> None:
-    s = Scheduler(1, 8)
+def test_reserved_work_jumps_ahead_of_on_demand_fifo_within_a_class(make: Make) -> None:
+    s = make(1, 8)
     s.submit(Job(1, 8, 10.0), 0.0)
     s.submit(Job(2, 8, 10.0, priority=1, submit_s=1.0), 1.0)
     s.submit(Job(3, 8, 10.0, priority=1, submit_s=2.0), 2.0)
@@ -157,8 +166,8 @@ def test_reserved_work_jumps_ahead_of_on_demand_fifo_within_a_class() -> None:
     assert started_ids(s.finish(4, 20.0)) == [2]
 
 
-def test_cap_decrease_powers_off_idle_nodes_before_preempting() -> None:
-    s = Scheduler(4, 8)
+def test_cap_decrease_powers_off_idle_nodes_before_preempting(make: Make) -> None:
+    s = make(4, 8)
     s.submit(Job(1, 8, 100.0), 0.0)
     s.submit(Job(2, 8, 100.0), 0.0)
     preempted, started = s.set_node_cap(2, 1.0)
@@ -167,8 +176,8 @@ def test_cap_decrease_powers_off_idle_nodes_before_preempting() -> None:
     s.check_invariants()
 
 
-def test_cap_decrease_preempts_lowest_priority_most_recent_first() -> None:
-    s = Scheduler(4, 8)
+def test_cap_decrease_preempts_lowest_priority_most_recent_first(make: Make) -> None:
+    s = make(4, 8)
     s.submit(Job(1, 8, 100.0, priority=1), 0.0)  # node 0
     s.submit(Job(2, 8, 100.0, priority=1), 1.0)  # node 1
     s.submit(Job(3, 8, 100.0, priority=0), 2.0)  # node 2: reserved, started last
@@ -191,8 +200,8 @@ def test_cap_decrease_preempts_lowest_priority_most_recent_first() -> None:
     s.check_invariants()
 
 
-def test_cap_decrease_shedding_a_gang_frees_its_other_nodes() -> None:
-    s = Scheduler(3, 8)
+def test_cap_decrease_shedding_a_gang_frees_its_other_nodes(make: Make) -> None:
+    s = make(3, 8)
     s.submit(Job(1, 16, 100.0, priority=1), 0.0)  # nodes 0, 1
     s.submit(Job(2, 8, 100.0, priority=0), 0.0)  # node 2
     s.submit(Job(3, 8, 30.0, priority=1, submit_s=1.0), 1.0)  # waits
@@ -203,8 +212,8 @@ def test_cap_decrease_shedding_a_gang_frees_its_other_nodes() -> None:
     s.check_invariants()
 
 
-def test_requeued_job_keeps_its_fifo_place() -> None:
-    s = Scheduler(1, 8)
+def test_requeued_job_keeps_its_fifo_place(make: Make) -> None:
+    s = make(1, 8)
     s.submit(Job(1, 8, 100.0, submit_s=0.0), 0.0)
     s.submit(Job(2, 8, 10.0, submit_s=5.0), 5.0)
     (victim,), _ = s.set_node_cap(0, 10.0)
@@ -216,8 +225,8 @@ def test_requeued_job_keeps_its_fifo_place() -> None:
     s.check_invariants()
 
 
-def test_cap_increase_starts_queued_jobs_and_too_big_jobs_wait_for_it() -> None:
-    s = Scheduler(4, 8)
+def test_cap_increase_starts_queued_jobs_and_too_big_jobs_wait_for_it(make: Make) -> None:
+    s = make(4, 8)
     s.set_node_cap(1, 0.0)
     assert s.submit(Job(1, 16, 10.0), 0.0) == []  # cannot fit 1 node: passed over
     assert s.reservation() is None
@@ -228,8 +237,8 @@ def test_cap_increase_starts_queued_jobs_and_too_big_jobs_wait_for_it() -> None:
     s.check_invariants()
 
 
-def test_withdraw_removes_a_queued_job_and_lets_the_next_start() -> None:
-    s = Scheduler(2, 8)
+def test_withdraw_removes_a_queued_job_and_lets_the_next_start(make: Make) -> None:
+    s = make(2, 8)
     s.submit(Job(1, 8, 100.0), 0.0)
     s.submit(Job(2, 16, 10.0), 0.0)  # blocked head
     s.submit(Job(3, 8, 200.0), 0.0)  # would delay the head
@@ -242,15 +251,15 @@ def test_withdraw_removes_a_queued_job_and_lets_the_next_start() -> None:
     s.check_invariants()
 
 
-def test_zero_backfill_depth_is_strict_fifo() -> None:
-    s = Scheduler(2, 8, backfill_depth=0)
+def test_zero_backfill_depth_is_strict_fifo(make: Make) -> None:
+    s = make(2, 8, backfill_depth=0)
     s.submit(Job(1, 8, 100.0), 0.0)
     s.submit(Job(2, 16, 10.0), 0.0)
     assert s.submit(Job(3, 1, 1.0), 0.0) == []
 
 
-def test_impossible_and_inconsistent_requests_are_rejected() -> None:
-    s = Scheduler(2, 8)
+def test_impossible_and_inconsistent_requests_are_rejected(make: Make) -> None:
+    s = make(2, 8)
     with pytest.raises(SimulationError, match="needs 17 GPUs"):
         s.submit(Job(1, 17, 1.0), 0.0)
     with pytest.raises(ValueError, match="gpus must be >= 1"):
@@ -269,11 +278,13 @@ def test_impossible_and_inconsistent_requests_are_rejected() -> None:
     with pytest.raises(SimulationError, match="node cap"):
         s.set_node_cap(3, 1.0)
     with pytest.raises(ValueError):
-        Scheduler(0, 8)
+        make(0, 8)
 
 
-def test_a_failed_node_stops_exactly_the_jobs_on_it_and_a_gangs_other_nodes_free() -> None:
-    s = Scheduler(4, 8)
+def test_a_failed_node_stops_exactly_the_jobs_on_it_and_a_gangs_other_nodes_free(
+    make: Make,
+) -> None:
+    s = make(4, 8)
     s.submit(Job(1, 4, 100.0), 0.0)  # node 0
     s.submit(Job(2, 4, 100.0), 1.0)  # node 0, shared
     s.submit(Job(3, 16, 100.0), 2.0)  # nodes 1 and 2
