@@ -62,6 +62,10 @@ E_NODE = -8  # no such node
 E_SPEED = -9  # speed out of (0, 1]
 E_NOT_HERE = -10  # finish of a job not running, withdrawal of one not queued
 
+# Compiled without numba's reference counting: these functions neither allocate nor keep an
+# array, and counting references to a State's 28 arrays on every call cost ≈200 ns a call
+_no_refcount = njit(cache=True, _nrt=False)  # type: ignore[call-overload]
+
 _ONE = np.uint64(1)
 _ZERO = np.uint64(0)
 
@@ -96,6 +100,7 @@ class State(NamedTuple):
     j_anchor: np.ndarray  # its last anchor (start or speed change)
     j_left: np.ndarray  # work left at the anchor
     j_seq: np.ndarray  # its place in start order
+    window: np.ndarray  # int64[depth]: the queue positions a pass examines for backfill
 
 
 def new_state(node_count: int, gpus_per_node: int, depth: int, jobs: int) -> State:
@@ -113,23 +118,26 @@ def new_state(node_count: int, gpus_per_node: int, depth: int, jobs: int) -> Sta
     counts = np.zeros(g + 1, dtype=np.int64)
     counts[g] = node_count
     running = node_count * g + 1  # each running job holds a GPU at least
-    return State(
-        ints,
-        floats,
-        np.full(node_count, g, dtype=np.int64),
-        np.ones(node_count, dtype=np.int64),
-        bits,
-        counts,
-        np.full(node_count, -1, dtype=np.int64),
-        np.zeros(node_count, dtype=np.int64),
-        np.zeros(node_count, dtype=np.int64),
-        np.zeros(node_count, dtype=np.int64),
-        np.zeros(jobs, dtype=np.int64),
-        np.zeros(jobs, dtype=np.float64),
-        np.zeros(jobs, dtype=np.int64),
-        np.zeros(running, dtype=np.float64),
-        np.zeros(running, dtype=np.int64),
-        *job_columns(jobs),
+    return State._make(
+        [
+            ints,
+            floats,
+            np.full(node_count, g, dtype=np.int64),
+            np.ones(node_count, dtype=np.int64),
+            bits,
+            counts,
+            np.full(node_count, -1, dtype=np.int64),
+            np.zeros(node_count, dtype=np.int64),
+            np.zeros(node_count, dtype=np.int64),
+            np.zeros(node_count, dtype=np.int64),
+            np.zeros(jobs, dtype=np.int64),
+            np.zeros(jobs, dtype=np.float64),
+            np.zeros(jobs, dtype=np.int64),
+            np.zeros(running, dtype=np.float64),
+            np.zeros(running, dtype=np.int64),
+            *job_columns(jobs),
+            np.zeros(depth, dtype=np.int64),
+        ]
     )
 
 
@@ -155,25 +163,25 @@ def job_columns(jobs: int) -> tuple[np.ndarray, ...]:
 # ---- node bits -------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@_no_refcount
 def _low_bit(word: np.uint64) -> int:
     """Index of the lowest set bit of a nonzero word (a power of two is exact as a float)."""
     return int(np.log2(np.float64(word & (~word + _ONE))))
 
 
-@njit(cache=True)
+@_no_refcount
 def _bit_on(s: State, level: int, node: int) -> None:
     s.bits[level, node >> 6] |= _ONE << np.uint64(node & 63)
     s.counts[level] += 1
 
 
-@njit(cache=True)
+@_no_refcount
 def _bit_off(s: State, level: int, node: int) -> None:
     s.bits[level, node >> 6] &= ~(_ONE << np.uint64(node & 63))
     s.counts[level] -= 1
 
 
-@njit(cache=True)
+@_no_refcount
 def _lowest(s: State, level: int) -> int:
     """The lowest-id powered node with ``level`` free GPUs (the level must have one)."""
     row = s.bits[level]
@@ -184,7 +192,7 @@ def _lowest(s: State, level: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@_no_refcount
 def _next_at(s: State, level: int, after: int) -> int:
     """The lowest-id powered node with ``level`` free GPUs above node ``after``, or -1."""
     row = s.bits[level]
@@ -202,7 +210,7 @@ def _next_at(s: State, level: int, after: int) -> int:
         word = row[w]
 
 
-@njit(cache=True)
+@_no_refcount
 def _move(s: State, node: int, gpus: int) -> None:
     """``gpus`` more free GPUs (fewer if negative) on a powered node."""
     free = s.free[node]
@@ -212,7 +220,7 @@ def _move(s: State, node: int, gpus: int) -> None:
     s.ints[I_BUSY] -= gpus
 
 
-@njit(cache=True)
+@_no_refcount
 def _take_idle(s: State, job: int, k: int) -> None:
     """Chain the ``k`` lowest-id idle powered nodes to a gang job and make them busy."""
     g = s.ints[I_G]
@@ -228,7 +236,7 @@ def _take_idle(s: State, job: int, k: int) -> None:
     s.ints[I_BUSY] += g * k
 
 
-@njit(cache=True)
+@_no_refcount
 def _free_gang(s: State, job: int) -> None:
     """A gang job's nodes become idle."""
     g = s.ints[I_G]
@@ -241,7 +249,7 @@ def _free_gang(s: State, job: int) -> None:
     s.ints[I_BUSY] -= g * s.j_k[job]
 
 
-@njit(cache=True)
+@_no_refcount
 def _best_fit(s: State, gpus: int) -> int:
     """The fullest powered node with ``gpus`` free, lowest id among equals; -1 if none."""
     for level in range(gpus, s.ints[I_G] + 1):
@@ -250,7 +258,7 @@ def _best_fit(s: State, gpus: int) -> int:
     return -1
 
 
-@njit(cache=True)
+@_no_refcount
 def _max_free(s: State) -> int:
     for level in range(s.ints[I_G], 0, -1):
         if s.counts[level]:
@@ -258,7 +266,7 @@ def _max_free(s: State) -> int:
     return 0
 
 
-@njit(cache=True)
+@_no_refcount
 def _needed(s: State, gpus: int) -> int:
     g = s.ints[I_G]
     return 1 if gpus <= g else -(-gpus // g)
@@ -267,12 +275,12 @@ def _needed(s: State, gpus: int) -> int:
 # ---- the reservation ---------------------------------------------------------------------
 
 
-@njit(cache=True)
+@_no_refcount
 def _at_shadow(s: State, node: int) -> int:
     return s.proj[node] if s.pinned[node] else s.free[node]
 
 
-@njit(cache=True)
+@_no_refcount
 def _pin(s: State, node: int, projected: int) -> None:
     if not s.pinned[node]:
         s.pinned[node] = 1
@@ -281,7 +289,7 @@ def _pin(s: State, node: int, projected: int) -> None:
     s.proj[node] = projected
 
 
-@njit(cache=True)
+@_no_refcount
 def _drop_shadow(s: State) -> None:
     for i in range(s.ints[I_PINNED]):
         s.pinned[s.pin_list[i]] = 0
@@ -289,7 +297,7 @@ def _drop_shadow(s: State) -> None:
     s.ints[I_HEAD] = -1
 
 
-@njit(cache=True)
+@_no_refcount
 def _breaks(s: State, node: int, gpus: int) -> bool:
     """True if ``gpus`` held on ``node`` past the shadow time would make it not good."""
     projected = _at_shadow(s, node)
@@ -297,7 +305,7 @@ def _breaks(s: State, node: int, gpus: int) -> bool:
     return projected >= need > projected - gpus
 
 
-@njit(cache=True)
+@_no_refcount
 def _shadow(s: State, head: int, now_s: float) -> bool:
     """Compute the head's reservation afresh (``shadow_for``); False if it never fits."""
     _drop_shadow(s)
@@ -333,7 +341,7 @@ def _shadow(s: State, head: int, now_s: float) -> bool:
     return True
 
 
-@njit(cache=True)
+@_no_refcount
 def _project(s: State, node: int, gpus: int, need: int) -> int:
     """Release ``gpus`` on ``node`` in the projection; 1 if that makes the node good."""
     before = _at_shadow(s, node)
@@ -341,14 +349,14 @@ def _project(s: State, node: int, gpus: int, need: int) -> int:
     return 1 if before < need <= before + gpus else 0
 
 
-@njit(cache=True)
+@_no_refcount
 def _kept_shadow(s: State, head: int, now_s: float) -> bool:
     if s.ints[I_HEAD] == head and s.floats[F_SHADOW] >= now_s:
         return True
     return _shadow(s, head, now_s)
 
 
-@njit(cache=True)
+@_no_refcount
 def _commit(s: State, node: int, gpus: int, past_shadow: bool) -> None:
     """Account for ``gpus`` about to be taken on ``node`` (``Shadow.commit``, one node)."""
     projected = _at_shadow(s, node)
@@ -363,7 +371,7 @@ def _commit(s: State, node: int, gpus: int, past_shadow: bool) -> None:
 # ---- the queue and the end-time index ------------------------------------------------------
 
 
-@njit(cache=True)
+@_no_refcount
 def _queue_at(s: State, prio: int, submit_s: float, job: int) -> int:
     """Index of the first queue key not below (prio, submit_s, job) (``bisect_left``)."""
     lo, hi = 0, s.ints[I_QLEN]
@@ -377,7 +385,7 @@ def _queue_at(s: State, prio: int, submit_s: float, job: int) -> int:
     return lo
 
 
-@njit(cache=True)
+@_no_refcount
 def _enqueue(s: State, job: int) -> None:
     prio, submit_s = s.j_prio[job], s.j_submit[job]
     at = _queue_at(s, prio, submit_s, job)
@@ -389,7 +397,7 @@ def _enqueue(s: State, job: int) -> None:
     s.j_state[job] = QUEUED
 
 
-@njit(cache=True)
+@_no_refcount
 def _dequeue_at(s: State, at: int) -> None:
     n = s.ints[I_QLEN] - 1
     for i in range(at, n):
@@ -397,12 +405,12 @@ def _dequeue_at(s: State, at: int) -> None:
     s.ints[I_QLEN] = n
 
 
-@njit(cache=True)
+@_no_refcount
 def _dequeue(s: State, job: int) -> None:
     _dequeue_at(s, _queue_at(s, s.j_prio[job], s.j_submit[job], job))
 
 
-@njit(cache=True)
+@_no_refcount
 def _end_at(s: State, end_s: float, job: int) -> int:
     lo, hi = 0, s.ints[I_ELEN]
     while lo < hi:
@@ -418,7 +426,7 @@ def _end_at(s: State, end_s: float, job: int) -> int:
 # ---- starts and ends -----------------------------------------------------------------------
 
 
-@njit(cache=True)
+@_no_refcount
 def _start(s: State, job: int, node: int, now_s: float) -> None:
     """Start a job on ``node`` (shared) or on the idle nodes it needs (gang; ``node`` -1)."""
     gpus = s.j_gpus[job]
@@ -444,7 +452,7 @@ def _start(s: State, job: int, node: int, now_s: float) -> None:
     s.ints[I_ELEN] = n + 1
 
 
-@njit(cache=True)
+@_no_refcount
 def _release(s: State, job: int) -> None:
     """Free a running job's GPUs."""
     if s.j_k[job] == 1 and s.j_gpus[job] <= s.ints[I_G]:
@@ -459,7 +467,7 @@ def _release(s: State, job: int) -> None:
     s.j_state[job] = NONE
 
 
-@njit(cache=True)
+@_no_refcount
 def _tick(s: State, now_s: float) -> bool:
     if not now_s >= s.floats[F_NOW]:  # also rejects NaN
         return False
@@ -470,7 +478,7 @@ def _tick(s: State, now_s: float) -> bool:
 # ---- the pass ------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@_no_refcount
 def _claim(s: State, job: int) -> int:
     """Where the job fits now: a node, -1 for a gang job's idle nodes, -2 if it does not fit."""
     g = s.ints[I_G]
@@ -481,7 +489,7 @@ def _claim(s: State, job: int) -> int:
     return -1 if s.counts[g] >= -(-gpus // g) else -2
 
 
-@njit(cache=True)
+@_no_refcount
 def schedule_pass(s: State, now_s: float, started: np.ndarray, n_started: int) -> int:
     """One pass (``EasyBackfill._schedule``); appends to ``started``, returns its length."""
     g, cap = s.ints[I_G], s.ints[I_CAP]
@@ -506,12 +514,15 @@ def schedule_pass(s: State, now_s: float, started: np.ndarray, n_started: int) -
         return n_started
     depth = s.ints[I_DEPTH]
     if depth and i + 1 < s.ints[I_QLEN]:
-        window = s.q_id[i + 1 : min(i + 1 + depth, s.ints[I_QLEN])].copy()
+        m = min(depth, s.ints[I_QLEN] - i - 1)
+        window = s.window[:m]
+        for w in range(m):  # a snapshot: backfill takes jobs out of the queue
+            window[w] = s.q_id[i + 1 + w]
         n_started = _backfill(s, s.q_id[i], window, now_s, started, n_started)
     return n_started
 
 
-@njit(cache=True)
+@_no_refcount
 def _backfill(
     s: State, head: int, window: np.ndarray, now_s: float, started: np.ndarray, n_started: int
 ) -> int:
@@ -563,7 +574,7 @@ def _backfill(
     return n_started
 
 
-@njit(cache=True)
+@_no_refcount
 def _fit_keeping(s: State, gpus: int) -> int:
     """Best fit on a node the job cannot spoil for the head; idle nodes never (see easy.py)."""
     g = s.ints[I_G]
@@ -581,7 +592,7 @@ def _fit_keeping(s: State, gpus: int) -> int:
 # ---- calls -----------------------------------------------------------------------------------
 
 
-@njit(cache=True)
+@_no_refcount
 def submit(s: State, job: int, now_s: float, defer: bool, started: np.ndarray) -> int:
     """``Scheduler.submit`` of a job whose row is filled; placements started, or an E_* code."""
     if not _tick(s, now_s):
@@ -613,13 +624,13 @@ def submit(s: State, job: int, now_s: float, defer: bool, started: np.ndarray) -
     return 0
 
 
-@njit(cache=True)
+@_no_refcount
 def _pass(s: State, now_s: float, started: np.ndarray) -> int:
     n = schedule_pass(s, now_s, started, 0)
     return E_HEAD if n < 0 else n
 
 
-@njit(cache=True)
+@_no_refcount
 def finish(s: State, job: int, now_s: float, defer: bool, started: np.ndarray) -> int:
     """``Scheduler.finish``."""
     if not _tick(s, now_s):
@@ -633,7 +644,7 @@ def finish(s: State, job: int, now_s: float, defer: bool, started: np.ndarray) -
     return _pass(s, now_s, started) if s.ints[I_QLEN] and not defer else 0
 
 
-@njit(cache=True)
+@_no_refcount
 def withdraw(s: State, job: int, now_s: float, defer: bool, started: np.ndarray) -> int:
     """``Scheduler.withdraw``; E_NOT_HERE if the job is not queued."""
     if not _tick(s, now_s):
@@ -647,7 +658,7 @@ def withdraw(s: State, job: int, now_s: float, defer: bool, started: np.ndarray)
     return 0 if defer else _pass(s, now_s, started)
 
 
-@njit(cache=True)
+@_no_refcount
 def schedule(s: State, now_s: float, started: np.ndarray) -> int:
     """``Scheduler.schedule``."""
     if not _tick(s, now_s):
@@ -655,7 +666,7 @@ def schedule(s: State, now_s: float, started: np.ndarray) -> int:
     return _pass(s, now_s, started) if s.ints[I_QLEN] else 0
 
 
-@njit(cache=True)
+@_no_refcount
 def requeue(s: State, job: int, now_s: float) -> int:
     """Queue a stopped job again (``_enqueue``), its row set to the work it still needs."""
     if s.j_submit[job] > now_s:
@@ -709,7 +720,7 @@ def set_speed(s: State, speed: float, now_s: float) -> int:
     return 0
 
 
-@njit(cache=True)
+@_no_refcount
 def _power_off(s: State, node: int) -> None:
     _bit_off(s, s.ints[I_G], node)
     s.powered[node] = 0
@@ -828,7 +839,7 @@ def _shed_busy(s: State, excess: int, preempted: np.ndarray) -> int:
     return n_pre
 
 
-@njit(cache=True)
+@_no_refcount
 def _holds(s: State, job: int, node: int) -> bool:
     n = s.j_node[job]
     for _ in range(s.j_k[job]):
@@ -857,7 +868,7 @@ def vacate(s: State, node: int, now_s: float, preempted: np.ndarray) -> int:
     return n_pre
 
 
-@njit(cache=True)
+@_no_refcount
 def shadow_time(s: State, head: int, now_s: float) -> float:
     """The head's shadow time computed afresh, NaN if it never fits; drops the kept one."""
     if not _shadow(s, head, now_s):
@@ -865,7 +876,7 @@ def shadow_time(s: State, head: int, now_s: float) -> float:
     return s.floats[F_SHADOW]
 
 
-@njit(cache=True)
+@_no_refcount
 def kept_shadow(s: State, node: int) -> int:
     """Free GPUs of ``node`` at the kept reservation's shadow time."""
     return _at_shadow(s, node)
