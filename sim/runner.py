@@ -140,7 +140,7 @@ def run_one(
         events=events_table(run),
         summary=summary_table(run, daily),
         network=network_table(run, daily["date"], day_edges(scenario)),
-        events_processed=site.env.events_processed + site.hosting.clock.processed,
+        events_processed=site.env.events_processed + site.hosting.events_processed,
         random_streams=site.streams.names,
         wall_time_s=time.perf_counter() - started,
     )

@@ -101,7 +101,87 @@ class ClusterLog:
     preempt_lost_gpu_s: list[float] = field(default_factory=list)  # work lost × GPUs held
 
 
-class GpuCluster:
+class ClusterSeries:
+    """A GPU group's series over the run, derived from its log after the run.
+
+    Shared by the Python cluster (:class:`GpuCluster`) and the compiled one
+    (``sim.model.compiled_ai``): each keeps ``spec``, ``node``, ``log`` (a :class:`ClusterLog`
+    whose columns may be lists or arrays) and ``_series``.
+    """
+
+    spec: GpuGroupSpec
+    node: GpuNodeSpec
+    log: ClusterLog
+    _series: dict[str, tuple[tuple[int, ...], Any]]
+
+    @property
+    def installed_gpus(self) -> int:
+        """GPUs installed in the group."""
+        return self.spec.nodes * self.node.gpus_per_node
+
+    def _cached(self, name: str, sizes: tuple[int, ...], make: Callable[[], T]) -> T:
+        """What ``make`` derives from logs of these sizes, made once (the logs only grow)."""
+        cached = self._series.get(name)
+        if cached is None or cached[0] != sizes:
+            cached = (sizes, make())
+            self._series[name] = cached
+        return cast(T, cached[1])
+
+    def usable_gpus(self) -> StepSeries:
+        """GPUs within the node cap over the run."""
+        nodes = self.nodes_powered()
+        return nodes.scaled(self.node.gpus_per_node)
+
+    def nodes_powered(self) -> StepSeries:
+        """Nodes within the node cap over the run (the last cap set at a time wins)."""
+        return _last_per_time(self.log.cap_t, self.log.cap_nodes)
+
+    def speed(self) -> StepSeries:
+        """Work-seconds per wall second of running jobs over the run (1 = full clock)."""
+        return _last_per_time(self.log.speed_t, self.log.speed)
+
+    def busy_gpus(self) -> StepSeries:
+        """GPUs allocated to running jobs over the run."""
+        log = self.log
+        return self._cached(
+            "busy",
+            (len(log.busy_t),),
+            lambda: from_changes(_floats(log.busy_t), _floats(log.busy_delta)),
+        )
+
+    def queue_length(self) -> StepSeries:
+        """Jobs waiting over the run."""
+        log = self.log
+        return self._cached(
+            "queue",
+            (len(log.queue_t),),
+            lambda: from_changes(_floats(log.queue_t), _floats(log.queue_delta)),
+        )
+
+    def power_kw(self) -> StepSeries:
+        """Wall power: powered nodes at idle plus each busy GPU's share of the load (kW).
+
+        A GPU slowed by heat draws its load share times its clock speed (the power drop is
+        what throttling is for); the thermal model takes the same factor.
+        """
+        log = self.log
+        return self._cached(
+            "power", (len(log.busy_t), len(log.cap_t), len(log.speed_t)), self._power_kw
+        )
+
+    def _power_kw(self) -> StepSeries:
+        node = self.node
+        per_busy_gpu = (node.peak_power_w - node.idle_power_w) / node.gpus_per_node
+        busy = self.busy_gpus()
+        if len(self.log.speed_t) > 1:
+            busy = product(busy, self.speed())
+        return total(
+            self.nodes_powered().scaled(node.idle_power_w / 1_000.0),
+            busy.scaled(per_busy_gpu / 1_000.0),
+        )
+
+
+class GpuCluster(ClusterSeries):
     """One GPU group: its scheduler, its jobs and what they did.
 
     Parameters
@@ -154,11 +234,6 @@ class GpuCluster:
         # jobs waiting: the queue series' level, the scheduler's queue length after every
         # change, kept so that a completion need not call the scheduler's property
         self._waiting = 0
-
-    @property
-    def installed_gpus(self) -> int:
-        """GPUs installed in the group."""
-        return self.spec.nodes * self.node.gpus_per_node
 
     def submit(self, record: JobRecord, last: bool = False) -> None:
         """A job arrives now; it joins the queue at the end of the instant.
@@ -505,67 +580,6 @@ class GpuCluster:
         self._queue_change(now, +1)
         return Job(record.job_id, record.gpus, record.remaining_s, record.priority, record.submit_s)
 
-    def _cached(self, name: str, sizes: tuple[int, ...], make: Callable[[], T]) -> T:
-        """What ``make`` derives from logs of these sizes, made once (the logs only grow)."""
-        cached = self._series.get(name)
-        if cached is None or cached[0] != sizes:
-            cached = (sizes, make())
-            self._series[name] = cached
-        return cast(T, cached[1])
-
-    def usable_gpus(self) -> StepSeries:
-        """GPUs within the node cap over the run."""
-        nodes = self.nodes_powered()
-        return nodes.scaled(self.node.gpus_per_node)
-
-    def nodes_powered(self) -> StepSeries:
-        """Nodes within the node cap over the run (the last cap set at a time wins)."""
-        return _last_per_time(self.log.cap_t, self.log.cap_nodes)
-
-    def speed(self) -> StepSeries:
-        """Work-seconds per wall second of running jobs over the run (1 = full clock)."""
-        return _last_per_time(self.log.speed_t, self.log.speed)
-
-    def busy_gpus(self) -> StepSeries:
-        """GPUs allocated to running jobs over the run."""
-        log = self.log
-        return self._cached(
-            "busy",
-            (len(log.busy_t),),
-            lambda: from_changes(_floats(log.busy_t), _floats(log.busy_delta)),
-        )
-
-    def queue_length(self) -> StepSeries:
-        """Jobs waiting over the run."""
-        log = self.log
-        return self._cached(
-            "queue",
-            (len(log.queue_t),),
-            lambda: from_changes(_floats(log.queue_t), _floats(log.queue_delta)),
-        )
-
-    def power_kw(self) -> StepSeries:
-        """Wall power: powered nodes at idle plus each busy GPU's share of the load (kW).
-
-        A GPU slowed by heat draws its load share times its clock speed (the power drop is
-        what throttling is for); the thermal model takes the same factor.
-        """
-        log = self.log
-        return self._cached(
-            "power", (len(log.busy_t), len(log.cap_t), len(log.speed_t)), self._power_kw
-        )
-
-    def _power_kw(self) -> StepSeries:
-        node = self.node
-        per_busy_gpu = (node.peak_power_w - node.idle_power_w) / node.gpus_per_node
-        busy = self.busy_gpus()
-        if len(self.log.speed_t) > 1:
-            busy = product(busy, self.speed())
-        return total(
-            self.nodes_powered().scaled(node.idle_power_w / 1_000.0),
-            busy.scaled(per_busy_gpu / 1_000.0),
-        )
-
     def close(self, horizon_s: float) -> None:
         """End of run: book the open segments of running jobs as kept up to the horizon."""
         for record in self.jobs.values():
@@ -574,12 +588,16 @@ class GpuCluster:
                 self._close_segment(record, horizon_s, done, done)
 
 
-def _floats(values: list[float] | list[int]) -> np.ndarray:
-    """A logged list as a float array (``np.fromiter`` is about twice ``np.array``'s speed)."""
+def _floats(values: list[float] | list[int] | np.ndarray) -> np.ndarray:
+    """A logged list (or array) as a float array (``np.fromiter`` is ≈2× ``np.array``'s speed)."""
+    if isinstance(values, np.ndarray):
+        return values.astype(float, copy=False)
     return np.fromiter(values, dtype=float, count=len(values))
 
 
-def _last_per_time(times_s: list[float], values: list[float] | list[int]) -> StepSeries:
+def _last_per_time(
+    times_s: list[float] | np.ndarray, values: list[float] | list[int] | np.ndarray
+) -> StepSeries:
     """A step series from logged settings; of several at one time the last wins."""
     times = np.asarray(times_s, dtype=float)
     last = np.append(times[1:] != times[:-1], True)

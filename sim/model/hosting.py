@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
+import numpy as np
 import simpy
 
+from sim.economics.inputs import JobColumns
 from sim.eventlog import EventLog
 from sim.model.ai_clock import AiClock
 from sim.model.cluster import ON_DEMAND, RESERVED, GpuCluster, JobRecord
 from sim.model.contracts import SlaPeriod, contract_rooms, sla_periods
 from sim.model.demand import Arrivals, HourBins, JobClassDemand, trace_arrivals
 from sim.rng import RandomStreams
-from sim.scenario.catalog import known_gpu_nodes
+from sim.scenario.ai import GpuGroupSpec
+from sim.scenario.catalog import GpuNodeSpec, known_gpu_nodes
 from sim.scenario.schema import Scenario, input_files
 from sim.units import SECONDS_PER_DAY, unix_seconds
+
+# JobRecord fields, read in one pass per type (much faster than one per field)
+_FLOAT_FIELDS = attrgetter(
+    "submit_s", "first_start_s", "end_s", "run_s", "lost_s", "billed_gpu_s",
+    "price_usd_per_gpu_hour",
+)  # fmt: skip
+_INT_FIELDS = attrgetter("job_class", "gpus", "allocated_gpus", "preemptions")
 
 
 class AiHosting:
@@ -30,14 +42,12 @@ class AiHosting:
     ) -> None:
         ai = scenario.ai
         self.env = env
-        self.clock = AiClock(env)  # the jobs' events, shared by the groups
         self.horizon_s = scenario.horizon_s
         self.start_unix_s = unix_seconds(scenario.start_utc)
         nodes = known_gpu_nodes(scenario.gpu_node_types)
-        self.clusters = [
-            GpuCluster(env, group, nodes[group.node_type], ai.backfill_depth, events, self.clock)
-            for group in ai.groups
-        ]
+        self.clusters: list[Any] = self._make_clusters(
+            [(group, nodes[group.node_type]) for group in ai.groups], ai.backfill_depth, events
+        )
         names = [cluster.name for cluster in self.clusters]
         self.classes = ai.job_classes
         self.contracts = ai.reserved
@@ -80,6 +90,20 @@ class AiHosting:
         self._arrival_cb = self._arrival  # bound once: a bound method is made per lookup
         self.sla_period_s = ai.sla_period_days * SECONDS_PER_DAY
         self.sla: list[SlaPeriod] = []
+
+    def _make_clusters(
+        self, groups: list[tuple[GpuGroupSpec, GpuNodeSpec]], depth: int, events: EventLog
+    ) -> list[Any]:
+        """The GPU groups' clusters, sharing the jobs' clock."""
+        self.clock = AiClock(self.env)  # the jobs' events, shared by the groups
+        return [
+            GpuCluster(self.env, group, node, depth, events, self.clock) for group, node in groups
+        ]
+
+    @property
+    def events_processed(self) -> int:
+        """AI events processed so far (the manifest adds them to SimPy's)."""
+        return self.clock.processed
 
     @property
     def peak_power_kw(self) -> float:
@@ -178,11 +202,86 @@ class AiHosting:
         for cluster in self.clusters:
             cluster.jobs.clear()
 
-    def close(self, events: EventLog) -> None:
-        """Book what is still running at the horizon, and the contracts' SLA periods."""
+    def _close_clusters(self) -> None:
+        """Drop the events after the horizon; book the segments running at it."""
         self.clock.close()
         for cluster in self.clusters:
             cluster.close(self.horizon_s)
+
+    def job_columns(self) -> JobColumns:
+        """Every job submitted, in job_id order."""
+        records: list[JobRecord] = []
+        job_ids: list[int] = []
+        groups: list[str] = []
+        per_node: list[int] = []  # GPUs per node of each job's group
+        for cluster in self.clusters:
+            records += cluster.jobs.values()
+            job_ids += cluster.jobs  # keyed by job_id
+            groups += [cluster.name] * len(cluster.jobs)
+            per_node += [cluster.node.gpus_per_node] * len(cluster.jobs)
+        n = len(records)
+        floats = np.fromiter(chain.from_iterable(map(_FLOAT_FIELDS, records)), float, n * 7)
+        submit, first_start, end, run, lost, billed_gpu_s, price = floats.reshape(n, 7).T
+        ints = np.fromiter(chain.from_iterable(map(_INT_FIELDS, records)), np.int64, n * 4)
+        job_class, gpus, allocated, preemptions = ints.reshape(n, 4).T
+        ids = np.fromiter(job_ids, dtype=np.int64, count=n)
+        # each cluster's jobs are in job_id order already
+        order: np.ndarray | slice = (
+            np.argsort(ids, kind="stable") if len(self.clusters) > 1 else slice(None)
+        )
+        return self._columns(
+            ids[order],
+            job_class[order],
+            np.array(groups, dtype=object)[order],
+            np.fromiter(per_node, np.int64, count=n)[order],
+            np.array([r.contract for r in records], dtype=object)[order],
+            np.array([r.status for r in records], dtype=object)[order],
+            np.stack([submit, first_start, end, run, lost, billed_gpu_s, price])[:, order],
+            np.stack([gpus, allocated, preemptions])[:, order],
+        )
+
+    def _columns(
+        self,
+        ids: np.ndarray,
+        job_class: np.ndarray,
+        group: np.ndarray,
+        per_node: np.ndarray,
+        contract: np.ndarray,
+        status: np.ndarray,
+        floats: np.ndarray,
+        ints: np.ndarray,
+    ) -> JobColumns:
+        """The jobs table's columns from per-job arrays, in job_id order.
+
+        ``floats`` holds submit, first start, end, run, lost work, billed GPU-s and price;
+        ``ints`` holds GPUs, allocated GPUs and preemptions.
+        """
+        submit, first_start, end, run, lost, billed_gpu_s, price = floats
+        gpus, allocated, preemptions = ints
+        names = np.array([c.name for c in self.classes] or [""], dtype=object)
+        return JobColumns(
+            job_id=ids,
+            job_class=names[job_class],
+            group=group,
+            contract=contract,
+            submit_s=submit,
+            first_start_s=first_start,
+            end_s=end,
+            gpus=gpus,
+            allocated_gpus=allocated,
+            # one node up to a node's GPUs, else a gang job on as many whole nodes as it needs
+            nodes=-(-gpus // per_node),
+            run_s=run,
+            lost_work_s=lost,
+            preemptions=preemptions,
+            status=status,
+            billed_gpu_s=billed_gpu_s,
+            price_usd_per_gpu_hour=price,
+        )
+
+    def close(self, events: EventLog) -> None:
+        """Book what is still running at the horizon, and the contracts' SLA periods."""
+        self._close_clusters()
         self.sla = []
         for index, cluster in enumerate(self.clusters):
             mine = [

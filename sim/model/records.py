@@ -6,9 +6,6 @@ series, which :mod:`sim.economics` prices and :mod:`sim.record` bins into tables
 
 from __future__ import annotations
 
-from itertools import chain
-from operator import attrgetter
-
 import numpy as np
 
 from sim.economics.inputs import (
@@ -22,10 +19,9 @@ from sim.economics.inputs import (
     FaultRows,
     GpuGroup,
     HallRecord,
-    JobColumns,
     MiningRecord,
 )
-from sim.model.cluster import GpuCluster, JobRecord
+from sim.model.cluster import GpuCluster
 from sim.model.faults import Outages
 from sim.model.hosting import AiHosting
 from sim.model.loads import ASIC, GPU
@@ -74,60 +70,10 @@ def mining_record(site: Site) -> MiningRecord:
     )
 
 
-# JobRecord fields, read in one pass per type (much faster than one per field)
-_FLOAT_FIELDS = attrgetter(
-    "submit_s", "first_start_s", "end_s", "run_s", "lost_s", "billed_gpu_s",
-    "price_usd_per_gpu_hour",
-)  # fmt: skip
-_INT_FIELDS = attrgetter("job_class", "gpus", "allocated_gpus", "preemptions")
-
-
-def _job_columns(hosting: AiHosting) -> JobColumns:
-    """Every job submitted, in job_id order."""
-    records: list[JobRecord] = []
-    job_ids: list[int] = []
-    groups: list[str] = []
-    per_node: list[int] = []  # GPUs per node of each job's group
-    for cluster in hosting.clusters:
-        records += cluster.jobs.values()
-        job_ids += cluster.jobs  # keyed by job_id
-        groups += [cluster.name] * len(cluster.jobs)
-        per_node += [cluster.node.gpus_per_node] * len(cluster.jobs)
-    n = len(records)
-    floats = np.fromiter(chain.from_iterable(map(_FLOAT_FIELDS, records)), float, n * 7)
-    submit, first_start, end, run, lost, billed_gpu_s, price = floats.reshape(n, 7).T
-    ints = np.fromiter(chain.from_iterable(map(_INT_FIELDS, records)), np.int64, n * 4)
-    job_class, gpus, allocated, preemptions = ints.reshape(n, 4).T
-    # one node up to a node's GPUs, else a gang job on as many whole nodes as it needs
-    nodes = -(-gpus // np.fromiter(per_node, np.int64, count=n))
-    names = np.array([c.name for c in hosting.classes] or [""], dtype=object)
-    ids = np.fromiter(job_ids, dtype=np.int64, count=n)
-    # each cluster's jobs are in job_id order already
-    order: np.ndarray | slice = (
-        np.argsort(ids, kind="stable") if len(hosting.clusters) > 1 else slice(None)
-    )
-    return JobColumns(
-        job_id=ids[order],
-        job_class=names[job_class][order],
-        group=np.array(groups, dtype=object)[order],
-        contract=np.array([r.contract for r in records], dtype=object)[order],
-        submit_s=submit[order],
-        first_start_s=first_start[order],
-        end_s=end[order],
-        gpus=gpus[order],
-        allocated_gpus=allocated[order],
-        nodes=nodes[order],
-        run_s=run[order],
-        lost_work_s=lost[order],
-        preemptions=preemptions[order],
-        status=np.array([r.status for r in records], dtype=object)[order],
-        billed_gpu_s=billed_gpu_s[order],
-        price_usd_per_gpu_hour=price[order],
-    )
-
-
-def _floats(values: list[float]) -> np.ndarray:
-    """A logged list as a float array (``np.fromiter`` is about twice ``np.array``'s speed)."""
+def _floats(values: list[float] | np.ndarray) -> np.ndarray:
+    """A logged list (or array) as a float array (``np.fromiter`` is ≈2× ``np.array``'s speed)."""
+    if isinstance(values, np.ndarray):
+        return values.astype(float, copy=False)
     return np.fromiter(values, dtype=float, count=len(values))
 
 
@@ -170,7 +116,7 @@ def ai_record(hosting: AiHosting) -> AiRecord:
         end, short, available = np.array(periods[spec.name], dtype=float).reshape(-1, 3).T
         contracts.append(ContractPeriods(spec, group, end, short, available))
     return AiRecord(
-        jobs=_job_columns(hosting),
+        jobs=hosting.job_columns(),
         groups=groups,
         contracts=contracts,
         installed_gpus=sum(c.installed_gpus for c in hosting.clusters),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
@@ -15,6 +16,7 @@ from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
 from sim.model.backup import SiteSupply, site_supply
 from sim.model.cluster import GpuCluster
+from sim.model.compiled_ai import CompiledHosting
 from sim.model.control import SiteControl
 from sim.model.drivers import ScheduledChanges
 from sim.model.facility import Facility
@@ -44,6 +46,10 @@ from sim.scenario.catalog import known_asics
 from sim.scenario.schema import Scenario, input_files
 from sim.steps import StepSeries
 from sim.units import SECONDS_PER_DAY, unix_seconds
+
+# DCSIM_AI_LOOP=python runs the AI job loop in Python (the readable reference) instead of
+# compiled (sim.model.compiled_ai); the outputs are the same, bit for bit
+AI_LOOP_VARIABLE = "DCSIM_AI_LOOP"
 
 PROGRESS_STEPS = 100  # stops of the run at which progress is reported
 
@@ -233,7 +239,8 @@ class Site:
         )
         for row in plan_event_rows(programs, scheduled, plan, scenario.start_utc):
             events.add(*row)
-        hosting = AiHosting(env, scenario, streams, events)
+        loop = CompiledHosting if os.environ.get(AI_LOOP_VARIABLE) != "python" else AiHosting
+        hosting = loop(env, scenario, streams, events)
         faults = site_faults(scenario, streams)
         supply = site_supply(
             site.grid_capacity_kw,
