@@ -16,7 +16,6 @@ from sim.eventlog import EventLog
 from sim.model.ambient import ambient_steps
 from sim.model.backup import SiteSupply, site_supply
 from sim.model.cluster import GpuCluster
-from sim.model.compiled_ai import CompiledHosting
 from sim.model.control import SiteControl
 from sim.model.drivers import ScheduledChanges
 from sim.model.facility import Facility
@@ -131,6 +130,16 @@ def _node_fails(cluster: GpuCluster, node: int, _: simpy.Event) -> None:
     cluster.fail_node(node)
 
 
+def _hosting_class(scenario: Scenario) -> type[AiHosting]:
+    """The compiled AI loop, unless the run has no GPUs or ``DCSIM_AI_LOOP=python``."""
+    if not scenario.ai.groups or os.environ.get(AI_LOOP_VARIABLE) == "python":
+        return AiHosting
+    # imported here: numba takes ≈0.6 s to import, which a run without GPUs need not pay
+    from sim.model.compiled_ai import CompiledHosting
+
+    return CompiledHosting
+
+
 def site_loads(
     scenario: Scenario, hosting: AiHosting, faults: SiteFaults, supply: SiteSupply | None
 ) -> Loads:
@@ -239,8 +248,7 @@ class Site:
         )
         for row in plan_event_rows(programs, scheduled, plan, scenario.start_utc):
             events.add(*row)
-        loop = CompiledHosting if os.environ.get(AI_LOOP_VARIABLE) != "python" else AiHosting
-        hosting = loop(env, scenario, streams, events)
+        hosting = _hosting_class(scenario)(env, scenario, streams, events)
         faults = site_faults(scenario, streams)
         supply = site_supply(
             site.grid_capacity_kw,
