@@ -9,6 +9,9 @@ executes per job is exact and repeatable, so it shows what a change removes. It 
 guide: a bytecode that allocates (a new tuple, a bound method) costs more than one that
 loads a local, so confirm a saving with paired CPU times before keeping it.
 
+Runs use the compiled loop (``sim.model.compiled_ai``); this counts the Python loop
+(``DCSIM_AI_LOOP=python``), the reference the compiled one follows.
+
 What is counted: every bytecode executed inside ``AiClock._run_before`` (the loop that
 processes arrivals, completions and abandonments, and everything they call: the cluster,
 the scheduler, the day's arrival draws) in a KPI-free ``run_one`` of ``scenarios/hybrid.yaml``
@@ -18,6 +21,7 @@ cut to ``--days`` days, divided by the jobs submitted.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -25,6 +29,7 @@ from types import FrameType
 from typing import Any
 
 from sim.model.ai_clock import AiClock
+from sim.model.site import AI_LOOP_VARIABLE
 from sim.runner import run_one
 from sim.scenario import load_scenario
 
@@ -60,10 +65,12 @@ def count(days: int) -> tuple[int, Counter[tuple[str, str]]]:
             sys.settrace(None)
 
     AiClock._run_before = traced  # type: ignore[method-assign]
+    os.environ[AI_LOOP_VARIABLE] = "python"  # the Python loop: the compiled one has no bytecodes
     try:
         jobs = len(run_one(scenario).jobs)
     finally:
         AiClock._run_before = loop  # type: ignore[method-assign]
+        del os.environ[AI_LOOP_VARIABLE]
     return jobs, counts
 
 

@@ -22,6 +22,7 @@ says how much of a hybrid run the scheduler can give back.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import timedelta
@@ -34,6 +35,7 @@ from sim.model.scheduling import kernel as k
 from sim.model.scheduling.compiled import CompiledScheduler
 from sim.model.scheduling.jobs import Job, Preempted
 from sim.model.scheduling.scheduler import Scheduler
+from sim.model.site import AI_LOOP_VARIABLE
 from sim.runner import run_one
 from sim.scenario import load_scenario
 
@@ -118,10 +120,12 @@ def record(days: int) -> tuple[list[tuple[Any, ...]], int, int, int]:
         return scheduler
 
     cluster_module.Scheduler = recorder  # type: ignore[misc,assignment]
+    os.environ[AI_LOOP_VARIABLE] = "python"  # the loop whose scheduler calls can be recorded
     try:
         run_one(scenario)
     finally:
         cluster_module.Scheduler = Scheduler  # type: ignore[misc]
+        del os.environ[AI_LOOP_VARIABLE]
     (only,) = made  # hybrid.yaml has one GPU group
     return only.log, only.node_count, only.gpus_per_node, only._depth
 

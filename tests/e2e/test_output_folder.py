@@ -316,12 +316,12 @@ def test_a_long_run_on_a_terminal_shows_a_progress_bar_and_leaves_it(tmp_path) -
 
     master, slave = pty.openpty()
     fc.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    # five years of the hybrid site: ≈10 s here, so the bar's 3 s delay passes while it
-    # simulates on a machine several times faster too (its two years now take ≈4 s)
-    five_years = "end_utc=2029-01-01T00:00:00Z"
+    # twelve years of the hybrid site: ≈8 s here with the compiled AI loop, so the bar's
+    # 3 s delay passes while it simulates on a machine twice as fast too
+    twelve_years = "end_utc=2036-01-01T00:00:00Z"
     proc = subprocess.Popen(
         [sys.executable, "-m", "sim", "run", HYBRID, "--out", "out", "--tables", "summary",
-         "--set", five_years],  # fmt: skip
+         "--set", twelve_years],  # fmt: skip
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=slave,
