@@ -231,6 +231,15 @@ def _wait_for_next(lp: Loop, now: float) -> None:
 
 
 @_fast
+def start(lp: Loop) -> int:
+    """Submit the first day's arrivals (``AiHosting.start``); ROOM if arrays must grow first."""
+    if not _has_room(lp):
+        return ROOM
+    open_window(lp, 0)
+    return OK
+
+
+@_fast
 def open_window(lp: Loop, day: int) -> None:
     """Submit day ``day``'s arrivals, from the first (``AiHosting._open_window``)."""
     lp.ci[C_DAY] = day
@@ -546,7 +555,7 @@ def _changed(lp: Loop, scheds: tuple[sk.State, ...], c: int) -> None:
 
 
 @_fast
-def preempt(lp: Loop, scheds: tuple[sk.State, ...], c: int, n: int) -> int:
+def _preempt(lp: Loop, scheds: tuple[sk.State, ...], c: int, n: int) -> bool:
     """Book the ``n`` jobs a cap or failure stopped (in ``out``) and queue them again."""
     now = lp.cf[F_NOW]
     s = scheds[c]
@@ -567,45 +576,86 @@ def preempt(lp: Loop, scheds: tuple[sk.State, ...], c: int, n: int) -> int:
         code = sk.requeue(s, job, now)
         if code < 0:
             lp.ci[C_ERROR] = code
-            return code
-    return n
+            return False
+    return True
+
+
+@_fast
+def command_pass(
+    lp: Loop,
+    scheds: tuple[sk.State, ...],
+    c: int,
+    failed: np.ndarray,
+    caps: np.ndarray,
+    stopped: np.ndarray,
+) -> int:
+    """Cluster ``c``'s pass at the end of a command's instant (``GpuCluster._end_of_instant``).
+
+    The instant's node failures, then its caps, stop jobs (their numbers go to ``stopped``,
+    failures first, for the caller's event log); then its arrivals join and one pass runs.
+    ROOM (nothing done) if arrays must grow first.
+    """
+    if not _has_room(lp):  # the jobs stopped, then started, are running ones: one margin
+        return ROOM
+    lp.cl[c, L_PASS_DUE] = 0
+    now = lp.cf[F_NOW]
+    s = scheds[c]
+    for i in range(failed.shape[0]):  # before the caps: the failure frees its node first
+        n = sk.vacate(s, failed[i], now, lp.out)
+        if n < 0 or not _preempt(lp, scheds, c, n):
+            lp.ci[C_ERROR] = min(n, -1)
+            return FAILED
+        stopped[i] = n
+    for i in range(caps.shape[0]):
+        n = sk.set_cap(s, caps[i], now, lp.out)
+        if n < 0 or not _preempt(lp, scheds, c, n):
+            lp.ci[C_ERROR] = min(n, -1)
+            return FAILED
+        stopped[failed.shape[0] + i] = n
+    end_of_instant(lp, scheds, c)
+    return FAILED if lp.ci[C_ERROR] else OK
 
 
 @njit(cache=True)
 def set_speed(lp: Loop, scheds: tuple[sk.State, ...], c: int, factor: float) -> int:
     """From now on cluster ``c``'s jobs progress at ``factor`` (``GpuCluster.set_speed``).
 
-    The caller caught the clock up and logged the speed.
+    The caller caught the clock up and logged the speed. ROOM (nothing done) if arrays must
+    grow first.
     """
+    if not _has_room(lp):
+        return ROOM
     s = scheds[c]
     now = lp.cf[F_NOW]
     lp.speed[c] = factor
     code = sk.set_speed(s, factor, now)
     if code < 0:
         lp.ci[C_ERROR] = code
-        return code
+        return FAILED
     for job in sk.running_jobs(s):  # in start order, as the scheduler reports them moved
         left = s.j_left[job] - (now - s.j_anchor[job]) * s.floats[sk.F_SPEED]
         lp.ji[J_COMPLETION, job] = after(lp, left / factor, COMPLETE, job)
     if s.ints[sk.I_QLEN] and not lp.cl[c, L_PASS_DUE]:
         _pass_at_end(lp, c)  # the reservation moved: a pass may backfill more
-    return 0
+    return OK
 
 
 @_fast
-def request_pass(lp: Loop, c: int) -> None:
-    """A command changed cluster ``c`` now: its pass at the end of the instant, if not due."""
-    if not lp.cl[c, L_PASS_DUE]:
-        _pass_at_end(lp, c)
+def close(lp: Loop, c: int, horizon_s: float) -> int:
+    """Book the open segments of cluster ``c``'s running jobs as kept up to the horizon.
 
-
-@_fast
-def close(lp: Loop, c: int, horizon_s: float) -> None:
-    """Book the open segments of cluster ``c``'s running jobs as kept up to the horizon."""
+    ROOM (nothing done) if the segment and busy logs cannot hold every running job.
+    """
+    running = 0
+    for job in range(lp.ci[C_NEXT_ID]):
+        running += lp.ji[J_STATUS, job] == RUNNING
+    if lp.ci[C_SEGS] + running > lp.s_start.shape[0] or lp.ci[C_BUSY] + running > lp.b_t.shape[0]:
+        return ROOM
     for job in range(lp.ci[C_NEXT_ID]):
         if lp.ji[J_STATUS, job] == RUNNING and lp.ji[J_CLUSTER, job] == c:
             done = _work_s(lp, c, lp.jf[J_SEGMENT, job], horizon_s)
             _close_segment(lp, c, job, horizon_s, done, done)
+    return OK
 
 
 # ---- the loop ----------------------------------------------------------------------------

@@ -73,14 +73,14 @@ class CompiledCluster(ClusterSeries):
         self.log.cap_t.append(now)
         self.log.cap_nodes.append(nodes)
         self._caps.append(nodes)
-        hosting.call(ak.request_pass, self._c)
+        hosting.pass_at_end(self._c)
 
     def fail_node(self, node: int) -> None:
         """Node ``node`` fails now (``GpuCluster.fail_node``)."""
         hosting = self._hosting
         hosting.catch_up()
         self._failed.append(node)
-        hosting.call(ak.request_pass, self._c)
+        hosting.pass_at_end(self._c)
 
     def set_speed(self, factor: float) -> None:
         """From now on running jobs progress at ``factor`` (``GpuCluster.set_speed``).
@@ -110,27 +110,20 @@ class CompiledCluster(ClusterSeries):
     def end_of_instant(self) -> None:
         """Apply the node failures, caps and arrivals of this instant, then run one pass."""
         hosting = self._hosting
-        lp, s, c = hosting.loop, hosting.scheds[self._c], self._c
-        lp.cl[c, ak.L_PASS_DUE] = 0
-        now = hosting.now
-        for node in self._failed:  # before the caps: the failure frees its node first
-            hosting.room()
-            stopped = hosting.check(sk.vacate(s, node, now, lp.out))
-            hosting.check(ak.preempt(lp, hosting.scheds, c, stopped))
-            if stopped:
-                self._events.add(
-                    now, "node_failure", self.name, node, "node", f"{stopped} jobs preempted"
-                )
+        failed = np.array(self._failed, dtype=np.int64)
+        caps = np.array(self._caps, dtype=np.int64)
+        stopped = np.zeros(len(failed) + len(caps), dtype=np.int64)
         self._failed.clear()
-        for nodes in self._caps:
-            hosting.room()
-            stopped = hosting.check(sk.set_cap(s, nodes, now, lp.out))
-            hosting.check(ak.preempt(lp, hosting.scheds, c, stopped))
-            self._events.add(
-                now, "node_cap", self.name, nodes, "nodes", f"{stopped} jobs preempted"
-            )
         self._caps.clear()
-        hosting.call(ak.end_of_instant, hosting.scheds, c)
+        hosting.call(ak.command_pass, hosting.scheds, self._c, failed, caps, stopped)
+        now = hosting.now
+        for node, n in zip(failed.tolist(), stopped.tolist(), strict=False):
+            if n:
+                self._events.add(
+                    now, "node_failure", self.name, node, "node", f"{n} jobs preempted"
+                )
+        for nodes, n in zip(caps.tolist(), stopped[len(failed) :].tolist(), strict=True):
+            self._events.add(now, "node_cap", self.name, nodes, "nodes", f"{n} jobs preempted")
 
 
 class CompiledHosting(AiHosting):
@@ -173,7 +166,7 @@ class CompiledHosting(AiHosting):
     def start(self) -> None:
         """Draw every day's arrivals, build the arrays, and wait for the first arrival."""
         if self.classes or self._trace is not None:
-            self.call(ak.open_window, 0)
+            self.call(ak.start)
 
     def _build(self) -> None:
         days = self._bins.days_s
@@ -248,22 +241,31 @@ class CompiledHosting(AiHosting):
             for c in self.clusters
         )
 
-    def call(self, function: Any, *args: Any) -> int:
-        """Call a kernel function of the loop, then make the SimPy events it asked for."""
-        self.room()
-        result = function(self.loop, *args)
-        self._check_error()
+    def call(self, function: Any, *args: Any) -> None:
+        """Call a kernel entry point on the loop, then make the SimPy events it asked for.
+
+        An entry point that finds an array too small for what it may add returns ``ROOM``
+        before changing anything: the arrays grow and it is called again.
+        """
+        while function(self.loop, *args) == ak.ROOM:
+            self._grow()
+        code = int(self.loop.ci[ak.C_ERROR])
+        if code:
+            raise SimulationError("scheduler", self.now, f"scheduler error {code}")
         self._requests()
-        return int(result) if result is not None else 0
 
-    def check(self, result: int) -> int:
-        """A scheduler kernel's result, raising on an error code."""
-        if result < 0:
-            raise SimulationError("scheduler", self.now, f"scheduler error {result}")
-        return result
+    def pass_at_end(self, c: int) -> None:
+        """A command changed cluster ``c`` now: its pass at the end of the instant, if not due.
 
-    def room(self) -> None:
-        """Grow the arrays that the next event or command could overflow."""
+        Outside the loop (as every command is), as ``GpuCluster._pass_at_end``: a SimPy event.
+        """
+        cl = self.loop.cl
+        if not cl[c, ak.L_PASS_DUE]:
+            cl[c, ak.L_PASS_DUE] = 1
+            EndOfInstant(self.env, partial(self._command, self.clusters[c]))
+
+    def _grow(self) -> None:
+        """Double the arrays that the next event or command could overflow."""
         lp = self.loop
         ci, margin = lp.ci, int(lp.ci[ak.C_MARGIN])
         grown: dict[str, np.ndarray] = {}
@@ -276,11 +278,10 @@ class CompiledHosting(AiHosting):
             (ak.C_PREEMPTS, ("p_t", "p_lost", "p_c"), margin),
         ):
             size = len(getattr(lp, names[0]))
-            if ci[used] + need > size:
+            if ci[used] + need > size // 2:  # a command may need several margins: keep two
                 for name in names:
                     grown[name] = _grow(getattr(lp, name), 2 * (int(ci[used]) + need))
-        if grown:
-            self.loop = lp._replace(**grown)
+        self.loop = lp._replace(**grown)
 
     def log_speed(self, c: int, now: float, factor: float) -> None:
         """Append to cluster ``c``'s speed log in the kernel (which its work sums read)."""
@@ -298,15 +299,11 @@ class CompiledHosting(AiHosting):
         lp = self.loop
         now = self.env.now
         if lp.ci[ak.C_HEAP] and lp.h_t[0] < now:
-            self._run_before(now)
+            self.call(ak.run_before, self.scheds, now)
         lp = self.loop
         lp.cf[ak.F_NOW] = now
-        while self.call(ak.catch_up_now, self.scheds, now) == ak.ROOM:
-            pass
-
-    def _run_before(self, limit_s: float) -> None:
-        while self.call(ak.run_before, self.scheds, limit_s) == ak.ROOM:
-            pass
+        if lp.ci[ak.C_HEAP] and lp.h_t[0] <= now:  # events due now: simultaneous with it
+            self.call(ak.catch_up_now, self.scheds, now)
 
     def _drive(self, event: simpy.Event) -> None:
         if event is not self._driver:
@@ -316,7 +313,7 @@ class CompiledHosting(AiHosting):
         env = self.env
         limit = env.peek()
         if limit > env.now:
-            self._run_before(limit)
+            self.call(ak.run_before, self.scheds, limit)
         else:  # other events are due now after this one: ours are simultaneous with them
             self.catch_up()
         lp = self.loop
@@ -346,11 +343,6 @@ class CompiledHosting(AiHosting):
             else:
                 EndOfInstant(self.env, partial(self._command, self.clusters[c]))
 
-    def _check_error(self) -> None:
-        code = int(self.loop.ci[ak.C_ERROR])
-        if code:
-            raise SimulationError("scheduler", self.now, f"scheduler error {code}")
-
     # ---- after the run ---------------------------------------------------------------------
 
     def _close_clusters(self) -> None:
@@ -358,9 +350,8 @@ class CompiledHosting(AiHosting):
         lp.ci[ak.C_HEAP] = 0  # the events after the horizon are dropped
         self._driver = None
         for c in range(len(self.clusters)):
-            self.room()
-            ak.close(lp, c, self.horizon_s)
-            lp = self.loop
+            while ak.close(self.loop, c, self.horizon_s) == ak.ROOM:
+                self._grow()
         self._split_logs()
 
     def _split_logs(self) -> None:
