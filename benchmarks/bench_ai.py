@@ -161,7 +161,7 @@ def site_run(scenario: Scenario) -> Site:
 
 def jobs_submitted(site: Site) -> int:
     """Jobs submitted over the run, all GPU groups."""
-    return sum(len(cluster.jobs) for cluster in site.hosting.clusters)
+    return site.hosting.jobs_submitted
 
 
 def idle_scenario(nodes: int) -> Scenario:
@@ -299,6 +299,8 @@ def measure_idle_nodes() -> dict[str, Any]:
 # Module groups of the GPU hosting code in profiles.
 AI_PARTS = (
     ("/sim/model/scheduling/", "scheduler"),
+    ("/sim/model/ai_kernel.py", "compiled loop"),
+    ("/sim/model/compiled_ai.py", "compiled loop"),
     ("/sim/model/cluster.py", "cluster/hosting"),
     ("/sim/model/hosting.py", "cluster/hosting"),
     ("/sim/model/demand.py", "demand"),

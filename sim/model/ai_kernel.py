@@ -203,11 +203,27 @@ def _pass_at_end(lp: Loop, c: int) -> None:
 
 
 @_fast
-def _has_room(lp: Loop) -> bool:
+def _margin(lp: Loop, scheds: tuple[sk.State, ...]) -> int:
+    """Most entries one event or command can add to a log or the heap, now.
+
+    A pass starts at most the jobs queued, arriving at its instant or stopped by its caps and
+    failures (at most those running); so the bound is the jobs queued and running plus, per
+    cluster, the most arrivals drawn for one instant (``C_MARGIN``, with a few to spare).
+    It follows the load rather than the installed GPUs, so a large idle cluster does not
+    make the arrays large.
+    """
     margin = lp.ci[C_MARGIN]
+    for s in scheds:
+        margin += s.ints[sk.I_QLEN] + s.ints[sk.I_ELEN]
+    return margin
+
+
+@_fast
+def _has_room(lp: Loop, margin: int) -> bool:
+    """True if every growing array holds ``margin`` more entries (twice, where it may take two)."""
     return (
-        lp.ci[C_HEAP] + margin <= lp.h_t.shape[0]
-        and lp.ci[C_REQUESTS] + margin <= lp.r_kind.shape[0]
+        lp.ci[C_HEAP] + 2 * margin <= lp.h_t.shape[0]
+        and lp.ci[C_REQUESTS] + 2 * margin <= lp.r_kind.shape[0]
         and lp.ci[C_BUSY] + 2 * margin <= lp.b_t.shape[0]
         and lp.ci[C_QUEUE] + 2 * margin <= lp.q_t.shape[0]
         and lp.ci[C_SEGS] + margin <= lp.s_start.shape[0]
@@ -233,7 +249,7 @@ def _wait_for_next(lp: Loop, now: float) -> None:
 @_fast
 def start(lp: Loop) -> int:
     """Submit the first day's arrivals (``AiHosting.start``); ROOM if arrays must grow first."""
-    if not _has_room(lp):
+    if not _has_room(lp, lp.ci[C_MARGIN]):
         return ROOM
     open_window(lp, 0)
     return OK
@@ -580,7 +596,7 @@ def _preempt(lp: Loop, scheds: tuple[sk.State, ...], c: int, n: int) -> bool:
     return True
 
 
-@_fast
+@njit(cache=True)  # with reference counting: a cap's shedding allocates its ranking
 def command_pass(
     lp: Loop,
     scheds: tuple[sk.State, ...],
@@ -595,7 +611,7 @@ def command_pass(
     failures first, for the caller's event log); then its arrivals join and one pass runs.
     ROOM (nothing done) if arrays must grow first.
     """
-    if not _has_room(lp):  # the jobs stopped, then started, are running ones: one margin
+    if not _has_room(lp, _margin(lp, scheds)):
         return ROOM
     lp.cl[c, L_PASS_DUE] = 0
     now = lp.cf[F_NOW]
@@ -623,7 +639,7 @@ def set_speed(lp: Loop, scheds: tuple[sk.State, ...], c: int, factor: float) -> 
     The caller caught the clock up and logged the speed. ROOM (nothing done) if arrays must
     grow first.
     """
-    if not _has_room(lp):
+    if not _has_room(lp, _margin(lp, scheds)):
         return ROOM
     s = scheds[c]
     now = lp.cf[F_NOW]
@@ -678,7 +694,7 @@ def run_before(lp: Loop, scheds: tuple[sk.State, ...], limit_s: float) -> int:
     """Process every event before ``limit_s``, each instant's deferred passes at its end."""
     lp.ci[C_LOOPING] = 1
     while lp.ci[C_HEAP] and lp.h_t[0] < limit_s:
-        if not _has_room(lp):
+        if not _has_room(lp, _margin(lp, scheds)):
             lp.ci[C_LOOPING] = 0
             return ROOM
         t_s, seq, kind, value = lp.h_t[0], lp.h_seq[0], lp.h_kind[0], lp.h_val[0]
@@ -710,7 +726,7 @@ def catch_up_now(lp: Loop, scheds: tuple[sk.State, ...], now_s: float) -> int:
     """
     lp.ci[C_CATCHING] = 1
     while lp.ci[C_HEAP] and lp.h_t[0] <= now_s:
-        if not _has_room(lp):
+        if not _has_room(lp, _margin(lp, scheds)):
             lp.ci[C_CATCHING] = 0
             return ROOM
         seq, kind, value = lp.h_seq[0], lp.h_kind[0], lp.h_val[0]

@@ -157,6 +157,11 @@ class CompiledHosting(AiHosting):
         return int(self.loop.ci[ak.C_PROCESSED])
 
     @property
+    def jobs_submitted(self) -> int:
+        """Jobs submitted so far, all GPU groups."""
+        return int(self.loop.ci[ak.C_NEXT_ID])
+
+    @property
     def now(self) -> float:
         """The AI side's now: the last event processed, or the command's instant."""
         return float(self.loop.cf[ak.F_NOW])
@@ -178,8 +183,8 @@ class CompiledHosting(AiHosting):
         clusters = len(self.clusters)
         installed = sum(c.installed_gpus for c in self.clusters)
         same_instant = _most_at_one_time(drawn.submit_s)
-        margin = installed + same_instant + 16
-        cap = 2 * margin + 1024
+        margin = clusters * same_instant + 16  # and the jobs queued and running (ai_kernel)
+        cap = 4 * margin + 1024
         terms = self._terms
         # declared contracts, then any other a class names (counted against, never burst)
         names = [c.name for c in self.contracts]
@@ -267,18 +272,21 @@ class CompiledHosting(AiHosting):
     def _grow(self) -> None:
         """Double the arrays that the next event or command could overflow."""
         lp = self.loop
-        ci, margin = lp.ci, int(lp.ci[ak.C_MARGIN])
+        ci = lp.ci
+        margin = int(ci[ak.C_MARGIN]) + sum(
+            int(s.ints[sk.I_QLEN] + s.ints[sk.I_ELEN]) for s in self.scheds
+        )  # ai_kernel._margin
         grown: dict[str, np.ndarray] = {}
         for used, names, need in (
-            (ak.C_HEAP, ("h_t", "h_seq", "h_kind", "h_val"), margin),
-            (ak.C_REQUESTS, ("r_kind", "r_t", "r_c"), margin),
+            (ak.C_HEAP, ("h_t", "h_seq", "h_kind", "h_val"), 2 * margin),
+            (ak.C_REQUESTS, ("r_kind", "r_t", "r_c"), 2 * margin),
             (ak.C_BUSY, ("b_t", "b_d", "b_c"), 2 * margin),
             (ak.C_QUEUE, ("q_t", "q_d", "q_c"), 2 * margin),
             (ak.C_SEGS, ("s_start", "s_end", "s_billed", "s_price", "s_c"), margin),
             (ak.C_PREEMPTS, ("p_t", "p_lost", "p_c"), margin),
         ):
             size = len(getattr(lp, names[0]))
-            if ci[used] + need > size // 2:  # a command may need several margins: keep two
+            if ci[used] + need > size // 2:  # grown to twice what the next call may need
                 for name in names:
                     grown[name] = _grow(getattr(lp, name), 2 * (int(ci[used]) + need))
         self.loop = lp._replace(**grown)

@@ -106,6 +106,11 @@ class AiHosting:
         return self.clock.processed
 
     @property
+    def jobs_submitted(self) -> int:
+        """Jobs submitted so far, all GPU groups."""
+        return sum(len(cluster.jobs) for cluster in self.clusters)
+
+    @property
     def peak_power_kw(self) -> float:
         """Power of every GPU node at full load (kW)."""
         return sum(c.spec.nodes * c.node.peak_power_w for c in self.clusters) / 1_000.0

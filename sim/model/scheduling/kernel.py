@@ -113,8 +113,9 @@ def new_state(node_count: int, gpus_per_node: int, depth: int, jobs: int) -> Sta
     floats = np.zeros(N_FLOATS, dtype=np.float64)
     floats[F_NOW], floats[F_SPEED] = -np.inf, 1.0
     bits = np.zeros((g + 1, words), dtype=np.uint64)
-    for node in range(node_count):
-        bits[g, node >> 6] |= np.uint64(1) << np.uint64(node & 63)
+    bits[g] = np.uint64(0xFFFFFFFFFFFFFFFF)  # every node idle and powered
+    if node_count % 64:
+        bits[g, -1] = np.uint64((1 << (node_count % 64)) - 1)
     counts = np.zeros(g + 1, dtype=np.int64)
     counts[g] = node_count
     running = node_count * g + 1  # each running job holds a GPU at least
