@@ -146,7 +146,7 @@ class ClusterSeries:
         return self._cached(
             "busy",
             (len(log.busy_t),),
-            lambda: from_changes(_floats(log.busy_t), _floats(log.busy_delta)),
+            lambda: from_changes(floats(log.busy_t), floats(log.busy_delta)),
         )
 
     def queue_length(self) -> StepSeries:
@@ -155,7 +155,7 @@ class ClusterSeries:
         return self._cached(
             "queue",
             (len(log.queue_t),),
-            lambda: from_changes(_floats(log.queue_t), _floats(log.queue_delta)),
+            lambda: from_changes(floats(log.queue_t), floats(log.queue_delta)),
         )
 
     def power_kw(self) -> StepSeries:
@@ -538,12 +538,7 @@ class GpuCluster(ClusterSeries):
         SimulationError
             If ``factor`` is not in (0, 1] (say, a NaN from the thermal model).
         """
-        if not 0.0 < factor <= 1.0:  # also rejects NaN
-            raise SimulationError(
-                "cluster",
-                self.env.now,
-                f"GPU group '{self.name}': speed factor must be in (0, 1] (got {factor})",
-            )
+        check_speed(self.name, self.env.now, factor)
         if factor == self._speed:
             return
         clock = self.clock
@@ -588,7 +583,17 @@ class GpuCluster(ClusterSeries):
                 self._close_segment(record, horizon_s, done, done)
 
 
-def _floats(values: list[float] | list[int] | np.ndarray) -> np.ndarray:
+def check_speed(group: str, now_s: float, factor: float) -> None:
+    """Raise SimulationError unless a GPU clock speed is in (0, 1] (say, a NaN from heat)."""
+    if not 0.0 < factor <= 1.0:  # also rejects NaN
+        raise SimulationError(
+            "cluster",
+            now_s,
+            f"GPU group '{group}': speed factor must be in (0, 1] (got {factor})",
+        )
+
+
+def floats(values: list[float] | list[int] | np.ndarray) -> np.ndarray:
     """A logged list (or array) as a float array (``np.fromiter`` is ≈2× ``np.array``'s speed)."""
     if isinstance(values, np.ndarray):
         return values.astype(float, copy=False)

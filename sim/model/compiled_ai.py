@@ -28,7 +28,7 @@ from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model import ai_kernel as ak
 from sim.model.ai_clock import EndOfInstant
-from sim.model.cluster import ClusterLog, ClusterSeries
+from sim.model.cluster import ClusterLog, ClusterSeries, check_speed
 from sim.model.demand import Arrivals
 from sim.model.hosting import AiHosting
 from sim.model.scheduling import kernel as sk
@@ -90,12 +90,7 @@ class CompiledCluster(ClusterSeries):
         SimulationError
             If ``factor`` is not in (0, 1].
         """
-        if not 0.0 < factor <= 1.0:  # also rejects NaN
-            raise SimulationError(
-                "cluster",
-                self.env.now,
-                f"GPU group '{self.name}': speed factor must be in (0, 1] (got {factor})",
-            )
+        check_speed(self.name, self.env.now, factor)
         if factor == self._speed:
             return
         hosting = self._hosting
@@ -117,7 +112,7 @@ class CompiledCluster(ClusterSeries):
         self._caps.clear()
         hosting.call(ak.command_pass, hosting.scheds, self._c, failed, caps, stopped)
         now = hosting.now
-        for node, n in zip(failed.tolist(), stopped.tolist(), strict=False):
+        for node, n in zip(failed.tolist(), stopped[: len(failed)].tolist(), strict=True):
             if n:
                 self._events.add(
                     now, "node_failure", self.name, node, "node", f"{n} jobs preempted"
@@ -131,16 +126,6 @@ class CompiledHosting(AiHosting):
 
     clusters: list[CompiledCluster]
 
-    def _make_clusters(
-        self, groups: list[tuple[GpuGroupSpec, GpuNodeSpec]], depth: int, events: EventLog
-    ) -> list[Any]:
-        self._depth = depth
-        self._driver: simpy.Event | None = None
-        return [
-            CompiledCluster(self, index, group, node, events)
-            for index, (group, node) in enumerate(groups)
-        ]
-
     def __init__(
         self,
         env: simpy.Environment,
@@ -150,6 +135,16 @@ class CompiledHosting(AiHosting):
     ) -> None:
         super().__init__(env, scenario, streams, events)
         self._build()
+
+    def _make_clusters(
+        self, groups: list[tuple[GpuGroupSpec, GpuNodeSpec]], depth: int, events: EventLog
+    ) -> list[Any]:
+        self._depth = depth
+        self._driver: simpy.Event | None = None
+        return [
+            CompiledCluster(self, index, group, node, events)
+            for index, (group, node) in enumerate(groups)
+        ]
 
     @property
     def events_processed(self) -> int:
@@ -169,15 +164,17 @@ class CompiledHosting(AiHosting):
     # ---- the run ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Draw every day's arrivals, build the arrays, and wait for the first arrival."""
+        """Wait for the first arrival (every day's arrivals were drawn with the hosting)."""
         if self.classes or self._trace is not None:
             self.call(ak.start)
 
     def _build(self) -> None:
+        """Draw every day's arrivals and make the loop's arrays and the schedulers' states."""
         days = self._bins.days_s
         drawing = self.classes or self._trace is not None
         batches = [self._window(day) for day in range(len(days) - 1)] if drawing else []
         drawn = _concatenated(batches)
+        # day d's arrivals are first[d] to first[d + 1] (a run without any: one empty day)
         first = np.cumsum([0] + [len(b.submit_s) for b in batches] + [0] * (not batches))
         jobs = len(drawn.submit_s)
         clusters = len(self.clusters)
@@ -200,46 +197,44 @@ class CompiledHosting(AiHosting):
         cl = np.zeros((clusters, ak.N_CL), dtype=np.int64)
         cl[:, ak.L_FIRST_ARRIVAL] = cl[:, ak.L_LAST_ARRIVAL] = -1
         cl[:, ak.L_SPEEDS] = 1
-        speed_t = np.zeros((clusters, 64))
-        speed_v = np.ones((clusters, 64))
-        self.loop = ak.Loop._make(
-            [
-                ci,
-                cf,
-                np.zeros(cap),
-                np.zeros(cap, dtype=np.int64),
-                np.zeros(cap, dtype=np.int64),
-                np.zeros(cap, dtype=np.int64),
-                np.zeros(clusters, dtype=np.int64),
-                np.zeros(cap, dtype=np.int64),
-                np.zeros(cap),
-                np.zeros(cap, dtype=np.int64),
-                np.asarray(days, dtype=float),
-                first.astype(np.int64),
-                drawn.submit_s.astype(float),
-                drawn.job_class.astype(np.int64),
-                drawn.gpus.astype(np.int64),
-                drawn.duration_s.astype(float),
-                drawn.patience_s.astype(float),
-                np.array([self.clusters.index(t[0]) for t in terms], dtype=np.int64),
-                np.array([t[1] for t in terms], dtype=float),
-                np.array([np.nan if t[2] is None else t[2] for t in terms], dtype=float),
-                np.array([t[3] for t in terms], dtype=np.int64),
-                np.array([contract_ids[t[4]] if t[4] else -1 for t in terms], dtype=np.int64),
-                contracted,
-                np.zeros((clusters, len(names) + 1), dtype=np.int64),
-                cl,
-                np.ones(clusters),
-                speed_t,
-                speed_v,
-                np.zeros((ak.N_JI, jobs), dtype=np.int64),
-                np.zeros((ak.N_JF, jobs)),
-                *_log(cap, 3),
-                *_log(cap, 3),
-                *_log(cap, 5),
-                *_log(cap, 3),
-                np.zeros(installed + same_instant + 1, dtype=np.int64),
-            ]
+        self.loop = ak.Loop(
+            ci=ci,
+            cf=cf,
+            h_t=np.zeros(cap),
+            h_seq=np.zeros(cap, dtype=np.int64),
+            h_kind=np.zeros(cap, dtype=np.int64),
+            h_val=np.zeros(cap, dtype=np.int64),
+            deferred=np.zeros(clusters, dtype=np.int64),
+            r_kind=np.zeros(cap, dtype=np.int64),
+            r_t=np.zeros(cap),
+            r_c=np.zeros(cap, dtype=np.int64),
+            days_s=np.asarray(days, dtype=float),
+            first_arrival=first.astype(np.int64),
+            a_t=drawn.submit_s.astype(float),
+            a_class=drawn.job_class.astype(np.int64),
+            a_gpus=drawn.gpus.astype(np.int64),
+            a_work=drawn.duration_s.astype(float),
+            a_patience=drawn.patience_s.astype(float),
+            t_cluster=np.array([self.clusters.index(t[0]) for t in terms], dtype=np.int64),
+            t_price=np.array([t[1] for t in terms], dtype=float),
+            t_checkpoint=np.array([np.nan if t[2] is None else t[2] for t in terms], dtype=float),
+            t_prio=np.array([t[3] for t in terms], dtype=np.int64),
+            t_contract=np.array(
+                [contract_ids[t[4]] if t[4] else -1 for t in terms], dtype=np.int64
+            ),
+            contracted=contracted,
+            reserved=np.zeros((clusters, len(names) + 1), dtype=np.int64),
+            cl=cl,
+            speed=np.ones(clusters),
+            speed_t=np.zeros((clusters, 64)),
+            speed_v=np.ones((clusters, 64)),
+            ji=np.zeros((ak.N_JI, jobs), dtype=np.int64),
+            jf=np.zeros((ak.N_JF, jobs)),
+            **_log(cap, "b_t", "b_d", "b_c"),
+            **_log(cap, "q_t", "q_d", "q_c"),
+            **_log(cap, "s_start", "s_end", "s_billed", "s_price", "s_c"),
+            **_log(cap, "p_t", "p_lost", "p_c"),
+            out=np.zeros(installed + same_instant + 1, dtype=np.int64),
         )
         self.scheds = tuple(
             sk.new_state(c.spec.nodes, c.node.gpus_per_node, self._depth, max(jobs, 1))
@@ -406,13 +401,11 @@ class CompiledHosting(AiHosting):
         """Nothing to drop: the jobs are arrays, freed with the loop."""
 
 
-def _log(size: int, columns: int) -> list[np.ndarray]:
-    """A tagged log: float time, then value columns (the last, the cluster, an integer)."""
-    return (
-        [np.zeros(size)]
-        + [np.zeros(size) for _ in range(columns - 2)]
-        + [np.zeros(size, dtype=np.int64)]
-    )
+def _log(size: int, *names: str) -> dict[str, np.ndarray]:
+    """A tagged log's columns: float ones, then the cluster's (an integer, the last)."""
+    columns = {name: np.zeros(size) for name in names[:-1]}
+    columns[names[-1]] = np.zeros(size, dtype=np.int64)
+    return columns
 
 
 def _grow(values: np.ndarray, size: int, axis: int = 0) -> np.ndarray:

@@ -21,7 +21,7 @@ from sim.economics.inputs import (
     HallRecord,
     MiningRecord,
 )
-from sim.model.cluster import GpuCluster
+from sim.model.cluster import GpuCluster, floats
 from sim.model.faults import Outages
 from sim.model.hosting import AiHosting
 from sim.model.loads import ASIC, GPU
@@ -70,21 +70,14 @@ def mining_record(site: Site) -> MiningRecord:
     )
 
 
-def _floats(values: list[float] | np.ndarray) -> np.ndarray:
-    """A logged list (or array) as a float array (``np.fromiter`` is ≈2× ``np.array``'s speed)."""
-    if isinstance(values, np.ndarray):
-        return values.astype(float, copy=False)
-    return np.fromiter(values, dtype=float, count=len(values))
-
-
 def billing_spans(cluster: GpuCluster) -> BillingSpans:
     """The kept part of each of a cluster's run segments, with its GPU-seconds and price."""
     log = cluster.log
     return BillingSpans(
-        start_s=_floats(log.seg_start),
-        end_s=_floats(log.seg_end),
-        gpu_s=_floats(log.seg_billed_gpu_s),
-        usd_per_gpu_hour=_floats(log.seg_usd_per_gpu_hour),
+        start_s=floats(log.seg_start),
+        end_s=floats(log.seg_end),
+        gpu_s=floats(log.seg_billed_gpu_s),
+        usd_per_gpu_hour=floats(log.seg_usd_per_gpu_hour),
     )
 
 
@@ -100,8 +93,8 @@ def _gpu_group(cluster: GpuCluster) -> GpuGroup:
         queue=cluster.queue_length(),
         power_kw=cluster.power_kw(),
         billing=billing_spans(cluster),
-        preempt_t=_floats(log.preempt_t),
-        preempt_lost_gpu_s=_floats(log.preempt_lost_gpu_s),
+        preempt_t=floats(log.preempt_t),
+        preempt_lost_gpu_s=floats(log.preempt_lost_gpu_s),
     )
 
 
