@@ -3,8 +3,9 @@
 It takes and returns the same values as :class:`~sim.model.scheduling.scheduler.Scheduler`
 (jobs, placements, preemptions, reservations) and raises the same errors, so the tests that
 drive one drive the other, and a replay of the same calls on both must give the same answers.
-Each call crosses into machine code once, which costs more than the Python scheduler's work
-for one job: the gain comes when the whole job loop runs compiled, between two site commands.
+It serves the tests and ``benchmarks/bench_kernel.py``: each call crosses into machine code
+once, which costs more than the Python scheduler's work for one job, so runs call the
+kernel from the compiled job loop (``sim.model.ai_kernel``) instead.
 """
 
 from __future__ import annotations
