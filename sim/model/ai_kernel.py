@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim.model.cluster import ON_DEMAND
 from sim.model.scheduling import kernel as sk
 
 # ---- ci: the loop's integers -------------------------------------------------------------
@@ -29,19 +30,18 @@ C_HEAP = 0  # events in the heap
 C_SEQ = 1  # the next event's sequence number (SimPy's order among simultaneous events)
 C_PROCESSED = 2  # events processed
 C_LOOPING = 3  # 1 while processing events before SimPy's next one
-C_CATCHING = 4  # 1 while processing the events due at a command's instant
-C_DEFERRED = 5  # passes deferred to the end of this instant
-C_REQUESTS = 6  # requests for the caller
-C_NEXT_ID = 7  # the next job id
-C_DAY = 8  # the day whose arrivals are being submitted
-C_CURSOR = 9  # the next arrival to schedule
-C_BUSY = 10  # entries of the busy log
-C_QUEUE = 11  # entries of the queue log
-C_SEGS = 12  # entries of the billed-segment log
-C_PREEMPTS = 13  # entries of the preemption log
-C_ERROR = 14  # a scheduler error code, 0 if none
-C_MARGIN = 15  # free room each array must have before an event
-N_CI = 16
+C_DEFERRED = 4  # passes deferred to the end of this instant
+C_REQUESTS = 5  # requests for the caller
+C_NEXT_ID = 6  # the next job id
+C_DAY = 7  # the day whose arrivals are being submitted
+C_CURSOR = 8  # the next arrival to schedule
+C_BUSY = 9  # entries of the busy log
+C_QUEUE = 10  # entries of the queue log
+C_SEGS = 11  # entries of the billed-segment log
+C_PREEMPTS = 12  # entries of the preemption log
+C_ERROR = 13  # a scheduler error code, 0 if none
+C_MARGIN = 14  # per cluster, the most arrivals at one instant, plus a few (see margin)
+N_CI = 15
 # ---- cf ------------------------------------------------------------------------------------
 F_NOW = 0  # the time of the event being processed, or of the command
 F_DRIVER = 1  # when the pending driver is meant to fire (inf: none)
@@ -52,7 +52,6 @@ ARRIVAL, WINDOW_END, COMPLETE, ABANDON = 0, 1, 2, 3
 WAKE, PASS = 0, 1
 QUEUED, RUNNING, COMPLETED, ABANDONED = 0, 1, 2, 3
 OK, ROOM, FAILED = 0, 1, 2
-RESERVED, ON_DEMAND = 0, 1
 # ---- ji: a job's integers ------------------------------------------------------------------
 J_CLASS, J_GPUS, J_PRIO, J_CONTRACT, J_ALLOC, J_PREEMPTS, J_STATUS = 0, 1, 2, 3, 4, 5, 6
 J_COMPLETION, J_CLUSTER, J_NEXT_ARRIVAL, J_ARRIVING = 7, 8, 9, 10
@@ -203,7 +202,7 @@ def _pass_at_end(lp: Loop, c: int) -> None:
 
 
 @_fast
-def _margin(lp: Loop, scheds: tuple[sk.State, ...]) -> int:
+def margin(lp: Loop, scheds: tuple[sk.State, ...]) -> int:
     """Most entries one event or command can add to a log or the heap, now.
 
     A pass starts at most the jobs queued, arriving at its instant or stopped by its caps and
@@ -212,10 +211,10 @@ def _margin(lp: Loop, scheds: tuple[sk.State, ...]) -> int:
     It follows the load rather than the installed GPUs, so a large idle cluster does not
     make the arrays large.
     """
-    margin = lp.ci[C_MARGIN]
+    most = lp.ci[C_MARGIN]
     for s in scheds:
-        margin += s.ints[sk.I_QLEN] + s.ints[sk.I_ELEN]
-    return margin
+        most += s.ints[sk.I_QLEN] + s.ints[sk.I_ELEN]
+    return most
 
 
 @_fast
@@ -611,7 +610,7 @@ def command_pass(
     failures first, for the caller's event log); then its arrivals join and one pass runs.
     ROOM (nothing done) if arrays must grow first.
     """
-    if not _has_room(lp, _margin(lp, scheds)):
+    if not _has_room(lp, margin(lp, scheds)):
         return ROOM
     lp.cl[c, L_PASS_DUE] = 0
     now = lp.cf[F_NOW]
@@ -639,7 +638,7 @@ def set_speed(lp: Loop, scheds: tuple[sk.State, ...], c: int, factor: float) -> 
     The caller caught the clock up and logged the speed. ROOM (nothing done) if arrays must
     grow first.
     """
-    if not _has_room(lp, _margin(lp, scheds)):
+    if not _has_room(lp, margin(lp, scheds)):
         return ROOM
     s = scheds[c]
     now = lp.cf[F_NOW]
@@ -690,12 +689,14 @@ def _dispatch(lp: Loop, scheds: tuple[sk.State, ...], kind: int, value: int, seq
 
 
 @_fast
-def run_before(lp: Loop, scheds: tuple[sk.State, ...], limit_s: float) -> int:
-    """Process every event before ``limit_s``, each instant's deferred passes at its end."""
-    lp.ci[C_LOOPING] = 1
-    while lp.ci[C_HEAP] and lp.h_t[0] < limit_s:
-        if not _has_room(lp, _margin(lp, scheds)):
-            lp.ci[C_LOOPING] = 0
+def _process(lp: Loop, scheds: tuple[sk.State, ...], limit_s: float, at_limit: bool) -> int:
+    """Process the events before ``limit_s`` (and at it, if ``at_limit``), in order.
+
+    In the loop, an instant's deferred passes run once its last event is processed; outside
+    it (catching up to a command) passes are requests, so none is ever deferred.
+    """
+    while lp.ci[C_HEAP] and (lp.h_t[0] < limit_s or (at_limit and lp.h_t[0] == limit_s)):
+        if not _has_room(lp, margin(lp, scheds)):
             return ROOM
         t_s, seq, kind, value = lp.h_t[0], lp.h_seq[0], lp.h_kind[0], lp.h_val[0]
         _pop(lp)
@@ -703,7 +704,6 @@ def run_before(lp: Loop, scheds: tuple[sk.State, ...], limit_s: float) -> int:
         lp.ci[C_PROCESSED] += 1
         _dispatch(lp, scheds, kind, value, seq)
         if lp.ci[C_ERROR]:
-            lp.ci[C_LOOPING] = 0
             return FAILED
         if lp.ci[C_DEFERRED] and (lp.ci[C_HEAP] == 0 or lp.h_t[0] > t_s):
             # the instant is over: its passes, which may add events due now
@@ -712,10 +712,17 @@ def run_before(lp: Loop, scheds: tuple[sk.State, ...], limit_s: float) -> int:
             for i in range(n):
                 end_of_instant(lp, scheds, lp.deferred[i])
             if lp.ci[C_ERROR]:
-                lp.ci[C_LOOPING] = 0
                 return FAILED
-    lp.ci[C_LOOPING] = 0
     return OK
+
+
+@_fast
+def run_before(lp: Loop, scheds: tuple[sk.State, ...], limit_s: float) -> int:
+    """Process every event before ``limit_s``, each instant's deferred passes at its end."""
+    lp.ci[C_LOOPING] = 1
+    status = _process(lp, scheds, limit_s, False)
+    lp.ci[C_LOOPING] = 0
+    return status
 
 
 @_fast
@@ -724,17 +731,4 @@ def catch_up_now(lp: Loop, scheds: tuple[sk.State, ...], now_s: float) -> int:
 
     The caller ran :func:`run_before` up to ``now_s`` first and set the clock's now.
     """
-    lp.ci[C_CATCHING] = 1
-    while lp.ci[C_HEAP] and lp.h_t[0] <= now_s:
-        if not _has_room(lp, _margin(lp, scheds)):
-            lp.ci[C_CATCHING] = 0
-            return ROOM
-        seq, kind, value = lp.h_seq[0], lp.h_kind[0], lp.h_val[0]
-        _pop(lp)
-        lp.ci[C_PROCESSED] += 1
-        _dispatch(lp, scheds, kind, value, seq)
-        if lp.ci[C_ERROR]:
-            lp.ci[C_CATCHING] = 0
-            return FAILED
-    lp.ci[C_CATCHING] = 0
-    return OK
+    return _process(lp, scheds, now_s, True)

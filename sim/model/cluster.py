@@ -328,17 +328,12 @@ class GpuCluster(ClusterSeries):
         scheduler = self.scheduler
         for node in self._failed:  # before the caps: the failure frees its node first
             preempted = scheduler.vacate_node(node, now, self._preempt, defer=True)[0]
-            if preempted:
-                self._events.add(
-                    now, "node_failure", self.name, node, "node", f"{len(preempted)} jobs preempted"
-                )
+            log_node_failure(self._events, now, self.name, node, len(preempted))
         self._failed.clear()
         if self._caps:
             for nodes in self._caps:
                 preempted = scheduler.set_node_cap(nodes, now, self._preempt, defer=True)[0]
-                self._events.add(
-                    now, "node_cap", self.name, nodes, "nodes", f"{len(preempted)} jobs preempted"
-                )
+                log_node_cap(self._events, now, self.name, nodes, len(preempted))
             self._caps.clear()
         arrivals = self._arrivals
         if not arrivals:
@@ -581,6 +576,17 @@ class GpuCluster(ClusterSeries):
             if record.status == "running":
                 done = self._work_s(record.segment_start_s, horizon_s)
                 self._close_segment(record, horizon_s, done, done)
+
+
+def log_node_failure(events: EventLog, now_s: float, group: str, node: int, stopped: int) -> None:
+    """Log a node failure that stopped jobs (one that stopped none is not an event here)."""
+    if stopped:
+        events.add(now_s, "node_failure", group, node, "node", f"{stopped} jobs preempted")
+
+
+def log_node_cap(events: EventLog, now_s: float, group: str, nodes: int, stopped: int) -> None:
+    """Log a node cap applied to a group, with the jobs it stopped."""
+    events.add(now_s, "node_cap", group, nodes, "nodes", f"{stopped} jobs preempted")
 
 
 def check_speed(group: str, now_s: float, factor: float) -> None:

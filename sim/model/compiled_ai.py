@@ -28,7 +28,13 @@ from sim.errors import SimulationError
 from sim.eventlog import EventLog
 from sim.model import ai_kernel as ak
 from sim.model.ai_clock import EndOfInstant
-from sim.model.cluster import ClusterLog, ClusterSeries, check_speed
+from sim.model.cluster import (
+    ClusterLog,
+    ClusterSeries,
+    check_speed,
+    log_node_cap,
+    log_node_failure,
+)
 from sim.model.demand import Arrivals
 from sim.model.hosting import AiHosting
 from sim.model.scheduling import kernel as sk
@@ -113,12 +119,9 @@ class CompiledCluster(ClusterSeries):
         hosting.call(ak.command_pass, hosting.scheds, self._c, failed, caps, stopped)
         now = hosting.now
         for node, n in zip(failed.tolist(), stopped[: len(failed)].tolist(), strict=True):
-            if n:
-                self._events.add(
-                    now, "node_failure", self.name, node, "node", f"{n} jobs preempted"
-                )
+            log_node_failure(self._events, now, self.name, node, n)
         for nodes, n in zip(caps.tolist(), stopped[len(failed) :].tolist(), strict=True):
-            self._events.add(now, "node_cap", self.name, nodes, "nodes", f"{n} jobs preempted")
+            log_node_cap(self._events, now, self.name, nodes, n)
 
 
 class CompiledHosting(AiHosting):
@@ -173,7 +176,7 @@ class CompiledHosting(AiHosting):
         days = self._bins.days_s
         drawing = self.classes or self._trace is not None
         batches = [self._window(day) for day in range(len(days) - 1)] if drawing else []
-        drawn = _concatenated(batches)
+        drawn = Arrivals.concatenate(batches)
         # day d's arrivals are first[d] to first[d + 1] (a run without any: one empty day)
         first = np.cumsum([0] + [len(b.submit_s) for b in batches] + [0] * (not batches))
         jobs = len(drawn.submit_s)
@@ -268,9 +271,7 @@ class CompiledHosting(AiHosting):
         """Double the arrays that the next event or command could overflow."""
         lp = self.loop
         ci = lp.ci
-        margin = int(ci[ak.C_MARGIN]) + sum(
-            int(s.ints[sk.I_QLEN] + s.ints[sk.I_ELEN]) for s in self.scheds
-        )  # ai_kernel._margin
+        margin = int(ak.margin(lp, self.scheds))
         grown: dict[str, np.ndarray] = {}
         for used, names, need in (
             (ak.C_HEAP, ("h_t", "h_seq", "h_kind", "h_val"), 2 * margin),
@@ -415,19 +416,6 @@ def _grow(values: np.ndarray, size: int, axis: int = 0) -> np.ndarray:
     out = np.zeros(shape, dtype=values.dtype)
     out[tuple(slice(0, n) for n in values.shape)] = values
     return out
-
-
-def _concatenated(batches: list[Arrivals]) -> Arrivals:
-    """The days' arrivals, one after another (each day's are sorted by time)."""
-    if not batches:
-        empty = np.zeros(0)
-        return Arrivals(empty, empty.astype(np.int64), empty.astype(np.int64), empty, empty)
-    return Arrivals(
-        *[
-            np.concatenate([getattr(b, name) for b in batches])
-            for name in ("submit_s", "job_class", "gpus", "duration_s", "patience_s")
-        ]
-    )
 
 
 def _most_at_one_time(times_s: np.ndarray) -> int:

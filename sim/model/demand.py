@@ -35,15 +35,21 @@ class Arrivals:
         """One batch of all jobs, sorted by submit time (stable across batches)."""
         if len(batches) == 1:
             return batches[0]
-        columns = [
-            np.concatenate(column)
-            for column in zip(
-                *[(b.submit_s, b.job_class, b.gpus, b.duration_s, b.patience_s) for b in batches],
-                strict=True,
-            )
-        ]
-        order = columns[0].argsort(kind="stable")
-        return cls(*[column.take(order) for column in columns])
+        joined = cls.concatenate(batches)
+        order = joined.submit_s.argsort(kind="stable")
+        return cls(*[column.take(order) for column in joined.columns()])
+
+    @classmethod
+    def concatenate(cls, batches: list[Arrivals]) -> Arrivals:
+        """The batches one after another, as they are (none: an empty batch)."""
+        if not batches:
+            empty = np.zeros(0)
+            return cls(empty, empty.astype(np.int64), empty.astype(np.int64), empty, empty)
+        return cls(*[np.concatenate(c) for c in zip(*[b.columns() for b in batches], strict=True)])
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """The columns, in field order."""
+        return (self.submit_s, self.job_class, self.gpus, self.duration_s, self.patience_s)
 
 
 @dataclass(frozen=True)
